@@ -1,0 +1,1 @@
+"""Stack files (`Pulumi.<stack>.yaml`) and the model that validates them."""

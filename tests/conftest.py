@@ -1,0 +1,23 @@
+"""Shared fixtures: each test runs Pulumi code under its own fresh mocks (see harness.py)."""
+
+from __future__ import annotations
+
+import harness
+import pytest
+
+
+@pytest.fixture
+def run_component():
+    """Run a callable that builds components under fresh mocks; returns the recorded `Run`."""
+    return harness.run
+
+
+@pytest.fixture
+def run_stack():
+    """Run the real `__main__.py` for a stack file, with optional section overrides."""
+
+    def _run(stack: str = "prod", *, preview: bool = False, **overrides):
+        config = harness.with_overrides(harness.stack_config(stack), **overrides)
+        return harness.run_main(config, stack=stack, preview=preview)
+
+    return _run
