@@ -2,31 +2,93 @@
 
 import pulumi
 
+from components.database import Database
 from components.network import Network
+from components.node_security import NodeSecurityGroup
+from components.pubsub import RedisPubSub
 from stacks.settings import settings_from_pulumi
 
 settings = settings_from_pulumi()  # raises ConfigError before any resource is registered
-tags = {"phoenix-aws:stack": pulumi.get_stack(), **settings.tags}
+project, stack = pulumi.get_project(), pulumi.get_stack()
+base_name = f"{project}-{stack}"
+tags = {"phoenix-aws:project": project, "phoenix-aws:stack": stack, **settings.tags}
+net_cfg, db_cfg, redis_cfg = settings.network, settings.database, settings.pubsub.redis
 
 network = Network(
     "network",
     {
-        "cidr_block": settings.network.cidr,
-        "az_count": settings.network.az_count,
+        "cidr_block": net_cfg.cidr,
+        "az_count": net_cfg.effective_az_count,
         **(
-            {"availability_zones": settings.network.availability_zones}
-            if settings.network.availability_zones
-            else {}
+            {"availability_zones": net_cfg.availability_zones} if net_cfg.availability_zones else {}
         ),
-        "nat": settings.network.nat,
-        "nat_instance_type": settings.network.nat_instance_type,
-        "interface_endpoints": settings.network.interface_endpoints,
-        "enable_flow_logs": settings.network.enable_flow_logs,
-        "flow_logs_retention_days": settings.network.flow_logs_retention_days,
+        "nat": net_cfg.nat,
+        "nat_instance_type": net_cfg.nat_instance_type,
+        "interface_endpoints": net_cfg.interface_endpoints,
+        "enable_flow_logs": net_cfg.enable_flow_logs,
+        "flow_logs_retention_days": net_cfg.flow_logs_retention_days,
         "tags": tags,
     },
 )
 
+nodes_sg = NodeSecurityGroup(
+    "nodes",
+    {"vpc_id": network.vpc_id, "vpc_cidr_block": network.vpc_cidr_block, "tags": tags},
+)
+
+database = Database(
+    "database",
+    {
+        "vpc_id": network.vpc_id,
+        "subnet_ids": network.isolated_subnet_ids,
+        "client_security_group_id": nodes_sg.security_group_id,
+        "identifier": f"{base_name}-db",
+        "engine_version": db_cfg.engine_version,
+        "instance_class": db_cfg.instance_class,
+        "allocated_storage_gb": db_cfg.allocated_storage_gb,
+        "max_allocated_storage_gb": db_cfg.max_allocated_storage_gb,
+        "database_name": db_cfg.name,
+        "master_username": db_cfg.master_username,
+        "multi_az": db_cfg.multi_az,
+        "backup_retention_days": db_cfg.backup_retention_days,
+        "performance_insights": db_cfg.performance_insights,
+        "deletion_protection": db_cfg.deletion_protection,
+        "skip_final_snapshot": db_cfg.skip_final_snapshot,
+        "protect": db_cfg.protect,
+        "allow_major_version_upgrade": db_cfg.allow_major_version_upgrade,
+        "log_retention_days": db_cfg.log_retention_days,
+        "tags": tags,
+    },
+)
+
+redis = None
+if settings.pubsub.redis_enabled:
+    redis = RedisPubSub(
+        "pubsub",
+        {
+            "vpc_id": network.vpc_id,
+            "subnet_ids": network.isolated_subnet_ids,
+            "client_security_group_id": nodes_sg.security_group_id,
+            "identifier": f"{base_name}-pubsub",
+            "node_type": redis_cfg.node_type,
+            "replicas": redis_cfg.replicas,
+            "automatic_failover": redis_cfg.automatic_failover,
+            "engine_version": redis_cfg.engine_version,
+            "snapshot_retention_days": redis_cfg.snapshot_retention_days,
+            "maintenance_window": redis_cfg.maintenance_window,
+            "protect": redis_cfg.protect,
+            "tags": tags,
+        },
+    )
+
 pulumi.export("vpc_id", network.vpc_id)
 pulumi.export("availability_zones", network.availability_zones)
 pulumi.export("private_subnet_ids", network.private_subnet_ids)
+pulumi.export(
+    "database_endpoint", pulumi.Output.concat(database.address, ":", database.port.apply(str))
+)
+pulumi.export("database_secret_arn", database.secret_arn)
+pulumi.export("pubsub_adapter", settings.pubsub.adapter.value)
+if redis:
+    pulumi.export("redis_endpoint", redis.primary_endpoint)
+    pulumi.export("redis_url_secret_arn", redis.url_secret_arn)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import json
+import re
 from collections.abc import Mapping
 from enum import Enum, StrEnum
 from typing import Any
@@ -16,6 +17,12 @@ from typing import Any
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from components.database import (
+    MAX_STORAGE_GB,
+    MIN_STORAGE_GB,
+    SUPPORTED_MAJOR_VERSIONS,
+    engine_major,
+)
 from components.network import KNOWN_INTERFACE_ENDPOINTS, MAX_AZS, NatStrategy, plan_subnets
 
 NAMESPACE = "phoenix-aws"
@@ -175,6 +182,116 @@ class _FieldError(ValueError):
         self.value = value
 
 
+class DatabaseSettings(_Frozen):
+    """`phoenix-aws:database`: RDS PostgreSQL."""
+
+    engine_version: str = "17"
+    """Major (`17`) or major.minor (`17.2`)."""
+    instance_class: str = "db.t4g.medium"
+    allocated_storage_gb: int = Field(default=20, ge=MIN_STORAGE_GB, le=MAX_STORAGE_GB)
+    max_allocated_storage_gb: int = Field(default=100, ge=MIN_STORAGE_GB, le=MAX_STORAGE_GB)
+    name: str = Field(default="app", pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    master_username: str = Field(default="phoenix_admin", pattern=r"^[a-z][a-z0-9_]{0,15}$")
+    multi_az: bool = True
+    backup_retention_days: int = Field(default=14, ge=0, le=35)
+    performance_insights: bool = True
+    deletion_protection: bool = True
+    skip_final_snapshot: bool = False
+    protect: bool = True
+    """Pulumi protect: `pulumi up` refuses to delete or replace the database."""
+    allow_major_version_upgrade: bool = False
+    log_retention_days: int = 30
+
+    @field_validator("engine_version")
+    @classmethod
+    def _supported_major(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+(\.\d+)?", value):
+            raise ValueError("expected a PostgreSQL version such as '17' or '17.2'")
+        if engine_major(value) not in SUPPORTED_MAJOR_VERSIONS:
+            raise ValueError(
+                f"PostgreSQL {engine_major(value)} is not supported; "
+                f"expected one of {', '.join(SUPPORTED_MAJOR_VERSIONS)}"
+            )
+        return value
+
+    @field_validator("master_username")
+    @classmethod
+    def _not_a_default_user(cls, value: str) -> str:
+        if value in ("postgres", "admin", "root", "rdsadmin"):
+            raise ValueError(
+                "use a non-default master user name (well-known names are guessed first)"
+            )
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _valid_retention(cls, value: int) -> int:
+        return _check_retention(value)
+
+    @model_validator(mode="after")
+    def _storage_ceiling(self) -> DatabaseSettings:
+        if self.max_allocated_storage_gb < self.allocated_storage_gb:
+            raise _FieldError(
+                ("max_allocated_storage_gb",),
+                f"must be at least allocated_storage_gb ({self.allocated_storage_gb})",
+                self.max_allocated_storage_gb,
+            )
+        return self
+
+
+class PubSubAdapter(StrEnum):
+    """How Phoenix.PubSub reaches every node."""
+
+    ERLANG = "erlang"
+    """Distributed Erlang between the nodes (default; no extra service)."""
+    REDIS = "redis"
+    """phoenix_pubsub_redis through an ElastiCache Redis replication group."""
+
+
+class RedisSettings(_Frozen):
+    """`phoenix-aws:pubsub.redis`: the ElastiCache replication group."""
+
+    enabled: bool | None = None
+    """Create Redis even when the adapter is erlang (e.g. for caches). Default: adapter == redis."""
+    node_type: str = "cache.t4g.small"
+    replicas: int = Field(default=1, ge=0, le=5)
+    automatic_failover: bool = True
+    engine_version: str = "7.1"
+    snapshot_retention_days: int = Field(default=7, ge=0, le=35)
+    maintenance_window: str = Field(
+        default="sun:05:00-sun:06:00",
+        pattern=r"^(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d-(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d$",
+    )
+    protect: bool = True
+
+    @model_validator(mode="after")
+    def _failover_needs_a_replica(self) -> RedisSettings:
+        if self.automatic_failover and self.replicas < 1:
+            raise _FieldError(
+                ("replicas",), "automatic_failover needs at least 1 replica", self.replicas
+            )
+        return self
+
+
+class PubSubSettings(_Frozen):
+    """`phoenix-aws:pubsub`."""
+
+    adapter: PubSubAdapter = PubSubAdapter.ERLANG
+    redis: RedisSettings = RedisSettings()
+
+    @property
+    def redis_enabled(self) -> bool:
+        if self.redis.enabled is not None:
+            return self.redis.enabled or self.adapter is PubSubAdapter.REDIS
+        return self.adapter is PubSubAdapter.REDIS
+
+    @model_validator(mode="after")
+    def _redis_adapter_needs_redis(self) -> PubSubSettings:
+        if self.adapter is PubSubAdapter.REDIS and self.redis.enabled is False:
+            raise _FieldError(("redis", "enabled"), "adapter 'redis' needs Redis enabled", False)
+        return self
+
+
 # Defaults that differ by stage. Only cost, never safety.
 STAGE_DEFAULTS: dict[Stage, dict[str, dict[str, Any]]] = {
     Stage.PRODUCTION: {"network": {"az_count": 3, "nat": "per_az"}},
@@ -188,6 +305,8 @@ class StackSettings(_Frozen):
     stage: Stage = Stage.PRODUCTION
     """production | development. Development only changes cost defaults (2 AZs, NAT instance)."""
     network: NetworkSettings = NetworkSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    pubsub: PubSubSettings = PubSubSettings()
     tags: dict[str, str] = {}
     """Tags added to every taggable resource."""
 
@@ -206,6 +325,26 @@ class StackSettings(_Frozen):
             if isinstance(given, dict):
                 merged[section] = {**defaults, **given}
         return merged
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> StackSettings:
+        if self.stage is not Stage.PRODUCTION:
+            return self
+        if not self.database.multi_az:
+            raise _FieldError(("database", "multi_az"), "production requires Multi-AZ", False)
+        if self.database.backup_retention_days < 7:
+            raise _FieldError(
+                ("database", "backup_retention_days"),
+                "production requires at least 7 days of backups",
+                self.database.backup_retention_days,
+            )
+        if self.pubsub.redis_enabled and not self.pubsub.redis.automatic_failover:
+            raise _FieldError(
+                ("pubsub", "redis", "automatic_failover"),
+                "production requires automatic failover (and so a replica) for Redis",
+                False,
+            )
+        return self
 
 
 def load_settings(raw: Mapping[str, Any]) -> StackSettings:

@@ -147,6 +147,8 @@ def _computed_state(type_token: str, name: str, inputs: dict[str, Any]) -> dict[
         ]
     if type_token == "docker:index/image:Image":
         state["repoDigest"] = f"{inputs.get('imageName', 'img').split(':')[0]}@sha256:{'a' * 64}"
+    if type_token == "random:index/randomPassword:RandomPassword":
+        state["result"] = "R" * int(inputs.get("length", 16))
     if type_token == "command:local:Command":
         state.setdefault("stdout", "")
     return state
@@ -214,7 +216,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 Resource(
                     type=request.type,
                     name=request.name,
-                    inputs=rpc.deserialize_properties(request.object),
+                    inputs=_unwrap_secrets(rpc.deserialize_properties(request.object)),
                     urn=response.urn,
                     parent=request.parent,
                     custom=request.custom,
@@ -230,6 +232,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 )
             )
         return response
+
+
+def _unwrap_secrets(value: Any) -> Any:
+    if _is_secret(value):
+        return _unwrap_secrets(value.get("value"))
+    if isinstance(value, dict):
+        return {k: _unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap_secrets(v) for v in value]
+    return value
 
 
 def _is_secret(value: Any) -> bool:

@@ -12,6 +12,7 @@ ENDPOINT_FOR_MODULE = {
     "autoscaling": "autoscaling",
     "cloudwatch": "cloudwatch",
     "ec2": "ec2",
+    "vpc": "ec2",
     "ecr": "ecr",
     "ecs": "ecs",
     "elasticache": "elasticache",

@@ -1,0 +1,114 @@
+"""NodeSecurityGroup: the app nodes' security group and the BEAM's node-to-node rules.
+
+Created before the data stores and the load balancer, which add their own client/server rule pairs
+to it (see components/security.py), so no component depends on another in a cycle.
+"""
+
+from __future__ import annotations
+
+from typing import NotRequired, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+EPMD_PORT = 4369
+DEFAULT_DISTRIBUTION_PORTS = (9100, 9109)
+
+
+class NodeSecurityGroupArgs(TypedDict):
+    """Inputs of a NodeSecurityGroup."""
+
+    vpc_id: pulumi.Input[str]
+    vpc_cidr_block: pulumi.Input[str]
+    """Where the VPC DNS resolver and interface endpoints live."""
+    distribution_port_min: NotRequired[int]
+    """First Erlang distribution port (`inet_dist_listen_min`). Default: 9100."""
+    distribution_port_max: NotRequired[int]
+    """Last Erlang distribution port (`inet_dist_listen_max`). Default: 9109."""
+    tags: NotRequired[dict[str, str]]
+
+
+class NodeSecurityGroup(pulumi.ComponentResource):
+    """Nodes reach each other on EPMD and the distribution range, and nothing else can.
+
+    Egress: HTTPS anywhere (AWS APIs, ECR, Secrets Manager, through NAT or endpoints), DNS to the
+    VPC, EPMD and distribution to the group itself. Data stores and the load balancer add their
+    own rules referencing this group.
+    """
+
+    security_group_id: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: NodeSecurityGroupArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("phoenix-aws:components:NodeSecurityGroup", name, None, opts)
+        low, high = (
+            args.get("distribution_port_min", DEFAULT_DISTRIBUTION_PORTS[0]),
+            args.get("distribution_port_max", DEFAULT_DISTRIBUTION_PORTS[1]),
+        )
+        if not 1024 <= low <= high <= 65535:
+            raise ValueError(f"distribution port range must be within 1024-65535, got {low}-{high}")
+        if low <= EPMD_PORT <= high:
+            raise ValueError(
+                f"distribution port range {low}-{high} must not include EPMD {EPMD_PORT}"
+            )
+        tags = dict(args.get("tags") or {})
+        child = pulumi.ResourceOptions(parent=self)
+
+        # No inline rules: every rule is its own resource, so other components can add theirs.
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args["vpc_id"],
+            description="Phoenix app nodes",
+            tags={**tags, "Name": f"{name}-nodes"},
+            opts=child,
+        )
+        sg_id = self.security_group.id
+        for suffix, from_port, to_port, what in (
+            ("epmd", EPMD_PORT, EPMD_PORT, "EPMD between nodes"),
+            ("dist", low, high, "Erlang distribution between nodes"),
+        ):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-{suffix}-in",
+                security_group_id=sg_id,
+                referenced_security_group_id=sg_id,
+                ip_protocol="tcp",
+                from_port=from_port,
+                to_port=to_port,
+                description=what,
+                opts=child,
+            )
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-{suffix}-out",
+                security_group_id=sg_id,
+                referenced_security_group_id=sg_id,
+                ip_protocol="tcp",
+                from_port=from_port,
+                to_port=to_port,
+                description=what,
+                opts=child,
+            )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-https-out",
+            security_group_id=sg_id,
+            cidr_ipv4="0.0.0.0/0",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description="HTTPS to AWS APIs, ECR and external services",
+            opts=child,
+        )
+        for protocol in ("udp", "tcp"):
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-dns-{protocol}-out",
+                security_group_id=sg_id,
+                cidr_ipv4=args["vpc_cidr_block"],
+                ip_protocol=protocol,
+                from_port=53,
+                to_port=53,
+                description="DNS to the VPC resolver",
+                opts=child,
+            )
+        self.distribution_ports = (low, high)
+        self.security_group_id = sg_id
+        self.register_outputs({"security_group_id": self.security_group_id})

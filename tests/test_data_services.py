@@ -1,0 +1,330 @@
+"""Database (RDS PostgreSQL) and the Redis PubSub fallback."""
+
+from __future__ import annotations
+
+import harness
+import pytest
+
+from components.database import Database
+from components.pubsub import RedisPubSub
+from stacks.settings import ConfigError, load_settings
+
+COMMON = {
+    "vpc_id": "vpc-1",
+    "subnet_ids": ["subnet-iso-a", "subnet-iso-b"],
+    "client_security_group_id": "sg-nodes",
+}
+
+
+def database(**args):
+    return harness.run(lambda: Database("db", {**COMMON, "identifier": "shop-prod-db", **args}))
+
+
+def redis(**args):
+    return harness.run(
+        lambda: RedisPubSub("ps", {**COMMON, "identifier": "shop-prod-pubsub", **args})
+    )
+
+
+def ingress_rules(run, sg_id):
+    return [
+        r
+        for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r["securityGroupId"] == sg_id
+    ]
+
+
+# --- Database ---------------------------------------------------------------------------------
+
+
+def test_database_lives_in_the_given_isolated_subnets():
+    run = database()
+    assert run.named("db-subnets")["subnetIds"] == ["subnet-iso-a", "subnet-iso-b"]
+    assert run.named("db-instance")["dbSubnetGroupName"] == "shop-prod-db"
+
+
+def test_database_accepts_5432_only_from_the_node_security_group():
+    run = database()
+    (rule,) = ingress_rules(run, "db-sg-id")
+    assert (rule["fromPort"], rule["toPort"], rule["ipProtocol"]) == (5432, 5432, "tcp")
+    assert rule["referencedSecurityGroupId"] == "sg-nodes"
+    assert "cidrIpv4" not in rule.inputs
+    sg = run.named("db-sg")
+    assert not sg.get("ingress") and not sg.get("egress")
+    assert run.named("db-instance")["vpcSecurityGroupIds"] == ["db-sg-id"]
+
+
+def test_nodes_get_a_matching_egress_rule_to_the_database_only():
+    run = database()
+    (egress,) = run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    assert (egress["securityGroupId"], egress["referencedSecurityGroupId"], egress["fromPort"]) == (
+        "sg-nodes",
+        "db-sg-id",
+        5432,
+    )
+
+
+def test_database_is_never_publicly_accessible_and_is_encrypted():
+    instance = database().named("db-instance")
+    assert instance["publiclyAccessible"] is False
+    assert instance["storageEncrypted"] is True
+
+
+def test_tls_is_enforced_by_the_parameter_group():
+    run = database(engine_version="16.4")
+    params = run.named("db-params")
+    assert params["family"] == "postgres16"
+    assert {"name": "rds.force_ssl", "value": "1"} in [
+        dict(name=p["name"], value=p["value"]) for p in params["parameters"]
+    ]
+    assert run.named("db-instance")["parameterGroupName"] == params["name"]
+
+
+def test_master_password_is_managed_by_rds_and_never_registered():
+    run = database()
+    instance = run.named("db-instance")
+    assert instance["manageMasterUserPassword"] is True
+    assert "password" not in instance.inputs
+    for resource in run.resources:
+        assert not any(
+            k.lower().endswith("password") and k != "manageMasterUserPassword"
+            for k in resource.inputs
+        )
+
+
+def test_master_user_is_not_a_default_name():
+    assert database().named("db-instance")["username"] == "phoenix_admin"
+
+
+def test_backups_logs_and_maintenance_defaults():
+    instance = database().named("db-instance")
+    assert instance["backupRetentionPeriod"] == 14
+    assert instance["copyTagsToSnapshot"] is True
+    assert instance["autoMinorVersionUpgrade"] is True
+    assert instance["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
+    assert instance["multiAz"] is True
+    assert instance["performanceInsightsEnabled"] is True
+
+
+def test_exported_log_groups_have_a_retention_and_exist_before_the_instance():
+    run = database(log_retention_days=60)
+    groups = run.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert sorted(g["name"] for g in groups) == [
+        "/aws/rds/instance/shop-prod-db/postgresql",
+        "/aws/rds/instance/shop-prod-db/upgrade",
+    ]
+    assert {g["retentionInDays"] for g in groups} == {60}
+    assert {"db-log-postgresql", "db-log-upgrade"} <= run.dependencies_of(run.named("db-instance"))
+
+
+def test_nothing_is_lost_by_default():
+    run = database()
+    instance = run.named("db-instance")
+    assert instance.protect is True
+    assert instance["deletionProtection"] is True
+    assert instance["skipFinalSnapshot"] is False
+    assert instance["finalSnapshotIdentifier"] == "shop-prod-db-final"
+
+
+def test_a_stack_may_opt_out_of_protection():
+    instance = database(protect=False, deletion_protection=False, skip_final_snapshot=True).named(
+        "db-instance"
+    )
+    assert (instance.protect, instance["deletionProtection"], instance["skipFinalSnapshot"]) == (
+        False,
+        False,
+        True,
+    )
+
+
+def test_major_version_upgrades_are_refused_unless_allowed():
+    assert database().named("db-instance")["allowMajorVersionUpgrade"] is False
+    assert (
+        database(allow_major_version_upgrade=True).named("db-instance")["allowMajorVersionUpgrade"]
+        is True
+    )
+
+
+def test_unsupported_major_version_is_rejected_by_the_component():
+    with pytest.raises(ValueError, match="PostgreSQL 12 is not supported"):
+        harness.run(lambda: Database("db", {**COMMON, "identifier": "x", "engine_version": "12.1"}))
+
+
+def test_app_gets_credentials_only_as_secret_references():
+    def program():
+        db = Database("db", {**COMMON, "identifier": "shop-prod-db"})
+        harness.pulumi.export("env", db.app_environment)
+        harness.pulumi.export("secrets", db.app_secrets)
+
+    run = harness.run(program)
+    secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-instance"
+    assert run.exports["secrets"] == {
+        "DATABASE_USERNAME": f"{secret_arn}:username::",
+        "DATABASE_PASSWORD": f"{secret_arn}:password::",
+    }
+    assert run.exports["env"]["DATABASE_HOST"].endswith(".rds.amazonaws.com")
+    assert run.exports["env"]["DATABASE_SSL"] == "true"
+
+
+# --- Redis ------------------------------------------------------------------------------------
+
+
+def test_redis_accepts_6379_only_from_the_node_security_group():
+    run = redis()
+    (rule,) = ingress_rules(run, "ps-sg-id")
+    assert (rule["fromPort"], rule["toPort"], rule["referencedSecurityGroupId"]) == (
+        6379,
+        6379,
+        "sg-nodes",
+    )
+    assert run.named("ps-redis")["securityGroupIds"] == ["ps-sg-id"]
+    assert run.named("ps-subnets")["subnetIds"] == ["subnet-iso-a", "subnet-iso-b"]
+
+
+def test_redis_is_encrypted_authenticated_and_replicated():
+    group = redis().named("ps-redis")
+    assert group["atRestEncryptionEnabled"] is True
+    assert group["transitEncryptionEnabled"] is True
+    assert group["numCacheClusters"] == 2
+    assert group["automaticFailoverEnabled"] is True and group["multiAzEnabled"] is True
+    assert group["snapshotRetentionLimit"] == 7
+    assert group["maintenanceWindow"] == "sun:05:00-sun:06:00"
+
+
+def test_redis_auth_token_and_url_are_secrets():
+    run = redis()
+    group = run.named("ps-redis")
+    assert "authToken" in group.secret_inputs
+    version = run.named("ps-url-value")
+    assert "secretString" in version.secret_inputs
+    assert version["secretString"].startswith("rediss://:")
+    assert version["secretString"].endswith("@master.ps-redis.abc.cache.amazonaws.com:6379")
+
+
+def test_redis_token_never_appears_in_plain_inputs():
+    run = redis()
+    token = run.named("ps-auth-token").inputs
+    assert token["special"] is False and token["length"] == 64
+    generated = "R" * 64  # what the mock RandomPassword returns
+    seen_in_secret = False
+    for resource in run.resources:
+        plain = {k: v for k, v in resource.raw_inputs.items() if k not in resource.secret_inputs}
+        assert not any(generated in s for s in harness.walk_strings(plain)), resource.name
+        seen_in_secret |= any(generated in s for s in harness.walk_strings(resource.inputs))
+    assert seen_in_secret  # it is used, but only ever as a secret
+
+
+def test_redis_and_its_secret_are_protected_by_default():
+    run = redis()
+    assert (
+        run.named("ps-redis").protect
+        and run.named("ps-url").protect
+        and run.named("ps-auth-token").protect
+    )
+    assert run.named("ps-url")["recoveryWindowInDays"] == 30
+
+
+def test_redis_failover_without_replicas_is_rejected():
+    with pytest.raises(ValueError, match="at least one replica"):
+        harness.run(lambda: RedisPubSub("ps", {**COMMON, "identifier": "x", "replicas": 0}))
+
+
+# --- in the program ---------------------------------------------------------------------------
+
+
+def test_redis_is_absent_when_pubsub_is_distributed_erlang(run_stack):
+    run = run_stack("prod")
+    assert run.of_type("aws:elasticache/replicationGroup:ReplicationGroup") == []
+    assert "redis_url_secret_arn" not in run.exports
+
+
+def test_redis_is_created_when_pubsub_is_redis(run_stack):
+    run = run_stack("prod", pubsub={"adapter": "redis"})
+    (group,) = run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+    assert group["replicationGroupId"] == "phoenix-aws-prod-pubsub"
+    assert run.named("pubsub-subnets")["subnetIds"] == [
+        f"network-isolated-{i}-id" for i in range(3)
+    ]
+
+
+def test_redis_can_be_enabled_explicitly_alongside_erlang(run_stack):
+    run = run_stack("prod", pubsub={"adapter": "erlang", "redis": {"enabled": True}})
+    assert len(run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")) == 1
+
+
+def test_program_database_uses_isolated_subnets_and_the_node_sg(run_stack):
+    run = run_stack("prod")
+    assert run.named("database-subnets")["subnetIds"] == [
+        f"network-isolated-{i}-id" for i in range(3)
+    ]
+    (rule,) = ingress_rules(run, "database-sg-id")
+    assert rule["referencedSecurityGroupId"] == "nodes-sg-id"
+
+
+def test_dev_opts_out_of_protection_and_prod_keeps_it(run_stack):
+    assert run_stack("prod").named("database-instance").protect is True
+    assert run_stack("dev").named("database-instance").protect is False
+
+
+def test_no_plaintext_secret_in_any_export(run_stack):
+    run = run_stack("dev")
+    for value in harness.walk_strings(run.exports):
+        assert "rediss://" not in value and "password" not in value.lower()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            {"database": {"engine_version": "12"}},
+            "phoenix-aws:database.engine_version: PostgreSQL 12 is not supported; expected one of 14, 15, 16, 17 (got '12')",
+        ),
+        (
+            {"database": {"allocated_storage_gb": 10}},
+            "phoenix-aws:database.allocated_storage_gb: Input should be greater than or equal to 20 (got 10)",
+        ),
+        (
+            {"database": {"allocated_storage_gb": 70000}},
+            "phoenix-aws:database.allocated_storage_gb: Input should be less than or equal to 65536 (got 70000)",
+        ),
+        (
+            {"database": {"allocated_storage_gb": 200, "max_allocated_storage_gb": 100}},
+            "phoenix-aws:database.max_allocated_storage_gb: must be at least allocated_storage_gb (200) (got 100)",
+        ),
+        (
+            {"database": {"multi_az": False}},
+            "phoenix-aws:database.multi_az: production requires Multi-AZ (got false)",
+        ),
+        (
+            {"database": {"backup_retention_days": 3}},
+            "phoenix-aws:database.backup_retention_days: production requires at least 7 days of backups (got 3)",
+        ),
+        (
+            {"database": {"master_username": "postgres"}},
+            "phoenix-aws:database.master_username: use a non-default master user name (well-known names are guessed first) (got 'postgres')",
+        ),
+        (
+            {"pubsub": {"adapter": "redis", "redis": {"replicas": 0}}},
+            "phoenix-aws:pubsub.redis.replicas: automatic_failover needs at least 1 replica (got 0)",
+        ),
+        (
+            {"pubsub": {"adapter": "redis", "redis": {"replicas": 0, "automatic_failover": False}}},
+            "phoenix-aws:pubsub.redis.automatic_failover: production requires automatic failover (and so a replica) for Redis (got false)",
+        ),
+        (
+            {"pubsub": {"adapter": "kafka"}},
+            "phoenix-aws:pubsub.adapter: Input should be 'erlang' or 'redis' (got 'kafka')",
+        ),
+    ],
+)
+def test_bad_data_service_config_is_rejected_with_a_clear_message(raw, expected):
+    with pytest.raises(ConfigError) as info:
+        load_settings(raw)
+    assert info.value.problems == [expected]
+
+
+def test_development_may_run_single_az_with_short_backups():
+    settings = load_settings(
+        {"stage": "development", "database": {"multi_az": False, "backup_retention_days": 1}}
+    )
+    assert settings.database.multi_az is False
