@@ -3,6 +3,7 @@
 import pulumi
 
 from components.database import Database
+from components.load_balancer import LoadBalancer
 from components.network import Network
 from components.node_security import NodeSecurityGroup
 from components.pubsub import RedisPubSub
@@ -13,6 +14,7 @@ project, stack = pulumi.get_project(), pulumi.get_stack()
 base_name = f"{project}-{stack}"
 tags = {"phoenix-aws:project": project, "phoenix-aws:stack": stack, **settings.tags}
 net_cfg, db_cfg, redis_cfg = settings.network, settings.database, settings.pubsub.redis
+edge_cfg = settings.edge
 
 network = Network(
     "network",
@@ -81,6 +83,41 @@ if settings.pubsub.redis_enabled:
         },
     )
 
+edge = LoadBalancer(
+    "edge",
+    {
+        "name_parts": [project, stack],
+        "vpc_id": network.vpc_id,
+        "subnet_ids": network.public_subnet_ids,
+        "target_security_group_id": nodes_sg.security_group_id,
+        "ingress_cidrs": edge_cfg.ingress_cidrs,
+        **({"certificate_arn": edge_cfg.certificate_arn} if edge_cfg.certificate_arn else {}),
+        **({"domain_name": edge_cfg.domain} if edge_cfg.domain else {}),
+        **({"hosted_zone_id": edge_cfg.hosted_zone_id} if edge_cfg.hosted_zone_id else {}),
+        "plain_http_only": edge_cfg.plain_http_only,
+        "idle_timeout_seconds": edge_cfg.idle_timeout_seconds,
+        "deregistration_delay_seconds": edge_cfg.deregistration_delay_seconds,
+        "slow_start_seconds": edge_cfg.slow_start_seconds,
+        "health_check": edge_cfg.health_check.model_dump(),
+        "live": settings.release.live.value,
+        "canary_percent": settings.release.canary_percent,
+        "enable_stickiness": edge_cfg.enable_stickiness,
+        "test_header": edge_cfg.test_header,
+        "operator_cidrs": edge_cfg.operator_cidrs,
+        "path_allow_lists": [entry.model_dump() for entry in edge_cfg.path_allow_lists],
+        "enable_deletion_protection": edge_cfg.deletion_protection,
+        "desync_mitigation_mode": edge_cfg.desync_mitigation_mode,
+        "enable_access_logs": edge_cfg.access_logs,
+        "access_logs_retention_days": edge_cfg.access_logs_retention_days,
+        "tags": tags,
+    },
+)
+
+pulumi.export("url", edge.url)
+pulumi.export("load_balancer_dns_name", edge.dns_name)
+pulumi.export("live_slot", settings.release.live.value)
+pulumi.export("canary_percent", settings.release.canary_percent)
+pulumi.export("target_group_arns", edge.target_group_arns)
 pulumi.export("vpc_id", network.vpc_id)
 pulumi.export("availability_zones", network.availability_zones)
 pulumi.export("private_subnet_ids", network.private_subnet_ids)

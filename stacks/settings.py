@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -23,6 +23,7 @@ from components.database import (
     SUPPORTED_MAJOR_VERSIONS,
     engine_major,
 )
+from components.load_balancer import Slot
 from components.network import KNOWN_INTERFACE_ENDPOINTS, MAX_AZS, NatStrategy, plan_subnets
 
 NAMESPACE = "phoenix-aws"
@@ -292,6 +293,106 @@ class PubSubSettings(_Frozen):
         return self
 
 
+class HealthCheckSettings(_Frozen):
+    """`phoenix-aws:edge.health_check`: keep it shallow (no DB call), so a DB blip is no outage."""
+
+    path: str = Field(default="/health", pattern=r"^/")
+    interval_seconds: int = Field(default=15, ge=5, le=300)
+    timeout_seconds: int = Field(default=5, ge=2, le=120)
+    healthy_threshold: int = Field(default=2, ge=2, le=10)
+    unhealthy_threshold: int = Field(default=3, ge=2, le=10)
+    matcher: str = Field(default="200", pattern=r"^\d{3}([-,]\d{3})*$")
+
+    @model_validator(mode="after")
+    def _timeout_below_interval(self) -> HealthCheckSettings:
+        if self.timeout_seconds >= self.interval_seconds:
+            raise _FieldError(
+                ("timeout_seconds",),
+                f"must be less than interval_seconds ({self.interval_seconds})",
+                self.timeout_seconds,
+            )
+        return self
+
+
+class PathAllowListSettings(_Frozen):
+    """One entry of `phoenix-aws:edge.path_allow_lists`."""
+
+    path: str = Field(pattern=r"^/")
+    """ALB path pattern, e.g. `/api/telegram/*`."""
+    cidrs: list[str] = Field(min_length=1)
+
+    @field_validator("cidrs")
+    @classmethod
+    def _cidrs_parse(cls, values: list[str]) -> list[str]:
+        return [_parse_cidr(v) for v in values]
+
+
+class EdgeSettings(_Frozen):
+    """`phoenix-aws:edge`: the public load balancer."""
+
+    domain: str | None = Field(default=None, pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")
+    """Public host name; becomes PHX_HOST. Default: the ALB's DNS name."""
+    hosted_zone_id: str | None = Field(default=None, pattern=r"^Z[A-Z0-9]+$")
+    """Route 53 zone of `domain`: a DNS-validated certificate and an alias record are created."""
+    certificate_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:acm:")
+    """An existing ACM certificate instead."""
+    plain_http_only: bool = False
+    """Serve plain HTTP only (dev/local without a domain). Refused in production."""
+    ingress_cidrs: list[str] = ["0.0.0.0/0", "::/0"]
+    idle_timeout_seconds: int = Field(default=120, ge=60, le=4000)
+    deregistration_delay_seconds: int = Field(default=60, ge=0, le=3600)
+    slow_start_seconds: int = Field(default=0, ge=0, le=900)
+    health_check: HealthCheckSettings = HealthCheckSettings()
+    enable_stickiness: bool = False
+    test_header: str = Field(default="X-Release-Slot", pattern=r"^[A-Za-z0-9-]+$")
+    operator_cidrs: list[str] = []
+    """Who may reach a slot directly with the test header. Default: nobody."""
+    path_allow_lists: list[PathAllowListSettings] = []
+    deletion_protection: bool = True
+    desync_mitigation_mode: Literal["defensive", "strictest"] = "defensive"
+    access_logs: bool = True
+    access_logs_retention_days: int = Field(default=90, ge=1, le=3650)
+
+    @field_validator("ingress_cidrs", "operator_cidrs")
+    @classmethod
+    def _cidrs_parse(cls, values: list[str]) -> list[str]:
+        return [_parse_cidr(v) for v in values]
+
+    @field_validator("slow_start_seconds")
+    @classmethod
+    def _slow_start_range(cls, value: int) -> int:
+        if value != 0 and not 30 <= value <= 900:
+            raise ValueError("slow start must be 0 (off) or 30-900 seconds")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_is_explicit(self) -> EdgeSettings:
+        if self.plain_http_only:
+            if self.certificate_arn or self.hosted_zone_id:
+                raise _FieldError(
+                    ("plain_http_only",),
+                    "plain HTTP cannot be combined with certificate_arn or hosted_zone_id",
+                    True,
+                )
+            return self
+        if not self.certificate_arn and not (self.domain and self.hosted_zone_id):
+            raise _FieldError(
+                ("domain",),
+                "HTTPS needs certificate_arn, or domain with hosted_zone_id; "
+                "set plain_http_only: true to serve plain HTTP explicitly",
+                self.domain,
+            )
+        return self
+
+
+class ReleaseSettings(_Frozen):
+    """`phoenix-aws:release`: which slot is live, and the canary toward the idle one."""
+
+    live: Slot = Slot.BLUE
+    canary_percent: int = Field(default=0, ge=0, le=100)
+    """Share of production traffic sent to the idle slot."""
+
+
 # Defaults that differ by stage. Only cost, never safety.
 STAGE_DEFAULTS: dict[Stage, dict[str, dict[str, Any]]] = {
     Stage.PRODUCTION: {"network": {"az_count": 3, "nat": "per_az"}},
@@ -307,6 +408,9 @@ class StackSettings(_Frozen):
     network: NetworkSettings = NetworkSettings()
     database: DatabaseSettings = DatabaseSettings()
     pubsub: PubSubSettings = PubSubSettings()
+    edge: EdgeSettings
+    """Required: every stack says how it is served (HTTPS, or plain HTTP explicitly)."""
+    release: ReleaseSettings = ReleaseSettings()
     tags: dict[str, str] = {}
     """Tags added to every taggable resource."""
 
@@ -330,6 +434,12 @@ class StackSettings(_Frozen):
     def _production_rules(self) -> StackSettings:
         if self.stage is not Stage.PRODUCTION:
             return self
+        if self.edge.plain_http_only:
+            raise _FieldError(
+                ("edge", "plain_http_only"),
+                "production must serve HTTPS (give domain + hosted_zone_id or certificate_arn)",
+                True,
+            )
         if not self.database.multi_az:
             raise _FieldError(("database", "multi_az"), "production requires Multi-AZ", False)
         if self.database.backup_retention_days < 7:
@@ -391,6 +501,11 @@ def _describe(exc: ValidationError, raw: Mapping[str, Any]) -> list[str]:
         ctx_error = (error.get("ctx") or {}).get("error")
         if isinstance(ctx_error, _FieldError):
             problems.append(_line(loc + ctx_error.loc, ctx_error.message, ctx_error.value))
+            continue
+        if error["type"] == "missing":
+            problems.append(
+                f"{NAMESPACE}:{'.'.join(map(str, loc))}: required, not set (got nothing)"
+            )
             continue
         if error["type"] == "extra_forbidden":
             problems.append(_line(loc, _unknown_key_message(loc), error["input"]))

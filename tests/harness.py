@@ -98,9 +98,14 @@ class Run:
         }
 
 
+def mock_arn(type_token: str, name: str) -> str:
+    """The ARN the mocks give a resource of `type_token` named `name`."""
+    return f"arn:aws:mock:{REGION}:{ACCOUNT_ID}:{type_token.split(':')[-1].lower()}/{name}"
+
+
 # Outputs the real providers compute and the program reads back, per resource type.
 def _computed_state(type_token: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    arn = f"arn:aws:mock:{REGION}:{ACCOUNT_ID}:{type_token.split(':')[-1].lower()}/{name}"
+    arn = mock_arn(type_token, name)
     state: dict[str, Any] = {"arn": arn, "name": inputs.get("name", name), **inputs}
     if type_token == "aws:ec2/vpc:Vpc":
         state["defaultSecurityGroupId"] = f"sg-default-{name}"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import harness
 import pytest
+from tests_support import load_settings_with_edge
 
 from components.database import Database
 from components.pubsub import RedisPubSub
-from stacks.settings import ConfigError, load_settings
+from stacks.settings import ConfigError
 
 COMMON = {
     "vpc_id": "vpc-1",
@@ -319,12 +320,12 @@ def test_no_plaintext_secret_in_any_export(run_stack):
 )
 def test_bad_data_service_config_is_rejected_with_a_clear_message(raw, expected):
     with pytest.raises(ConfigError) as info:
-        load_settings(raw)
+        load_settings_with_edge(raw)
     assert info.value.problems == [expected]
 
 
 def test_development_may_run_single_az_with_short_backups():
-    settings = load_settings(
+    settings = load_settings_with_edge(
         {"stage": "development", "database": {"multi_az": False, "backup_retention_days": 1}}
     )
     assert settings.database.multi_az is False

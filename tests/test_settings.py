@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import harness
 import pytest
+from tests_support import load_settings_with_edge
 
-from stacks.settings import ConfigError, Stage, load_settings, raw_config_from_pulumi
+from stacks.settings import ConfigError, Stage, raw_config_from_pulumi
 
 
 def problems(raw):
     with pytest.raises(ConfigError) as info:
-        load_settings(raw)
+        load_settings_with_edge(raw)
     return info.value.problems
 
 
 def test_defaults_are_production_safe():
-    settings = load_settings({})
+    settings = load_settings_with_edge({})
     assert settings.stage is Stage.PRODUCTION
     assert settings.network.az_count == 3
     assert settings.network.nat.value == "per_az"
@@ -23,18 +24,20 @@ def test_defaults_are_production_safe():
 
 
 def test_development_stage_only_changes_cost_defaults():
-    settings = load_settings({"stage": "development"})
+    settings = load_settings_with_edge({"stage": "development"})
     assert (settings.network.az_count, settings.network.nat.value) == (2, "instance")
     assert settings.network.enable_flow_logs is True
 
 
 def test_explicit_values_beat_stage_defaults():
-    settings = load_settings({"stage": "development", "network": {"nat": "single", "az_count": 3}})
+    settings = load_settings_with_edge(
+        {"stage": "development", "network": {"nat": "single", "az_count": 3}}
+    )
     assert (settings.network.az_count, settings.network.nat.value) == (3, "single")
 
 
 def test_settings_are_frozen():
-    settings = load_settings({})
+    settings = load_settings_with_edge({})
     with pytest.raises(Exception, match="frozen"):
         settings.network.cidr = "10.1.0.0/16"  # type: ignore[misc]
 
@@ -111,7 +114,7 @@ def test_every_problem_is_reported_at_once():
 
 def test_the_message_is_one_readable_block():
     with pytest.raises(ConfigError) as info:
-        load_settings({"network": {"nat": "x"}})
+        load_settings_with_edge({"network": {"nat": "x"}})
     assert str(info.value).startswith("invalid stack config:\n  phoenix-aws:network.nat:")
 
 
@@ -134,7 +137,7 @@ def test_every_stack_file_passes_validation(stack):
             for k, v in harness.stack_config(stack).items()
         }
     )
-    load_settings(raw)
+    load_settings_with_edge(raw)
 
 
 def test_bad_config_registers_no_resource():
