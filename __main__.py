@@ -2,11 +2,13 @@
 
 import pulumi
 
+from components.cluster import Cluster
 from components.database import Database
 from components.load_balancer import LoadBalancer
 from components.network import Network
 from components.node_security import NodeSecurityGroup
 from components.pubsub import RedisPubSub
+from components.release_slot import ReleaseSlot
 from stacks.settings import settings_from_pulumi
 
 settings = settings_from_pulumi()  # raises ConfigError before any resource is registered
@@ -14,7 +16,7 @@ project, stack = pulumi.get_project(), pulumi.get_stack()
 base_name = f"{project}-{stack}"
 tags = {"phoenix-aws:project": project, "phoenix-aws:stack": stack, **settings.tags}
 net_cfg, db_cfg, redis_cfg = settings.network, settings.database, settings.pubsub.redis
-edge_cfg = settings.edge
+edge_cfg, app_cfg, cluster_cfg = settings.edge, settings.app, settings.cluster
 
 network = Network(
     "network",
@@ -35,7 +37,13 @@ network = Network(
 
 nodes_sg = NodeSecurityGroup(
     "nodes",
-    {"vpc_id": network.vpc_id, "vpc_cidr_block": network.vpc_cidr_block, "tags": tags},
+    {
+        "vpc_id": network.vpc_id,
+        "vpc_cidr_block": network.vpc_cidr_block,
+        "distribution_port_min": cluster_cfg.distribution_port_min,
+        "distribution_port_max": cluster_cfg.distribution_port_max,
+        "tags": tags,
+    },
 )
 
 database = Database(
@@ -90,6 +98,7 @@ edge = LoadBalancer(
         "vpc_id": network.vpc_id,
         "subnet_ids": network.public_subnet_ids,
         "target_security_group_id": nodes_sg.security_group_id,
+        "app_port": app_cfg.port,
         "ingress_cidrs": edge_cfg.ingress_cidrs,
         **({"certificate_arn": edge_cfg.certificate_arn} if edge_cfg.certificate_arn else {}),
         **({"domain_name": edge_cfg.domain} if edge_cfg.domain else {}),
@@ -113,11 +122,100 @@ edge = LoadBalancer(
     },
 )
 
+app_secret_refs = [database.secret_arn, *app_cfg.secrets.values()]
+if redis:
+    app_secret_refs.append(redis.url_secret_arn)
+cluster = Cluster(
+    "cluster",
+    {
+        "name_parts": [project, stack],
+        "vpc_id": network.vpc_id,
+        **({"namespace": cluster_cfg.namespace} if cluster_cfg.namespace else {}),
+        "share_discovery_across_slots": cluster_cfg.discovery == "shared",
+        "readable_secret_arns": app_secret_refs,
+        "task_role_policy_arns": app_cfg.task_role_policy_arns,
+        "log_retention_days": cluster_cfg.log_retention_days,
+        "enable_container_insights": cluster_cfg.container_insights,
+        "protect_secrets": cluster_cfg.protect_secrets,
+        "tags": tags,
+    },
+)
+
+# Twelve-factor contract: coordinates as environment, credentials only as ECS secrets.
+app_environment = database.app_environment.apply(
+    lambda db_env: {**app_cfg.env, **db_env, "PUBSUB_ADAPTER": settings.pubsub.adapter.value}
+)
+app_secrets = pulumi.Output.all(
+    cluster.app_secrets,
+    database.app_secrets,
+    redis.url_secret_arn if redis else None,
+).apply(lambda a: {**app_cfg.secrets, **a[0], **a[1], **({"REDIS_URL": a[2]} if a[2] else {})})
+
+slots = {}
+for slot_name in ("blue", "green"):
+    slot_cfg = settings.release.slot(slot_name)
+    if slot_cfg.image is None:
+        continue  # a slot is created with its first image
+    slots[slot_name] = ReleaseSlot(
+        f"slot-{slot_name}",
+        {
+            "name_parts": [project, stack],
+            "slot": slot_name,
+            "app_name": app_cfg.name,
+            "image": slot_cfg.image,
+            "release_version": slot_cfg.version or slot_cfg.image.rsplit("@", 1)[-1][:19],
+            "cluster_arn": cluster.cluster_arn,
+            "cluster_name": cluster.cluster_name,
+            "subnet_ids": network.private_subnet_ids,
+            "security_group_ids": [nodes_sg.security_group_id],
+            "target_group_arn": edge.target_group_arns.apply(lambda arns, s=slot_name: arns[s]),
+            "discovery_service_arn": cluster.discovery_service_arns.apply(
+                lambda arns, s=slot_name: arns[s]
+            ),
+            "dns_cluster_query": cluster.dns_cluster_queries.apply(lambda q, s=slot_name: q[s]),
+            "execution_role_arn": cluster.execution_role_arn,
+            "task_role_arn": cluster.task_role_arn,
+            "log_group_name": cluster.log_group_name,
+            "phx_host": edge.host,
+            "secrets": app_secrets,
+            "environment": app_environment,
+            "app_port": app_cfg.port,
+            "cpu": app_cfg.cpu,
+            "memory": app_cfg.memory,
+            "cpu_architecture": app_cfg.cpu_architecture,
+            "desired_count": slot_cfg.desired_count,
+            "max_count": slot_cfg.max_count or slot_cfg.desired_count,
+            "cpu_target_percent": app_cfg.cpu_target_percent,
+            "memory_target_percent": app_cfg.memory_target_percent,
+            "distribution_port_min": cluster_cfg.distribution_port_min,
+            "distribution_port_max": cluster_cfg.distribution_port_max,
+            "stop_timeout_seconds": app_cfg.stop_timeout_seconds,
+            "health_check_grace_period_seconds": app_cfg.health_check_grace_period_seconds,
+            "run_as_user": app_cfg.run_as_user,
+            "tags": tags,
+        },
+    )
+
 pulumi.export("url", edge.url)
 pulumi.export("load_balancer_dns_name", edge.dns_name)
 pulumi.export("live_slot", settings.release.live.value)
 pulumi.export("canary_percent", settings.release.canary_percent)
 pulumi.export("target_group_arns", edge.target_group_arns)
+pulumi.export("cluster_name", cluster.cluster_name)
+pulumi.export("log_group_name", cluster.log_group_name)
+pulumi.export("dns_cluster_queries", cluster.dns_cluster_queries)
+pulumi.export("slot_images", {name: slot.image for name, slot in slots.items()})
+pulumi.export("slot_desired_counts", {name: slot.desired_count for name, slot in slots.items()})
+pulumi.export("slot_services", {name: slot.service_name for name, slot in slots.items()})
+pulumi.export(
+    "remote_console",
+    cluster.cluster_name.apply(
+        lambda c: (
+            f"aws ecs execute-command --cluster {c} --task <task-id> "
+            f"--container {app_cfg.name} --interactive --command 'bin/{app_cfg.name} remote'"
+        )
+    ),
+)
 pulumi.export("vpc_id", network.vpc_id)
 pulumi.export("availability_zones", network.availability_zones)
 pulumi.export("private_subnet_ids", network.private_subnet_ids)

@@ -25,6 +25,13 @@ from components.database import (
 )
 from components.load_balancer import Slot
 from components.network import KNOWN_INTERFACE_ENDPOINTS, MAX_AZS, NatStrategy, plan_subnets
+from components.node_security import EPMD_PORT
+from components.release_slot import (
+    CpuArchitecture,
+    check_env_name,
+    check_fargate_size,
+    fargate_memory_options,
+)
 
 NAMESPACE = "phoenix-aws"
 
@@ -385,12 +392,174 @@ class EdgeSettings(_Frozen):
         return self
 
 
+class AppSettings(_Frozen):
+    """`phoenix-aws:app`: the Phoenix release and how its nodes run."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    """OTP release name: `bin/<name>`, node names `<name>@<ip>`."""
+    port: int = Field(default=4000, ge=1024, le=65535)
+    cpu: int = 512
+    memory: int = 1024
+    cpu_architecture: CpuArchitecture = CpuArchitecture.ARM64
+    env: dict[str, str] = {}
+    """Extra plain environment. Reserved names (PHX_HOST, PORT, ...) are refused."""
+    secrets: dict[str, str] = {}
+    """Extra secrets: env name → an existing Secrets Manager secret or SSM parameter ARN."""
+    stop_timeout_seconds: int = Field(default=120, ge=2, le=120)
+    health_check_grace_period_seconds: int = Field(default=60, ge=0, le=3600)
+    run_as_user: str = Field(
+        default="1000", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_.-]+)?$"
+    )
+    cpu_target_percent: int = Field(default=60, ge=10, le=95)
+    memory_target_percent: int = Field(default=75, ge=10, le=95)
+    task_role_policy_arns: list[str] = []
+    release_module: str | None = Field(
+        default=None, pattern=r"^[A-Z][A-Za-z0-9_]*(\.[A-Z][A-Za-z0-9_]*)*$"
+    )
+    """Module with `migrate/0`. Default: `<CamelName>.Release` (as `mix phx.gen.release`)."""
+    migrate_command: str | None = None
+    """Default: `bin/<name> eval "<release_module>.migrate()"`."""
+
+    @field_validator("env", "secrets")
+    @classmethod
+    def _names(cls, values: dict[str, str]) -> dict[str, str]:
+        for key in values:
+            check_env_name(key)
+        return values
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_arns(cls, values: dict[str, str]) -> dict[str, str]:
+        for key, arn in values.items():
+            if not re.match(r"^arn:aws[a-z-]*:(secretsmanager|ssm):", arn):
+                raise ValueError(f"{key}: expected a Secrets Manager secret or SSM parameter ARN")
+        return values
+
+    @field_validator("run_as_user")
+    @classmethod
+    def _not_root(cls, value: str) -> str:
+        if value.split(":")[0] in ("0", "root"):
+            raise ValueError("the app must not run as root")
+        return value
+
+    @model_validator(mode="after")
+    def _fargate_size(self) -> AppSettings:
+        try:
+            check_fargate_size(self.cpu, self.memory)
+        except ValueError as exc:
+            field = "cpu" if not fargate_memory_options(self.cpu) else "memory"
+            raise _FieldError((field,), str(exc), getattr(self, field)) from None
+        return self
+
+    @property
+    def module(self) -> str:
+        return (
+            self.release_module
+            or "".join(p.capitalize() for p in self.name.split("_")) + ".Release"
+        )
+
+    @property
+    def migration_command(self) -> str:
+        return self.migrate_command or f'bin/{self.name} eval "{self.module}.migrate()"'
+
+
+class ClusterSettings(_Frozen):
+    """`phoenix-aws:cluster`: discovery, distribution, logs, generated secrets."""
+
+    namespace: str | None = Field(default=None, pattern=r"^([a-z0-9-]+\.)+[a-z0-9-]+$")
+    """Private DNS namespace. Default: `<stack>.<project>.internal`."""
+    discovery: Literal["shared", "per_slot"] = "shared"
+    """shared: blue and green nodes form one BEAM cluster (PubSub spans both during a swap).
+    per_slot: each slot is its own cluster."""
+    distribution_port_min: int = Field(default=9100, ge=1024, le=65535)
+    distribution_port_max: int = Field(default=9109, ge=1024, le=65535)
+    log_retention_days: int = 30
+    container_insights: bool = True
+    protect_secrets: bool = True
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _valid_retention(cls, value: int) -> int:
+        return _check_retention(value)
+
+    @model_validator(mode="after")
+    def _port_range(self) -> ClusterSettings:
+        if self.distribution_port_max < self.distribution_port_min:
+            raise _FieldError(
+                ("distribution_port_max",),
+                f"must be at least distribution_port_min ({self.distribution_port_min})",
+                self.distribution_port_max,
+            )
+        if self.distribution_port_min <= EPMD_PORT <= self.distribution_port_max:
+            raise _FieldError(
+                ("distribution_port_min",),
+                f"the range must not include EPMD ({EPMD_PORT})",
+                self.distribution_port_min,
+            )
+        return self
+
+
+class SlotSettings(_Frozen):
+    """`phoenix-aws:release.blue` / `.green`: one slot."""
+
+    image: str | None = None
+    """Image reference, pinned by digest (`repo@sha256:<64 hex>`)."""
+    desired_count: int = Field(default=0, ge=0, le=1000)
+    max_count: int | None = Field(default=None, ge=0, le=1000)
+    """Autoscaling ceiling (the floor is desired_count). Default: desired_count."""
+    version: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,128}$")
+    """Release label (RELEASE_VERSION). Default: the image tag or digest."""
+
+    @field_validator("image")
+    @classmethod
+    def _pinned(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"[a-z0-9.:/_-]+(:[A-Za-z0-9._-]+)?@sha256:[0-9a-f]{64}", value):
+            raise ValueError("expected an image pinned by digest, e.g. repo/app@sha256:<64 hex>")
+        return value
+
+    @model_validator(mode="after")
+    def _ceiling(self) -> SlotSettings:
+        if self.max_count is not None and self.max_count < self.desired_count:
+            raise _FieldError(
+                ("max_count",),
+                f"must be at least desired_count ({self.desired_count})",
+                self.max_count,
+            )
+        if self.desired_count > 0 and self.image is None:
+            raise _FieldError(("image",), "a slot with tasks needs an image", None)
+        return self
+
+
 class ReleaseSettings(_Frozen):
-    """`phoenix-aws:release`: which slot is live, and the canary toward the idle one."""
+    """`phoenix-aws:release`: the two slots, which one is live, and the canary toward the other."""
 
     live: Slot = Slot.BLUE
     canary_percent: int = Field(default=0, ge=0, le=100)
     """Share of production traffic sent to the idle slot."""
+    blue: SlotSettings = SlotSettings()
+    green: SlotSettings = SlotSettings()
+
+    def slot(self, name: str | Slot) -> SlotSettings:
+        return self.blue if Slot(name) is Slot.BLUE else self.green
+
+    @model_validator(mode="after")
+    def _traffic_has_somewhere_to_go(self) -> ReleaseSettings:
+        idle = self.live.other
+        if self.canary_percent > 0 and self.slot(idle).desired_count == 0:
+            raise _FieldError(
+                ("canary_percent",),
+                f"a canary goes to the idle slot ({idle.value}), which has no tasks",
+                self.canary_percent,
+            )
+        if self.slot(self.live).desired_count == 0:
+            raise _FieldError(
+                (self.live.value, "desired_count"),
+                f"the live slot ({self.live.value}) must run at least one task",
+                0,
+            )
+        return self
 
 
 # Defaults that differ by stage. Only cost, never safety.
@@ -410,7 +579,10 @@ class StackSettings(_Frozen):
     pubsub: PubSubSettings = PubSubSettings()
     edge: EdgeSettings
     """Required: every stack says how it is served (HTTPS, or plain HTTP explicitly)."""
-    release: ReleaseSettings = ReleaseSettings()
+    app: AppSettings
+    """Required: at least the release name."""
+    cluster: ClusterSettings = ClusterSettings()
+    release: ReleaseSettings
     tags: dict[str, str] = {}
     """Tags added to every taggable resource."""
 
@@ -439,6 +611,13 @@ class StackSettings(_Frozen):
                 ("edge", "plain_http_only"),
                 "production must serve HTTPS (give domain + hosted_zone_id or certificate_arn)",
                 True,
+            )
+        live = self.release.slot(self.release.live)
+        if live.desired_count < 2:
+            raise _FieldError(
+                ("release", self.release.live.value, "desired_count"),
+                "production runs at least 2 live tasks (two AZs, so one restart is no outage)",
+                live.desired_count,
             )
         if not self.database.multi_az:
             raise _FieldError(("database", "multi_az"), "production requires Multi-AZ", False)

@@ -348,8 +348,8 @@ def test_path_allow_list_forwards_from_allowed_cidrs_and_answers_403_otherwise()
 
 
 def test_changing_live_changes_only_forward_weights(run_stack):
-    blue = run_stack("prod", release={"live": "blue"})
-    green = run_stack("prod", release={"live": "green"})
+    blue = run_stack("prod", release={"live": "blue", "green": {"desired_count": 3}})
+    green = run_stack("prod", release={"live": "green", "green": {"desired_count": 3}})
     before = {r.name: r for r in blue.resources}
     after = {r.name: r for r in green.resources}
     assert before.keys() == after.keys()
@@ -455,9 +455,13 @@ def test_development_may_serve_plain_http_when_it_says_so():
     assert settings.edge.plain_http_only is True
 
 
-def test_a_stack_without_an_edge_section_is_told_so():
+def test_a_stack_without_its_required_sections_is_told_so():
     from stacks.settings import load_settings
 
     with pytest.raises(ConfigError) as info:
         load_settings({})
-    assert info.value.problems == ["phoenix-aws:edge: required, not set (got nothing)"]
+    assert info.value.problems == [
+        "phoenix-aws:edge: required, not set (got nothing)",
+        "phoenix-aws:app: required, not set (got nothing)",
+        "phoenix-aws:release: required, not set (got nothing)",
+    ]
