@@ -204,9 +204,9 @@ class Cluster(pulumi.ComponentResource):
         )
 
         protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect_secrets", True))
-        key_base = random.RandomBytes(f"{name}-secret-key-base", length=64, opts=protected)
+        key_base = random.RandomBytes(f"{name}-secret-key-base-random", length=64, opts=protected)
         cookie = random.RandomPassword(
-            f"{name}-release-cookie", length=64, special=False, opts=protected
+            f"{name}-release-cookie-random", length=64, special=False, opts=protected
         )
         self.secrets: dict[str, aws.secretsmanager.Secret] = {}
         for env_name, value in (

@@ -346,7 +346,7 @@ class Network(pulumi.ComponentResource):
             )
             for short in interface_endpoints:
                 aws.ec2.VpcEndpoint(
-                    f"{name}-{short.replace('.', '-')}",
+                    f"{name}-endpoint-{short.replace('.', '-')}",
                     vpc_id=self.vpc.id,
                     service_name=region.apply(
                         functools.partial(endpoint_service_name, short_name=short)

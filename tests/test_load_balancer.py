@@ -350,11 +350,11 @@ def test_path_allow_list_forwards_from_allowed_cidrs_and_answers_403_otherwise()
 def test_changing_live_changes_only_forward_weights(run_stack):
     blue = run_stack("prod", release={"live": "blue", "green": {"desired_count": 3}})
     green = run_stack("prod", release={"live": "green", "green": {"desired_count": 3}})
-    before = {r.name: r for r in blue.resources}
-    after = {r.name: r for r in green.resources}
+    before = {(r.type, r.name): r for r in blue.resources}
+    after = {(r.type, r.name): r for r in green.resources}
     assert before.keys() == after.keys()
-    changed = {name for name in before if before[name].inputs != after[name].inputs}
-    assert changed == {"edge-https", "edge-rule-allow-0-0"}
+    changed = {key for key in before if before[key].inputs != after[key].inputs}
+    assert {name for _, name in changed} == {"edge-https", "edge-rule-allow-0-0"}
     for name in changed:
         old, new = before[name].inputs, after[name].inputs
         key = "defaultActions" if "defaultActions" in old else "actions"

@@ -1,0 +1,490 @@
+"""App nodes: the Cluster (discovery, secrets, IAM, logs) and the blue/green ReleaseSlots."""
+
+from __future__ import annotations
+
+import json
+
+import harness
+import pytest
+from tests_support import load_settings_with_edge
+
+from components.cluster import Cluster, execution_role_policy, secret_resource_arn
+from components.release_slot import (
+    RESERVED_ENV_NAMES,
+    ReleaseSlot,
+    check_fargate_size,
+    fargate_memory_options,
+)
+from stacks.settings import ConfigError
+
+SQS_POLICY = "arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess"
+
+
+def container(run, slot="blue"):
+    (definition,) = json.loads(run.named(f"slot-{slot}-task")["containerDefinitions"])
+    return definition
+
+
+def env(definition):
+    return {e["name"]: e["value"] for e in definition["environment"]}
+
+
+def secrets(definition):
+    return {s["name"]: s["valueFrom"] for s in definition["secrets"]}
+
+
+@pytest.fixture(scope="module")
+def prod():
+    config = harness.with_overrides(
+        harness.stack_config("prod"), release={"green": {"desired_count": 2}}
+    )
+    return harness.run_main(config, stack="prod")
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return harness.run_main(harness.stack_config("dev"), stack="dev")
+
+
+# --- twelve-factor contract -----------------------------------------------------------------------
+
+
+def test_reserved_environment_is_present_and_correct(prod):
+    variables = env(container(prod, "green"))
+    assert variables["PHX_HOST"] == "app.example.com"
+    assert variables["PHX_SERVER"] == "true"
+    assert variables["PORT"] == "4000"
+    assert variables["DNS_CLUSTER_QUERY"] == "nodes.prod.phoenix-aws.internal"
+    assert variables["RELEASE_DISTRIBUTION"] == "name"
+    assert variables["RELEASE_NAME"] == "shop"
+    assert variables["ERL_AFLAGS"] == "-kernel inet_dist_listen_min 9100 inet_dist_listen_max 9109"
+    assert variables["RELEASE_SLOT"] == "green"
+    assert variables["RELEASE_VERSION"] == "2026.11.13-2"
+    assert variables["POOL_SIZE"] == "10"
+    assert variables["DATABASE_HOST"].endswith(".rds.amazonaws.com")
+
+
+def test_secrets_reach_the_task_only_through_the_secrets_mapping(prod):
+    definition = container(prod)
+    mapped = secrets(definition)
+    assert set(mapped) == {
+        "SECRET_KEY_BASE",
+        "RELEASE_COOKIE",
+        "DATABASE_USERNAME",
+        "DATABASE_PASSWORD",
+        "SENTRY_DSN",
+    }
+    assert mapped["DATABASE_PASSWORD"].endswith(":password::")
+    assert all(v.startswith("arn:aws") for v in mapped.values())
+    assert not set(mapped) & set(env(definition))
+
+
+def test_no_secret_value_in_any_environment(prod, dev):
+    for run in (prod, dev):
+        generated = {"R" * 64}  # what the mocked RandomPassword yields (cookie, Redis token)
+        for slot in ("blue", "green"):
+            if run.maybe(f"slot-{slot}-task") is None:
+                continue
+            variables = env(container(run, slot))
+            for name, value in variables.items():
+                assert not any(g in value for g in generated), name
+                assert "rediss://" not in value and "password" not in name.lower()
+                assert name not in {
+                    "SECRET_KEY_BASE",
+                    "RELEASE_COOKIE",
+                    "DATABASE_PASSWORD",
+                    "REDIS_URL",
+                    "DATABASE_URL",
+                }
+
+
+def test_redis_url_is_a_secret_when_pubsub_is_redis(dev):
+    definition = container(dev)
+    assert secrets(definition)["REDIS_URL"] == harness.mock_arn(
+        "aws:secretsmanager/secret:Secret", "pubsub-url"
+    )
+    assert env(definition)["PUBSUB_ADAPTER"] == "redis"
+
+
+def test_generated_secrets_are_stored_only_as_secrets(prod):
+    for name in ("cluster-secret-key-base-value", "cluster-release-cookie-value"):
+        assert "secretString" in prod.named(name).secret_inputs
+    assert prod.named("cluster-secret-key-base-random")["length"] >= 64
+    assert prod.named("cluster-secret-key-base").protect is True
+
+
+# --- task definition ------------------------------------------------------------------------------
+
+
+def test_task_definition_is_fargate_sized_and_architecture_aware(prod):
+    task = prod.named("slot-blue-task")
+    assert (task["cpu"], task["memory"]) == ("1024", "2048")
+    assert task["requiresCompatibilities"] == ["FARGATE"] and task["networkMode"] == "awsvpc"
+    assert task["runtimePlatform"]["cpuArchitecture"] == "ARM64"
+    assert task["family"] == "phoenix-aws-prod-blue"
+
+
+def test_container_runs_as_non_root_with_high_nofile_and_a_drain_window(prod):
+    definition = container(prod)
+    assert definition["user"] == "1000"
+    assert {"name": "nofile", "softLimit": 65536, "hardLimit": 65536} in definition["ulimits"]
+    assert definition["stopTimeout"] == 120
+    assert definition["linuxParameters"]["initProcessEnabled"] is True
+    assert definition["image"].endswith(
+        "@sha256:9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b"
+    )
+
+
+def test_container_logs_to_the_cluster_log_group(prod):
+    options = container(prod)["logConfiguration"]["options"]
+    assert container(prod)["logConfiguration"]["logDriver"] == "awslogs"
+    assert options["awslogs-group"] == "/ecs/phoenix-aws-prod"
+    assert options["awslogs-stream-prefix"] == "blue"
+    assert prod.named("cluster-logs")["retentionInDays"] == 90
+
+
+# --- service --------------------------------------------------------------------------------------
+
+
+def test_service_sits_in_private_subnets_without_a_public_ip(prod):
+    service = prod.named("slot-blue-service")
+    network = service["networkConfiguration"]
+    assert network["assignPublicIp"] is False
+    assert network["subnets"] == [f"network-private-{i}-id" for i in range(3)]
+    assert network["securityGroups"] == ["nodes-sg-id"]
+
+
+def test_each_slot_registers_with_its_own_target_group_and_the_discovery_service(prod):
+    for slot in ("blue", "green"):
+        service = prod.named(f"slot-{slot}-service")
+        (lb,) = service["loadBalancers"]
+        assert lb["targetGroupArn"] == harness.mock_arn(
+            "aws:lb/targetGroup:TargetGroup", f"edge-{slot}"
+        )
+        assert (lb["containerName"], lb["containerPort"]) == ("shop", 4000)
+        assert service["serviceRegistries"]["registryArn"] == harness.mock_arn(
+            "aws:servicediscovery/service:Service", "cluster-discovery-nodes"
+        )
+
+
+def test_service_deploys_safely_and_allows_ecs_exec(prod):
+    service = prod.named("slot-blue-service")
+    assert service["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+    assert (service["deploymentMinimumHealthyPercent"], service["deploymentMaximumPercent"]) == (
+        100,
+        200,
+    )
+    assert service["enableExecuteCommand"] is True
+    assert service["healthCheckGracePeriodSeconds"] == 60
+    assert service["desiredCount"] == 3
+    assert service["availabilityZoneRebalancing"] == "ENABLED"
+    assert service["waitForSteadyState"] is True
+
+
+def test_autoscaling_floor_is_desired_count_and_ceiling_from_config(prod):
+    target = prod.named("slot-blue-scaling")
+    assert (target["minCapacity"], target["maxCapacity"]) == (3, 12)
+    assert target["resourceId"] == "service/phoenix-aws-prod/phoenix-aws-prod-blue"
+    cpu = prod.named("slot-blue-cpu-scaling")["targetTrackingScalingPolicyConfiguration"]
+    assert (
+        cpu["predefinedMetricSpecification"]["predefinedMetricType"]
+        == "ECSServiceAverageCPUUtilization"
+    )
+    assert cpu["targetValue"] == 60
+    assert (
+        prod.named("slot-blue-memory-scaling")["targetTrackingScalingPolicyConfiguration"][
+            "targetValue"
+        ]
+        == 75
+    )
+
+
+def test_idle_slot_may_run_zero_tasks(run_stack):
+    run = run_stack("prod")
+    assert run.named("slot-green-service")["desiredCount"] == 0
+    assert (
+        run.named("slot-green-scaling")["minCapacity"],
+        run.named("slot-green-scaling")["maxCapacity"],
+    ) == (0, 0)
+
+
+def test_a_slot_without_an_image_is_not_created(dev):
+    assert dev.maybe("slot-green-service") is None
+    assert dev.named("slot-blue-service")["desiredCount"] == 1
+
+
+# --- security group -------------------------------------------------------------------------------
+
+
+def node_rules(run, kind):
+    token = f"aws:vpc/securityGroup{kind}Rule:SecurityGroup{kind}Rule"
+    return [r for r in run.of_type(token) if r["securityGroupId"] == "nodes-sg-id"]
+
+
+def test_nodes_accept_only_the_alb_on_the_app_port_and_each_other_on_beam_ports(prod):
+    seen = {
+        (r.get("referencedSecurityGroupId"), r["fromPort"], r["toPort"])
+        for r in node_rules(prod, "Ingress")
+    }
+    assert seen == {
+        ("edge-sg-id", 4000, 4000),
+        ("nodes-sg-id", 4369, 4369),
+        ("nodes-sg-id", 9100, 9109),
+    }
+    assert not any(r.get("cidrIpv4") or r.get("cidrIpv6") for r in node_rules(prod, "Ingress"))
+
+
+def test_epmd_and_distribution_are_only_ever_self_referencing(prod, dev):
+    for run in (prod, dev):
+        for kind in ("Ingress", "Egress"):
+            for rule in run.of_type(f"aws:vpc/securityGroup{kind}Rule:SecurityGroup{kind}Rule"):
+                touches_beam = rule["fromPort"] <= 4369 <= rule["toPort"] or (
+                    rule["fromPort"] <= 9109 and rule["toPort"] >= 9100
+                )
+                if touches_beam:
+                    assert (
+                        rule["securityGroupId"]
+                        == rule["referencedSecurityGroupId"]
+                        == "nodes-sg-id"
+                    ), rule.name
+
+
+def test_node_egress_only_where_needed(dev):
+    seen = {
+        (r.get("referencedSecurityGroupId") or r.get("cidrIpv4"), r["ipProtocol"], r["fromPort"])
+        for r in node_rules(dev, "Egress")
+    }
+    assert seen == {
+        ("0.0.0.0/0", "tcp", 443),
+        ("10.40.0.0/16", "udp", 53),
+        ("10.40.0.0/16", "tcp", 53),
+        ("nodes-sg-id", "tcp", 4369),
+        ("nodes-sg-id", "tcp", 9100),
+        ("database-sg-id", "tcp", 5432),
+        ("pubsub-sg-id", "tcp", 6379),
+    }
+
+
+# --- cluster --------------------------------------------------------------------------------------
+
+
+def test_cluster_has_container_insights_and_exec_logging(prod):
+    cluster = prod.named("cluster-ecs")
+    assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]
+    assert cluster["configuration"]["executeCommandConfiguration"]["logging"] == "DEFAULT"
+
+
+def test_discovery_is_a_private_namespace_with_multivalue_a_records(prod):
+    namespace = prod.named("cluster-namespace")
+    assert namespace["vpc"] == "network-vpc-id"
+    assert namespace["name"] == "prod.phoenix-aws.internal"
+    service = prod.named("cluster-discovery-nodes")
+    assert service["dnsConfig"]["routingPolicy"] == "MULTIVALUE"
+    assert service["dnsConfig"]["dnsRecords"] == [{"type": "A", "ttl": 10}]
+
+
+def test_discovery_per_slot_isolates_blue_from_green(run_stack):
+    run = run_stack(
+        "prod", cluster={"discovery": "per_slot"}, release={"green": {"desired_count": 2}}
+    )
+    assert (
+        env(container(run, "blue"))["DNS_CLUSTER_QUERY"] == "nodes-blue.prod.phoenix-aws.internal"
+    )
+    assert (
+        env(container(run, "green"))["DNS_CLUSTER_QUERY"] == "nodes-green.prod.phoenix-aws.internal"
+    )
+    assert run.named("slot-green-service")["serviceRegistries"]["registryArn"].endswith(
+        "cluster-discovery-nodes-green"
+    )
+
+
+def test_execution_role_reads_exactly_the_app_secrets(prod):
+    policy = json.loads(prod.named("cluster-execution-policy")["policy"])
+    (read,) = [s for s in policy["Statement"] if s["Sid"] == "ReadAppSecrets"]
+    assert sorted(read["Resource"]) == sorted(
+        [
+            harness.mock_arn("aws:secretsmanager/secret:Secret", "cluster-secret-key-base"),
+            harness.mock_arn("aws:secretsmanager/secret:Secret", "cluster-release-cookie"),
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!database-instance",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/sentry-dsn-AbCdEf",
+        ]
+    )
+    logs = next(s for s in policy["Statement"] if s["Sid"] == "WriteLogs")
+    assert (
+        logs["Resource"]
+        == harness.mock_arn("aws:cloudwatch/logGroup:LogGroup", "cluster-logs") + ":*"
+    )
+
+
+def test_task_role_is_separate_and_only_allows_ecs_exec_by_default(prod):
+    task_role, exec_role = prod.named("cluster-task-role"), prod.named("cluster-execution-role")
+    assert task_role["name"] != exec_role["name"]
+    policy = json.loads(prod.named("cluster-task-exec-policy")["policy"])
+    (statement,) = policy["Statement"]
+    assert all(action.startswith("ssmmessages:") for action in statement["Action"])
+    assert prod.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []
+    definition = prod.named("slot-blue-task")
+    assert definition["taskRoleArn"] == harness.mock_arn("aws:iam/role:Role", "cluster-task-role")
+    assert definition["executionRoleArn"] == harness.mock_arn(
+        "aws:iam/role:Role", "cluster-execution-role"
+    )
+
+
+def test_task_role_gets_extra_policies_from_config(run_stack):
+    run = run_stack("prod", app={"task_role_policy_arns": [SQS_POLICY]})
+    (attachment,) = run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment["policyArn"] == SQS_POLICY
+
+
+def test_secret_resource_arn_strips_json_keys():
+    arn = "arn:aws:secretsmanager:eu-west-1:1:secret:rds!db-abc"
+    assert secret_resource_arn(f"{arn}:password::") == arn
+    assert secret_resource_arn(arn) == arn
+    policy = execution_role_policy(
+        [f"{arn}:username::", f"{arn}:password::", "arn:aws:ssm:eu-west-1:1:parameter/x"], "lg", []
+    )
+    sids = {s["Sid"]: s for s in policy["Statement"]}
+    assert sids["ReadAppSecrets"]["Resource"] == [arn]
+    assert sids["ReadAppParameters"]["Resource"] == ["arn:aws:ssm:eu-west-1:1:parameter/x"]
+
+
+# --- validation -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory"), [(256, 512), (512, 4096), (1024, 8192), (4096, 30720), (16384, 122880)]
+)
+def test_valid_fargate_sizes(cpu, memory):
+    check_fargate_size(cpu, memory)
+    assert memory in fargate_memory_options(cpu)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            {"app": {"name": "shop", "cpu": 300}},
+            "phoenix-aws:app.cpu: cpu must be one of 256, 512, 1024, 2048, 4096, 8192, 16384, got 300 (got 300)",
+        ),
+        (
+            {"app": {"name": "shop", "cpu": 256, "memory": 4096}},
+            "phoenix-aws:app.memory: memory 4096 MiB is not valid with cpu 256; expected one of 512, 1024, 2048 (got 4096)",
+        ),
+        (
+            {"app": {"name": "shop", "cpu": 1024, "memory": 1024}},
+            "phoenix-aws:app.memory: memory 1024 MiB is not valid with cpu 1024; expected 2048-8192 in steps of 1024 (got 1024)",
+        ),
+        (
+            {"app": {"name": "shop", "env": {"PHX_HOST": "x"}}},
+            'phoenix-aws:app.env: \'PHX_HOST\' is set by phoenix-aws and cannot be overridden (got {"PHX_HOST": "x"})',
+        ),
+        (
+            {"app": {"name": "shop", "env": {"AWS_REGION": "x"}}},
+            'phoenix-aws:app.env: \'AWS_REGION\' is set by phoenix-aws and cannot be overridden (got {"AWS_REGION": "x"})',
+        ),
+        (
+            {"app": {"name": "shop", "env": {"pool-size": "1"}}},
+            'phoenix-aws:app.env: \'pool-size\' is not a valid environment variable name (A-Z, 0-9, _) (got {"pool-size": "1"})',
+        ),
+        (
+            {"app": {"name": "shop", "secrets": {"SECRET_KEY_BASE": "arn:aws:secretsmanager:x"}}},
+            'phoenix-aws:app.secrets: \'SECRET_KEY_BASE\' is set by phoenix-aws and cannot be overridden (got {"SECRET_KEY_BASE": "arn:aws:secretsmanager:x"})',
+        ),
+        (
+            {"app": {"name": "shop", "secrets": {"SENTRY_DSN": "https://abc@sentry.io/1"}}},
+            'phoenix-aws:app.secrets: SENTRY_DSN: expected a Secrets Manager secret or SSM parameter ARN (got {"SENTRY_DSN": "https://abc@sentry.io/1"})',
+        ),
+        (
+            {"app": {"name": "shop", "run_as_user": "root"}},
+            "phoenix-aws:app.run_as_user: the app must not run as root (got 'root')",
+        ),
+        (
+            {"app": {"name": "Shop"}},
+            "phoenix-aws:app.name: String should match pattern '^[a-z][a-z0-9_]*$' (got 'Shop')",
+        ),
+        (
+            {"app": {"name": "shop", "stop_timeout_seconds": 300}},
+            "phoenix-aws:app.stop_timeout_seconds: Input should be less than or equal to 120 (got 300)",
+        ),
+        (
+            {"cluster": {"distribution_port_min": 4000, "distribution_port_max": 5000}},
+            "phoenix-aws:cluster.distribution_port_min: the range must not include EPMD (4369) (got 4000)",
+        ),
+        (
+            {"release": {"live": "blue", "blue": {"desired_count": 2}}},
+            "phoenix-aws:release.blue.image: a slot with tasks needs an image (got null)",
+        ),
+        (
+            {"release": {"live": "blue", "blue": {"image": "shop:latest", "desired_count": 2}}},
+            "phoenix-aws:release.blue.image: expected an image pinned by digest, e.g. repo/app@sha256:<64 hex> (got 'shop:latest')",
+        ),
+    ],
+)
+def test_bad_node_config_is_rejected_with_a_clear_message(raw, expected):
+    with pytest.raises(ConfigError) as info:
+        load_settings_with_edge(raw)
+    assert info.value.problems == [expected]
+
+
+def test_production_needs_two_live_tasks():
+    from tests_support import IMAGE
+
+    with pytest.raises(ConfigError) as info:
+        load_settings_with_edge(
+            {"release": {"live": "blue", "blue": {"image": IMAGE, "desired_count": 1}}}
+        )
+    assert info.value.problems == [
+        "phoenix-aws:release.blue.desired_count: production runs at least 2 live tasks (two AZs, so one restart is no outage) (got 1)"
+    ]
+
+
+def test_reserved_names_cover_the_contract():
+    assert {
+        "PHX_HOST",
+        "PORT",
+        "SECRET_KEY_BASE",
+        "RELEASE_COOKIE",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "DNS_CLUSTER_QUERY",
+        "ERL_AFLAGS",
+    } <= RESERVED_ENV_NAMES
+
+
+def test_components_reject_bad_sizes_and_root_directly():
+    common = {
+        "name_parts": ["a", "b"],
+        "slot": "blue",
+        "app_name": "shop",
+        "image": "i",
+        "release_version": "1",
+        "cluster_arn": "c",
+        "cluster_name": "c",
+        "subnet_ids": [],
+        "security_group_ids": [],
+        "target_group_arn": "t",
+        "discovery_service_arn": "d",
+        "dns_cluster_query": "q",
+        "execution_role_arn": "e",
+        "task_role_arn": "r",
+        "log_group_name": "l",
+        "phx_host": "h",
+        "secrets": {},
+    }
+    with pytest.raises(ValueError, match="not valid with cpu 512"):
+        harness.run(lambda: ReleaseSlot("s", {**common, "cpu": 512, "memory": 512}))
+    with pytest.raises(ValueError, match="root"):
+        harness.run(lambda: ReleaseSlot("s", {**common, "run_as_user": "0"}))
+    with pytest.raises(ValueError, match="2-120 on Fargate"):
+        harness.run(lambda: ReleaseSlot("s", {**common, "stop_timeout_seconds": 300}))
+
+
+def test_cluster_component_is_usable_alone():
+    run = harness.run(lambda: Cluster("c", {"name_parts": ["shop", "prod"], "vpc_id": "vpc-1"}))
+    assert run.named("c-namespace")["name"] == "prod.shop.internal"
+    assert run.named("c-ecs")["name"] == "shop-prod"
+
+
+def test_logical_names_are_unique_per_program(prod):
+    names = [r.name for r in prod.resources]
+    assert len(names) == len(set(names))
