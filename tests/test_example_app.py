@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import harness
+
 from components.release_slot import FARGATE_MAX_STOP_TIMEOUT
 from stacks.settings import EdgeSettings
 
