@@ -4,12 +4,14 @@ import pulumi
 
 from components.cluster import Cluster
 from components.database import Database
+from components.image import AppImage
 from components.load_balancer import LoadBalancer
+from components.migration import Migration
 from components.network import Network
 from components.node_security import NodeSecurityGroup
 from components.pubsub import RedisPubSub
 from components.release_slot import ReleaseSlot
-from stacks.settings import settings_from_pulumi
+from stacks.settings import BUILD, settings_from_pulumi
 
 settings = settings_from_pulumi()  # raises ConfigError before any resource is registered
 project, stack = pulumi.get_project(), pulumi.get_stack()
@@ -91,6 +93,9 @@ if settings.pubsub.redis_enabled:
         },
     )
 
+# The listener's weights wait for this gate: every slot steady and its migrations done.
+traffic_gate, open_traffic_gate = pulumi.deferred_output()
+
 edge = LoadBalancer(
     "edge",
     {
@@ -110,6 +115,7 @@ edge = LoadBalancer(
         "health_check": edge_cfg.health_check.model_dump(),
         "live": settings.release.live.value,
         "canary_percent": settings.release.canary_percent,
+        "traffic_gate": traffic_gate,
         "enable_stickiness": edge_cfg.enable_stickiness,
         "test_header": edge_cfg.test_header,
         "operator_cidrs": edge_cfg.operator_cidrs,
@@ -118,6 +124,35 @@ edge = LoadBalancer(
         "desync_mitigation_mode": edge_cfg.desync_mitigation_mode,
         "enable_access_logs": edge_cfg.access_logs,
         "access_logs_retention_days": edge_cfg.access_logs_retention_days,
+        "tags": tags,
+    },
+)
+
+image_cfg = settings.image
+app_image = AppImage(
+    "image",
+    {
+        "name_parts": [project, stack],
+        **(
+            {
+                "build": {
+                    "context": image_cfg.context,
+                    "dockerfile": image_cfg.dockerfile,
+                    "build_args": image_cfg.build_args,
+                    "cpu_architecture": app_cfg.cpu_architecture.value,
+                    **({"target": image_cfg.target} if image_cfg.target else {}),
+                }
+            }
+            if image_cfg.context
+            else {}
+        ),
+        "keep_last": image_cfg.keep_last,
+        "pinned_images": {
+            name: app_image_ref
+            for name in ("blue", "green")
+            if (app_image_ref := settings.release.slot(name).image) and app_image_ref != BUILD
+        },
+        "protect": image_cfg.protect,
         "tags": tags,
     },
 )
@@ -133,6 +168,7 @@ cluster = Cluster(
         **({"namespace": cluster_cfg.namespace} if cluster_cfg.namespace else {}),
         "share_discovery_across_slots": cluster_cfg.discovery == "shared",
         "readable_secret_arns": app_secret_refs,
+        "repository_arns": [app_image.repository_arn],
         "task_role_policy_arns": app_cfg.task_role_policy_arns,
         "log_retention_days": cluster_cfg.log_retention_days,
         "enable_container_insights": cluster_cfg.container_insights,
@@ -152,18 +188,21 @@ app_secrets = pulumi.Output.all(
 ).apply(lambda a: {**app_cfg.secrets, **a[0], **a[1], **({"REDIS_URL": a[2]} if a[2] else {})})
 
 slots = {}
+migrations = []
 for slot_name in ("blue", "green"):
     slot_cfg = settings.release.slot(slot_name)
     if slot_cfg.image is None:
         continue  # a slot is created with its first image
+    slot_image = app_image.image if slot_cfg.image == BUILD else slot_cfg.image
     slots[slot_name] = ReleaseSlot(
         f"slot-{slot_name}",
         {
             "name_parts": [project, stack],
             "slot": slot_name,
             "app_name": app_cfg.name,
-            "image": slot_cfg.image,
-            "release_version": slot_cfg.version or slot_cfg.image.rsplit("@", 1)[-1][:19],
+            "image": slot_image,
+            "release_version": slot_cfg.version
+            or pulumi.Output.from_input(slot_image).apply(lambda ref: ref.rsplit("@", 1)[-1][:19]),
             "cluster_arn": cluster.cluster_arn,
             "cluster_name": cluster.cluster_name,
             "subnet_ids": network.private_subnet_ids,
@@ -196,11 +235,39 @@ for slot_name in ("blue", "green"):
         },
     )
 
+    if app_cfg.enable_migrations and slot_cfg.run_migrations:
+        migrations.append(
+            Migration(
+                f"migrate-{slot_name}",
+                {
+                    "slot": slot_name,
+                    "image": slot_image,
+                    "command": app_cfg.migration_command,
+                    "cluster_name": cluster.cluster_name,
+                    "task_definition_family": slots[slot_name].task_definition_family,
+                    "container_name": app_cfg.name,
+                    "subnet_ids": network.private_subnet_ids,
+                    "security_group_ids": [nodes_sg.security_group_id],
+                    "log_group_name": cluster.log_group_name,
+                    "timeout_seconds": app_cfg.migration_timeout_seconds,
+                    "depends_on": [slots[slot_name].service],
+                },
+            )
+        )
+
+open_traffic_gate(
+    pulumi.Output.all(
+        *[m.completed for m in migrations], *[s.service_arn for s in slots.values()]
+    ).apply(lambda _: "open")
+)
+
 pulumi.export("url", edge.url)
 pulumi.export("load_balancer_dns_name", edge.dns_name)
 pulumi.export("live_slot", settings.release.live.value)
 pulumi.export("canary_percent", settings.release.canary_percent)
 pulumi.export("target_group_arns", edge.target_group_arns)
+pulumi.export("image_repository_url", app_image.repository_url)
+pulumi.export("built_image", app_image.image)
 pulumi.export("cluster_name", cluster.cluster_name)
 pulumi.export("log_group_name", cluster.log_group_name)
 pulumi.export("dns_cluster_queries", cluster.dns_cluster_queries)

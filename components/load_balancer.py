@@ -190,6 +190,10 @@ class LoadBalancerArgs(TypedDict):
     """Slot that takes production traffic: `blue` or `green`. Default: `blue`."""
     canary_percent: NotRequired[int]
     """Share of production traffic sent to the idle slot, 0-100. Default: 0."""
+    traffic_gate: NotRequired[pulumi.Input[str]]
+    """The forward weights wait for this value, and the resources behind it (e.g. the migration
+    task and the slots' steady services), so traffic never moves before they are done.
+    Default: no gate."""
     enable_stickiness: NotRequired[bool]
     """Keep a client on one slot and one target (cookie), for LongPoll-heavy apps.
     Default: false."""
@@ -329,17 +333,22 @@ class LoadBalancer(pulumi.ComponentResource):
                 opts=child,
             )
 
-        def forward() -> dict[str, Any]:
-            return {
-                "type": "forward",
-                "forward": {
-                    "target_groups": [
-                        {"arn": self.target_groups[slot].arn, "weight": weights[slot]}
-                        for slot in SLOTS
-                    ],
-                    "stickiness": {"enabled": sticky, "duration": sticky_seconds},
-                },
-            }
+        gate = pulumi.Output.from_input(args.get("traffic_gate", "open"))
+        arns = pulumi.Output.all(gate, *[self.target_groups[slot].arn for slot in SLOTS])
+
+        def forward() -> pulumi.Output[dict[str, Any]]:
+            return arns.apply(
+                lambda a: {
+                    "type": "forward",
+                    "forward": {
+                        "target_groups": [
+                            {"arn": arn, "weight": weights[slot]}
+                            for slot, arn in zip(SLOTS, a[1:], strict=True)
+                        ],
+                        "stickiness": {"enabled": sticky, "duration": sticky_seconds},
+                    },
+                }
+            )
 
         self.https_listener: aws.lb.Listener | None = None
         if plain_http:

@@ -419,6 +419,10 @@ class AppSettings(_Frozen):
     """Module with `migrate/0`. Default: `<CamelName>.Release` (as `mix phx.gen.release`)."""
     migrate_command: str | None = None
     """Default: `bin/<name> eval "<release_module>.migrate()"`."""
+    enable_migrations: bool = True
+    """Run the migration gate before traffic moves. Off only for apps without a database
+    schema (or the local moto stack, which cannot run tasks)."""
+    migration_timeout_seconds: int = Field(default=900, ge=60, le=3600)
 
     @field_validator("env", "secrets")
     @classmethod
@@ -499,22 +503,52 @@ class ClusterSettings(_Frozen):
         return self
 
 
+BUILD = "build"
+
+
+class ImageSettings(_Frozen):
+    """`phoenix-aws:image`: the ECR repository and the optional build from source."""
+
+    context: str | None = None
+    """Build context (the Phoenix app, relative to the project). Default: no build."""
+    dockerfile: str = "Dockerfile"
+    """Relative to `context`."""
+    build_args: dict[str, str] = {}
+    """Build args: never secrets (they stay in the image history)."""
+    target: str | None = None
+    keep_last: int = Field(default=30, ge=1, le=1000)
+    """Images kept besides those the slots run."""
+    protect: bool = True
+
+    @field_validator("build_args")
+    @classmethod
+    def _no_secrets_in_build_args(cls, values: dict[str, str]) -> dict[str, str]:
+        for key in values:
+            if re.search(r"SECRET|PASSWORD|TOKEN|KEY_BASE|COOKIE", key):
+                raise ValueError(f"{key}: secrets must not be build args (they stay in the image)")
+        return values
+
+
 class SlotSettings(_Frozen):
     """`phoenix-aws:release.blue` / `.green`: one slot."""
 
     image: str | None = None
-    """Image reference, pinned by digest (`repo@sha256:<64 hex>`)."""
+    """Image pinned by digest (`repo@sha256:<64 hex>`), or `build`: the image built from
+    `phoenix-aws:image` (the release command pins the digest right after the build)."""
     desired_count: int = Field(default=0, ge=0, le=1000)
     max_count: int | None = Field(default=None, ge=0, le=1000)
     """Autoscaling ceiling (the floor is desired_count). Default: desired_count."""
     version: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,128}$")
-    """Release label (RELEASE_VERSION). Default: the image tag or digest."""
+    """Release label (RELEASE_VERSION). Default: the start of the image digest."""
+    run_migrations: bool = True
+    """Run the migration gate for this slot's image. The release command turns it off while a new
+    image warms up on the idle slot and on at promote, right before traffic moves."""
 
     @field_validator("image")
     @classmethod
     def _pinned(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
+        if value is None or value == BUILD:
+            return value
         if not re.fullmatch(r"[a-z0-9.:/_-]+(:[A-Za-z0-9._-]+)?@sha256:[0-9a-f]{64}", value):
             raise ValueError("expected an image pinned by digest, e.g. repo/app@sha256:<64 hex>")
         return value
@@ -540,6 +574,8 @@ class ReleaseSettings(_Frozen):
     """Share of production traffic sent to the idle slot."""
     blue: SlotSettings = SlotSettings()
     green: SlotSettings = SlotSettings()
+    promoting: Slot | None = None
+    """Set by the release command while it promotes a slot (migrations, smoke test, canary)."""
 
     def slot(self, name: str | Slot) -> SlotSettings:
         return self.blue if Slot(name) is Slot.BLUE else self.green
@@ -552,6 +588,10 @@ class ReleaseSettings(_Frozen):
                 ("canary_percent",),
                 f"a canary goes to the idle slot ({idle.value}), which has no tasks",
                 self.canary_percent,
+            )
+        if self.promoting is self.live:
+            raise _FieldError(
+                ("promoting",), "the live slot cannot be promoted", self.promoting.value
             )
         if self.slot(self.live).desired_count == 0:
             raise _FieldError(
@@ -582,6 +622,7 @@ class StackSettings(_Frozen):
     app: AppSettings
     """Required: at least the release name."""
     cluster: ClusterSettings = ClusterSettings()
+    image: ImageSettings = ImageSettings()
     release: ReleaseSettings
     tags: dict[str, str] = {}
     """Tags added to every taggable resource."""
@@ -603,6 +644,27 @@ class StackSettings(_Frozen):
         return merged
 
     @model_validator(mode="after")
+    def _release_rules(self) -> StackSettings:
+        release = self.release
+        for name in ("blue", "green"):
+            if release.slot(name).image == BUILD and self.image.context is None:
+                raise _FieldError(
+                    ("release", name, "image"),
+                    "'build' needs phoenix-aws:image.context (the app's build context)",
+                    BUILD,
+                )
+        if self.app.enable_migrations:
+            bearing = [release.live] + ([release.live.other] if release.canary_percent else [])
+            for slot in bearing:
+                if not release.slot(slot).run_migrations:
+                    raise _FieldError(
+                        ("release", slot.value, "run_migrations"),
+                        f"slot {slot.value} takes traffic, so its migrations must have run",
+                        False,
+                    )
+        return self
+
+    @model_validator(mode="after")
     def _production_rules(self) -> StackSettings:
         if self.stage is not Stage.PRODUCTION:
             return self
@@ -613,6 +675,12 @@ class StackSettings(_Frozen):
                 True,
             )
         live = self.release.slot(self.release.live)
+        if live.image == BUILD:
+            raise _FieldError(
+                ("release", self.release.live.value, "image"),
+                "the live slot in production must be pinned to a digest, not 'build'",
+                BUILD,
+            )
         if live.desired_count < 2:
             raise _FieldError(
                 ("release", self.release.live.value, "desired_count"),

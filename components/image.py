@@ -1,0 +1,225 @@
+"""AppImage: the stack's ECR repository and, optionally, the app image built and pushed into it.
+
+- The repository has immutable tags, scan on push, and a lifecycle policy that keeps the images
+  the slots use (tagged `inuse-…` while a slot runs them) plus the last N builds.
+- The build tag is derived from the build context's content, so an unchanged source gives the
+  same tag, no rebuild and no redeploy; slots use the pushed image's digest, never a tag.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import NotRequired, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_command as command
+import pulumi_docker as docker
+
+from components.naming import ECR_NAME_MAX, physical_name
+
+IN_USE_TAG_PREFIX = "inuse-"
+BUILD_TAG_PREFIX = "build-"
+PLATFORMS = {"ARM64": "linux/arm64", "X86_64": "linux/amd64"}
+# The tagging helper runs on the machine that runs `pulumi up` (it needs boto3); the release
+# command points PHOENIX_AWS_PYTHON at its own interpreter.
+HELPER_PYTHON = "${PHOENIX_AWS_PYTHON:-python3}"
+
+
+def lifecycle_policy(keep_last: int) -> dict:
+    """Keep every image tagged `inuse-…` (rule 1 claims them, so rule 2 never sees them), and
+    of the rest only the newest `keep_last`."""
+    if keep_last < 1:
+        raise ValueError(f"keep_last must be at least 1, got {keep_last}")
+    return {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": "Images a release slot runs: never expire while tagged in use",
+                "selection": {
+                    "tagStatus": "tagged",
+                    "tagPrefixList": [IN_USE_TAG_PREFIX],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": 10000,
+                },
+                "action": {"type": "expire"},
+            },
+            {
+                "rulePriority": 2,
+                "description": f"Everything else: keep the newest {keep_last}",
+                "selection": {
+                    "tagStatus": "any",
+                    "countType": "imageCountMoreThan",
+                    "countNumber": keep_last,
+                },
+                "action": {"type": "expire"},
+            },
+        ]
+    }
+
+
+def _dockerignore_patterns(context: Path) -> list[str]:
+    ignore = context / ".dockerignore"
+    if not ignore.exists():
+        return []
+    lines = (line.strip() for line in ignore.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def content_tag(context: str, dockerfile: str, build_args: dict[str, str], platform: str) -> str:
+    """`build-<16 hex>`: a hash of every file in the build context (honouring simple
+    `.dockerignore` patterns), the Dockerfile, the build args and the platform."""
+    root = Path(context)
+    if not root.is_dir():
+        raise ValueError(f"build context {context!r} is not a directory")
+    patterns = _dockerignore_patterns(root)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        relative = path.relative_to(root).as_posix()
+        if any(
+            fnmatch.fnmatch(relative, pat) or relative.startswith(pat.rstrip("/") + "/")
+            for pat in patterns
+        ):
+            continue
+        digest.update(relative.encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    dockerfile_path = Path(dockerfile) if os.path.isabs(dockerfile) else root / dockerfile
+    digest.update(b"dockerfile\0" + dockerfile_path.read_bytes())
+    digest.update(json.dumps({"args": build_args, "platform": platform}, sort_keys=True).encode())
+    return f"{BUILD_TAG_PREFIX}{digest.hexdigest()[:16]}"
+
+
+def in_use_tag(slot: str, image: str) -> str:
+    """`inuse-<slot>-<first 12 hex of the digest>` for an image reference pinned by digest."""
+    digest = image.rsplit("@sha256:", 1)[-1]
+    return f"{IN_USE_TAG_PREFIX}{slot}-{digest[:12]}"
+
+
+class ImageBuild(TypedDict):
+    """Build the app image from source."""
+
+    context: str
+    """Build context directory (the Phoenix app)."""
+    dockerfile: NotRequired[str]
+    """Dockerfile path, relative to `context`. Default: `Dockerfile`."""
+    build_args: NotRequired[dict[str, str]]
+    """Build args (never secrets: they end up in the image history). Default: none."""
+    cpu_architecture: NotRequired[str]
+    """`ARM64` or `X86_64`; the image platform. Default: `ARM64`."""
+    target: NotRequired[str]
+    """Multi-stage target. Default: the last stage."""
+
+
+class AppImageArgs(TypedDict):
+    """Inputs of an AppImage."""
+
+    name_parts: list[str]
+    """Parts of the repository name, e.g. [project, stack]."""
+    build: NotRequired[ImageBuild]
+    """Build and push the image. Default: no build (slots use prebuilt references)."""
+    keep_last: NotRequired[int]
+    """Untagged-in-use images to keep. Default: 30."""
+    pinned_images: NotRequired[dict[str, pulumi.Input[str]]]
+    """slot → image reference the slot runs; images in this repository get an `inuse-` tag
+    while the slot uses them, so the lifecycle policy keeps them. Default: none."""
+    protect: NotRequired[bool]
+    """Pulumi `protect` on the repository. Default: true."""
+    tags: NotRequired[dict[str, str]]
+
+
+class AppImage(pulumi.ComponentResource):
+    """ECR repository + optional build/push of the app image, pinned by digest."""
+
+    repository_url: pulumi.Output[str]
+    repository_arn: pulumi.Output[str]
+    image: pulumi.Output[str | None]
+    """The built image pinned by digest (`repo@sha256:…`); None without a build."""
+    tag: pulumi.Output[str | None]
+
+    def __init__(
+        self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("phoenix-aws:components:AppImage", name, None, opts)
+        tags = dict(args.get("tags") or {})
+        child = pulumi.ResourceOptions(parent=self)
+        repo_name = physical_name(*args["name_parts"], max_length=ECR_NAME_MAX)
+
+        self.repository = aws.ecr.Repository(
+            f"{name}-repo",
+            name=repo_name,
+            image_tag_mutability="IMMUTABLE",
+            image_scanning_configuration={"scan_on_push": True},
+            encryption_configurations=[{"encryption_type": "AES256"}],
+            force_delete=False,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", True)),
+        )
+        aws.ecr.LifecyclePolicy(
+            f"{name}-lifecycle",
+            repository=self.repository.name,
+            policy=json.dumps(lifecycle_policy(args.get("keep_last", 30))),
+            opts=child,
+        )
+
+        self.image = pulumi.Output.from_input(None)
+        self.tag = pulumi.Output.from_input(None)
+        build = args.get("build")
+        if build:
+            dockerfile = build.get("dockerfile", "Dockerfile")
+            build_args = dict(build.get("build_args") or {})
+            platform = PLATFORMS[build.get("cpu_architecture", "ARM64")]
+            tag = content_tag(build["context"], dockerfile, build_args, platform)
+            token = aws.ecr.get_authorization_token_output(
+                registry_id=self.repository.registry_id,
+                opts=pulumi.InvokeOutputOptions(parent=self),
+            )
+            self.built = docker.Image(
+                f"{name}-build",
+                image_name=self.repository.repository_url.apply(lambda url: f"{url}:{tag}"),
+                build={
+                    "context": build["context"],
+                    "dockerfile": str(Path(build["context"]) / dockerfile),
+                    "platform": platform,
+                    "args": build_args,
+                    **({"target": build["target"]} if build.get("target") else {}),
+                },
+                registry={
+                    "server": self.repository.repository_url,
+                    "username": token.user_name,
+                    "password": pulumi.Output.secret(token.password),
+                },
+                opts=child,
+            )
+            self.image = self.built.repo_digest
+            self.tag = pulumi.Output.from_input(tag)
+
+        for slot, image in (args.get("pinned_images") or {}).items():
+            command.local.Command(
+                f"{name}-inuse-{slot}",
+                create=f"{HELPER_PYTHON} -m release.ecr_tags add",
+                delete=f"{HELPER_PYTHON} -m release.ecr_tags remove",
+                environment={
+                    "ECR_REPOSITORY": self.repository.name,
+                    "ECR_IMAGE": image,
+                    "ECR_TAG": pulumi.Output.from_input(image).apply(
+                        lambda i, s=slot: in_use_tag(s, i)
+                    ),
+                },
+                triggers=[image],
+                opts=child,
+            )
+
+        self.repository_url = self.repository.repository_url
+        self.repository_arn = self.repository.arn
+        self.register_outputs(
+            {
+                "repository_url": self.repository_url,
+                "repository_arn": self.repository_arn,
+                "image": self.image,
+                "tag": self.tag,
+            }
+        )

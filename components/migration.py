@@ -1,0 +1,75 @@
+"""Migration: the gate before traffic moves. A one-off ECS task runs the new image with the slot's
+config and secrets (`bin/APP eval "APP.Release.migrate()"`); a non-zero exit fails `pulumi up`
+with the task's log tail, so nothing that depends on it (the listener's weights) changes.
+
+The task is started by `release/migrate_task.py` (boto3) through pulumi-command, on the machine
+that runs `pulumi up`. It runs again only when the slot's image or the command changes.
+"""
+
+from __future__ import annotations
+
+from typing import NotRequired, TypedDict
+
+import pulumi
+import pulumi_command as command
+
+from components.image import HELPER_PYTHON
+
+
+class MigrationArgs(TypedDict):
+    """Inputs of a Migration."""
+
+    slot: str
+    """The slot whose image is migrated (names the log stream prefix)."""
+    image: pulumi.Input[str]
+    """The image being released; a new image re-runs the migration."""
+    command: str
+    """Shell-style command run in the container, e.g. `bin/shop eval "Shop.Release.migrate()"`."""
+    cluster_name: pulumi.Input[str]
+    task_definition_family: pulumi.Input[str]
+    """The slot's task definition family: the task gets the same environment and secrets."""
+    container_name: pulumi.Input[str]
+    subnet_ids: pulumi.Input[list[str]]
+    security_group_ids: pulumi.Input[list[str]]
+    log_group_name: pulumi.Input[str]
+    timeout_seconds: NotRequired[int]
+    """Give up (and fail) after this long. Default: 900."""
+    depends_on: NotRequired[list[pulumi.Resource]]
+    """Resources that must be ready first (the slot's service). Default: none."""
+
+
+class Migration(pulumi.ComponentResource):
+    """Run the release's migrations once per (image, command), before traffic moves."""
+
+    completed: pulumi.Output[str]
+    """Resolves (to the helper's summary line) only after the migration task exited 0."""
+
+    def __init__(
+        self, name: str, args: MigrationArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("phoenix-aws:components:Migration", name, None, opts)
+        timeout = args.get("timeout_seconds", 900)
+        if not 60 <= timeout <= 3600:
+            raise ValueError(f"timeout_seconds must be 60-3600, got {timeout}")
+        self.task = command.local.Command(
+            f"{name}-run",
+            create=f"{HELPER_PYTHON} -m release.migrate_task",
+            environment={
+                "MIGRATION_CLUSTER": args["cluster_name"],
+                "MIGRATION_TASK_FAMILY": args["task_definition_family"],
+                "MIGRATION_CONTAINER": args["container_name"],
+                "MIGRATION_IMAGE": args["image"],
+                "MIGRATION_COMMAND": args["command"],
+                "MIGRATION_SUBNETS": pulumi.Output.from_input(args["subnet_ids"]).apply(",".join),
+                "MIGRATION_SECURITY_GROUPS": pulumi.Output.from_input(
+                    args["security_group_ids"]
+                ).apply(",".join),
+                "MIGRATION_LOG_GROUP": args["log_group_name"],
+                "MIGRATION_LOG_PREFIX": args["slot"],
+                "MIGRATION_TIMEOUT": str(timeout),
+            },
+            triggers=[args["image"], args["command"]],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.get("depends_on") or []),
+        )
+        self.completed = self.task.stdout
+        self.register_outputs({"completed": self.completed})

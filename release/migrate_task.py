@@ -1,0 +1,189 @@
+"""Run a release's migrations as a one-off ECS task and fail loudly if they fail.
+
+Started by the Migration component through pulumi-command with `MIGRATION_*` environment
+variables. Exit 0 only when the task's container exited 0; otherwise print why, with the last
+lines of the task's log, and exit 1 so `pulumi up` stops before traffic moves.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+STARTED_BY = "phoenix-aws-migrate"
+LOG_TAIL_LINES = 40
+
+
+class MigrationFailed(Exception):
+    """The migration did not run to a zero exit; the message says why (with the log tail)."""
+
+
+@dataclass(frozen=True)
+class MigrationRequest:
+    cluster: str
+    task_family: str
+    container: str
+    image: str
+    command: str
+    subnets: list[str]
+    security_groups: list[str]
+    log_group: str
+    log_prefix: str
+    timeout_seconds: int = 900
+
+    @classmethod
+    def from_environment(cls, env: dict[str, str]) -> MigrationRequest:
+        missing = [
+            key
+            for key in (
+                "MIGRATION_CLUSTER",
+                "MIGRATION_TASK_FAMILY",
+                "MIGRATION_CONTAINER",
+                "MIGRATION_IMAGE",
+                "MIGRATION_COMMAND",
+                "MIGRATION_SUBNETS",
+                "MIGRATION_SECURITY_GROUPS",
+                "MIGRATION_LOG_GROUP",
+                "MIGRATION_LOG_PREFIX",
+            )
+            if not env.get(key)
+        ]
+        if missing:
+            raise MigrationFailed(f"missing environment: {', '.join(missing)}")
+        return cls(
+            cluster=env["MIGRATION_CLUSTER"],
+            task_family=env["MIGRATION_TASK_FAMILY"],
+            container=env["MIGRATION_CONTAINER"],
+            image=env["MIGRATION_IMAGE"],
+            command=env["MIGRATION_COMMAND"],
+            subnets=env["MIGRATION_SUBNETS"].split(","),
+            security_groups=env["MIGRATION_SECURITY_GROUPS"].split(","),
+            log_group=env["MIGRATION_LOG_GROUP"],
+            log_prefix=env["MIGRATION_LOG_PREFIX"],
+            timeout_seconds=int(env.get("MIGRATION_TIMEOUT", "900")),
+        )
+
+
+def run_migration(
+    ecs: Any,
+    logs: Any,
+    request: MigrationRequest,
+    *,
+    poll_seconds: float = 6.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> str:
+    """Run the task to completion; return a summary line or raise MigrationFailed."""
+    definition = ecs.describe_task_definition(taskDefinition=request.task_family)["taskDefinition"]
+    containers = {c["name"]: c for c in definition["containerDefinitions"]}
+    if request.container not in containers:
+        raise MigrationFailed(
+            f"task definition {definition['taskDefinitionArn']} has no container {request.container!r}"
+        )
+    if containers[request.container]["image"] != request.image:
+        raise MigrationFailed(
+            f"task definition {definition['taskDefinitionArn']} runs "
+            f"{containers[request.container]['image']}, expected {request.image}; "
+            "is the slot's new revision registered?"
+        )
+
+    started = ecs.run_task(
+        cluster=request.cluster,
+        taskDefinition=definition["taskDefinitionArn"],
+        launchType="FARGATE",
+        count=1,
+        startedBy=STARTED_BY,
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": request.subnets,
+                "securityGroups": request.security_groups,
+                "assignPublicIp": "DISABLED",
+            }
+        },
+        overrides={
+            "containerOverrides": [
+                {"name": request.container, "command": shlex.split(request.command)}
+            ]
+        },
+    )
+    if started.get("failures") or not started.get("tasks"):
+        reasons = "; ".join(
+            f"{f.get('arn', '')} {f.get('reason', '')}".strip() for f in started.get("failures", [])
+        )
+        raise MigrationFailed(
+            f"could not start the migration task: {reasons or 'no task returned'}"
+        )
+    task_arn = started["tasks"][0]["taskArn"]
+    task_id = task_arn.rsplit("/", 1)[-1]
+
+    deadline = clock() + request.timeout_seconds
+    while True:
+        task = ecs.describe_tasks(cluster=request.cluster, tasks=[task_arn])["tasks"][0]
+        if task["lastStatus"] == "STOPPED":
+            break
+        if clock() >= deadline:
+            ecs.stop_task(
+                cluster=request.cluster, task=task_arn, reason="phoenix-aws migration timeout"
+            )
+            raise MigrationFailed(
+                f"migration task {task_id} still {task['lastStatus']} after {request.timeout_seconds} s; stopped it"
+                + _tail(logs, request, task_id)
+            )
+        sleep(poll_seconds)
+
+    container = next((c for c in task.get("containers", []) if c["name"] == request.container), {})
+    exit_code = container.get("exitCode")
+    if exit_code is None:
+        reason = container.get("reason") or task.get("stoppedReason", "unknown reason")
+        raise MigrationFailed(
+            f"migration task {task_id} stopped without an exit code: {reason}"
+            + _tail(logs, request, task_id)
+        )
+    if exit_code != 0:
+        raise MigrationFailed(
+            f"migration task {task_id} exited with {exit_code}" + _tail(logs, request, task_id)
+        )
+    return f"migration ok: task {task_id} ran {request.command!r} with {request.image}, exit 0"
+
+
+def log_stream_name(request: MigrationRequest, task_id: str) -> str:
+    """awslogs names streams `<prefix>/<container>/<task id>`."""
+    return f"{request.log_prefix}/{request.container}/{task_id}"
+
+
+def _tail(logs: Any, request: MigrationRequest, task_id: str) -> str:
+    try:
+        events = logs.get_log_events(
+            logGroupName=request.log_group,
+            logStreamName=log_stream_name(request, task_id),
+            limit=LOG_TAIL_LINES,
+            startFromHead=False,
+        )["events"]
+    except Exception as exc:
+        return f"\n(no log tail: {exc})"
+    lines = [e["message"].rstrip() for e in events]
+    return (
+        "\nlast log lines:\n  " + "\n  ".join(lines) if lines else "\n(the task wrote no log lines)"
+    )
+
+
+def main() -> int:
+    import boto3
+
+    try:
+        request = MigrationRequest.from_environment(dict(os.environ))
+        session = boto3.session.Session()
+        print(run_migration(session.client("ecs"), session.client("logs"), request))
+        return 0
+    except MigrationFailed as exc:
+        print(f"phoenix-aws: migration failed: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
