@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import json
 import os
@@ -97,6 +98,10 @@ def in_use_tag(slot: str, image: str) -> str:
     """`inuse-<slot>-<first 12 hex of the digest>` for an image reference pinned by digest."""
     digest = image.rsplit("@sha256:", 1)[-1]
     return f"{IN_USE_TAG_PREFIX}{slot}-{digest[:12]}"
+
+
+def _tag_for_slot(slot: str, image: str) -> str:
+    return in_use_tag(slot, image)
 
 
 class ImageBuild(TypedDict):
@@ -206,7 +211,7 @@ class AppImage(pulumi.ComponentResource):
                     "ECR_REPOSITORY": self.repository.name,
                     "ECR_IMAGE": image,
                     "ECR_TAG": pulumi.Output.from_input(image).apply(
-                        lambda i, s=slot: in_use_tag(s, i)
+                        functools.partial(_tag_for_slot, slot)
                     ),
                 },
                 triggers=[image],

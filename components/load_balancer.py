@@ -424,7 +424,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 slot = rule.action.split(":", 1)[1]
                 action = {"type": "forward", "target_group_arn": self.target_groups[slot].arn}
             else:
-                action = forward()
+                action = forward()  # type: ignore[assignment]
             aws.lb.ListenerRule(
                 f"{name}-rule-{rule.key}",
                 listener_arn=production.arn,

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from release.plan import ACTIONS, BUILD, Options, PlanError, other, plan
-from release.runner import PROJECT_DIR, AutomationDriver, CliMissing, execute
+from release.runner import PROJECT_DIR, AutomationDriver, PulumiCliMissingError, execute
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -94,7 +94,8 @@ def describe(release: dict[str, Any], healthy: dict[str, int] | None = None) -> 
         health = f", healthy {healthy[slot]}" if healthy and slot in healthy else ""
         role = "live" if slot == live else "idle"
         lines.append(
-            f"{slot:5} ({role}): {cfg.get('image') or '-'}  tasks {cfg.get('desired_count', 0)}{health}  "
+            f"{slot:5} ({role}): {cfg.get('image') or '-'}  "
+            f"tasks {cfg.get('desired_count', 0)}{health}  "
             f"version {cfg.get('version') or '-'}"
         )
     idle = other(live)
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         print(describe(release, healthy))
         execute(plan(args.action, release, options, healthy), driver)
         return 0
-    except CliMissing as exc:
+    except PulumiCliMissingError as exc:
         print(f"phoenix-aws release: {exc}", file=sys.stderr)
         return 2
     except PlanError as exc:

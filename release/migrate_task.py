@@ -19,7 +19,7 @@ STARTED_BY = "phoenix-aws-migrate"
 LOG_TAIL_LINES = 40
 
 
-class MigrationFailed(Exception):
+class MigrationError(Exception):
     """The migration did not run to a zero exit; the message says why (with the log tail)."""
 
 
@@ -54,7 +54,7 @@ class MigrationRequest:
             if not env.get(key)
         ]
         if missing:
-            raise MigrationFailed(f"missing environment: {', '.join(missing)}")
+            raise MigrationError(f"missing environment: {', '.join(missing)}")
         return cls(
             cluster=env["MIGRATION_CLUSTER"],
             task_family=env["MIGRATION_TASK_FAMILY"],
@@ -78,15 +78,16 @@ def run_migration(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> str:
-    """Run the task to completion; return a summary line or raise MigrationFailed."""
+    """Run the task to completion; return a summary line or raise MigrationError."""
     definition = ecs.describe_task_definition(taskDefinition=request.task_family)["taskDefinition"]
     containers = {c["name"]: c for c in definition["containerDefinitions"]}
     if request.container not in containers:
-        raise MigrationFailed(
-            f"task definition {definition['taskDefinitionArn']} has no container {request.container!r}"
+        raise MigrationError(
+            f"task definition {definition['taskDefinitionArn']} "
+            f"has no container {request.container!r}"
         )
     if containers[request.container]["image"] != request.image:
-        raise MigrationFailed(
+        raise MigrationError(
             f"task definition {definition['taskDefinitionArn']} runs "
             f"{containers[request.container]['image']}, expected {request.image}; "
             "is the slot's new revision registered?"
@@ -115,9 +116,7 @@ def run_migration(
         reasons = "; ".join(
             f"{f.get('arn', '')} {f.get('reason', '')}".strip() for f in started.get("failures", [])
         )
-        raise MigrationFailed(
-            f"could not start the migration task: {reasons or 'no task returned'}"
-        )
+        raise MigrationError(f"could not start the migration task: {reasons or 'no task returned'}")
     task_arn = started["tasks"][0]["taskArn"]
     task_id = task_arn.rsplit("/", 1)[-1]
 
@@ -130,22 +129,24 @@ def run_migration(
             ecs.stop_task(
                 cluster=request.cluster, task=task_arn, reason="phoenix-aws migration timeout"
             )
-            raise MigrationFailed(
-                f"migration task {task_id} still {task['lastStatus']} after {request.timeout_seconds} s; stopped it"
-                + _tail(logs, request, task_id)
+            raise MigrationError(
+                f"migration task {task_id} still {task['lastStatus']} "
+                f"after {request.timeout_seconds} s; stopped it" + _tail(logs, request, task_id)
             )
         sleep(poll_seconds)
 
-    container = next((c for c in task.get("containers", []) if c["name"] == request.container), {})
+    container: dict[str, Any] = next(
+        (c for c in task.get("containers", []) if c["name"] == request.container), {}
+    )
     exit_code = container.get("exitCode")
     if exit_code is None:
         reason = container.get("reason") or task.get("stoppedReason", "unknown reason")
-        raise MigrationFailed(
+        raise MigrationError(
             f"migration task {task_id} stopped without an exit code: {reason}"
             + _tail(logs, request, task_id)
         )
     if exit_code != 0:
-        raise MigrationFailed(
+        raise MigrationError(
             f"migration task {task_id} exited with {exit_code}" + _tail(logs, request, task_id)
         )
     return f"migration ok: task {task_id} ran {request.command!r} with {request.image}, exit 0"
@@ -180,7 +181,7 @@ def main() -> int:
         session = boto3.session.Session()
         print(run_migration(session.client("ecs"), session.client("logs"), request))
         return 0
-    except MigrationFailed as exc:
+    except MigrationError as exc:
         print(f"phoenix-aws: migration failed: {exc}", file=sys.stderr)
         return 1
 

@@ -148,9 +148,13 @@ def _deploy(
         f"{idle}.version": options.version,
     }
     was_running = _count(release, idle)
-    title = f"put {options.image if options.image != BUILD else 'the new build'} on idle slot {idle} and scale it to {count}"
+    what = "the new build" if options.image == BUILD else options.image
+    title = f"put {what} on idle slot {idle} and scale it to {count}"
     if was_running:
-        title += f" (replacing the previous release it still ran on {was_running} task(s): rollback to it is no longer possible)"
+        title += (
+            f" (replacing the previous release it still ran on {was_running} task(s): "
+            "rollback to it is no longer possible)"
+        )
     return [
         Step(title=title, changes=changes, pin_image_slot=idle if options.image == BUILD else None)
     ]

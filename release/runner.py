@@ -23,7 +23,7 @@ NAMESPACE = "phoenix-aws"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-class CliMissing(RuntimeError):
+class PulumiCliMissingError(RuntimeError):
     """The Pulumi CLI is not installed: the release command cannot run `pulumi up`."""
 
 
@@ -38,7 +38,7 @@ class StackDriver(Protocol):
 def require_pulumi_cli(which: Callable[[str], str | None] = shutil.which) -> str:
     path = which("pulumi")
     if not path:
-        raise CliMissing(
+        raise PulumiCliMissingError(
             "the Pulumi CLI is not installed or not on PATH. The release command runs "
             "`pulumi up` through the Pulumi Automation API and needs it: install it "
             "(https://www.pulumi.com/docs/install/) and log in to your state backend."

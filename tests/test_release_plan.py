@@ -1,0 +1,266 @@
+"""The release step planner: pure, exhaustive over the states a stack can be in."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from release.plan import BUILD, Options, PlanError, apply_changes, other, plan
+
+OLD = "repo/shop@sha256:" + "1" * 64
+NEW = "repo/shop@sha256:" + "2" * 64
+
+
+def state(live="blue", canary=0, promoting=None, blue=None, green=None):
+    release = {"live": live, "canary_percent": canary}
+    if promoting:
+        release["promoting"] = promoting
+    release["blue"] = blue if blue is not None else {"image": OLD, "desired_count": 3, "max_count": 6}
+    release["green"] = green if green is not None else {"image": OLD, "desired_count": 0}
+    return release
+
+
+def run_all(action, release, options=None, healthy=None):
+    """Apply every step's changes in order; the release config the action ends with."""
+    for step in plan(action, release, options, healthy):
+        release = apply_changes(release, step.changes)
+    return release
+
+
+# --- deploy --------------------------------------------------------------------------------------
+
+
+def test_deploy_puts_the_image_on_the_idle_slot_at_live_size_without_migrations():
+    (step,) = plan("deploy", state(), Options(image=NEW, version="v2"))
+    assert step.changes == {"green.image": NEW, "green.desired_count": 3, "green.max_count": 6, "green.run_migrations": False, "green.version": "v2"}
+    assert step.up and step.pin_image_slot is None
+
+
+def test_deploy_of_a_build_pins_the_digest_afterwards():
+    (step,) = plan("deploy", state(live="green", green={"image": OLD, "desired_count": 2}, blue={}), Options())
+    assert step.changes["blue.image"] == BUILD
+    assert step.pin_image_slot == "blue"
+
+
+def test_deploy_never_touches_the_live_slot():
+    for live in ("blue", "green"):
+        for step in plan("deploy", state(live=live, green={"image": OLD, "desired_count": 2}), Options(image=NEW)):
+            assert not any(path.startswith(live) for path in step.changes)
+            assert "live" not in step.changes
+
+
+def test_deploy_warns_when_it_replaces_the_rollback_target():
+    (step,) = plan("deploy", state(green={"image": OLD, "desired_count": 2}), Options(image=NEW))
+    assert "rollback to it is no longer possible" in step.title
+
+
+def test_deploy_refuses_during_a_promotion_or_canary():
+    with pytest.raises(PlanError, match="being promoted"):
+        plan("deploy", state(promoting="green", green={"image": NEW, "desired_count": 3}), Options(image=NEW))
+    with pytest.raises(PlanError, match="canary"):
+        plan("deploy", state(canary=10, green={"image": NEW, "desired_count": 3}), Options(image=NEW))
+
+
+def test_deploy_with_explicit_count():
+    (step,) = plan("deploy", state(), Options(image=NEW, desired_count=5))
+    assert step.changes["green.desired_count"] == 5 and step.changes["green.max_count"] == 6
+
+
+# --- promote -------------------------------------------------------------------------------------
+
+
+def deployed():
+    return run_all("deploy", state(), Options(image=NEW))
+
+
+def test_promote_runs_migrations_smoke_tests_then_flips():
+    steps = plan("promote", deployed(), Options(bake_seconds=0))
+    assert [s.title.split(" ")[0] for s in steps] == ["run", "smoke-test", "flip"]
+    assert steps[0].changes == {"promoting": "green", "green.run_migrations": True}
+    assert steps[1].smoke_test_slot == "green" and not steps[1].up
+    assert steps[2].changes == {"live": "green", "canary_percent": 0, "promoting": None}
+
+
+def test_promote_steps_the_canary_with_bakes_in_between():
+    steps = plan("promote", deployed(), Options(canary_steps=(50, 10), bake_seconds=120))
+    canary = [s.changes["canary_percent"] for s in steps if "canary_percent" in s.changes and s.changes.get("live") is None]
+    assert canary == [10, 50]
+    assert [s.wait_seconds for s in steps if s.wait_seconds] == [120, 120]
+    assert steps[-1].changes["live"] == "green"
+
+
+def test_promote_ends_with_the_old_slot_still_running():
+    final = run_all("promote", deployed(), Options(canary_steps=(10,)))
+    assert final["live"] == "green" and final["canary_percent"] == 0 and "promoting" not in final
+    assert final["blue"]["desired_count"] == 3
+
+
+def test_promote_resumes_after_an_interruption():
+    release = deployed()
+    steps = plan("promote", release, Options(canary_steps=(10, 50)))
+    # Interrupted after the 10% canary step was applied:
+    done = steps[: [i for i, s in enumerate(steps) if s.changes.get("canary_percent") == 10][0] + 1]
+    for step in done:
+        release = apply_changes(release, step.changes)
+    resumed = plan("promote", release, Options(canary_steps=(10, 50)))
+    assert resumed[0].smoke_test_slot == "green"  # the smoke test always runs again
+    assert [s.changes.get("canary_percent") for s in resumed if "canary_percent" in s.changes] == [50, 0]
+
+
+def test_refuse_to_promote_a_slot_with_zero_healthy_tasks():
+    with pytest.raises(PlanError, match="0 healthy tasks"):
+        plan("promote", deployed(), Options(), healthy={"green": 0, "blue": 3})
+
+
+def test_refuse_to_promote_when_nothing_is_deployed():
+    with pytest.raises(PlanError, match="run deploy first"):
+        plan("promote", state(), Options())
+
+
+def test_refuse_to_promote_an_unpinned_build():
+    with pytest.raises(PlanError, match="not pinned"):
+        plan("promote", state(green={"image": BUILD, "desired_count": 3, "run_migrations": False}), Options())
+
+
+def test_refuse_to_promote_the_previous_release_back():
+    promoted = run_all("promote", deployed())
+    with pytest.raises(PlanError, match="use rollback"):
+        plan("promote", promoted, Options())
+
+
+@pytest.mark.parametrize("steps", [(0,), (100,), (-5,)])
+def test_refuse_canary_steps_out_of_range(steps):
+    with pytest.raises(PlanError, match="between 1 and 99"):
+        plan("promote", deployed(), Options(canary_steps=steps))
+
+
+# --- drain ---------------------------------------------------------------------------------------
+
+
+def promoted():
+    return run_all("promote", deployed())
+
+
+def test_drain_bakes_then_scales_the_old_slot_down_in_waves():
+    steps = plan("drain", promoted(), Options(drain_batch=1, drain_pause_seconds=30, bake_seconds=600))
+    assert steps[0].wait_seconds == 600 and not steps[0].changes
+    counts = [s.changes["blue.desired_count"] for s in steps if s.changes]
+    assert counts == [2, 1, 0]
+    pauses = [s.wait_seconds for s in steps[1:] if s.wait_seconds]
+    assert pauses == [30, 30]  # between waves, none after the last
+
+
+def test_drain_never_removes_more_than_a_batch_per_wave():
+    release = promoted()
+    release["blue"]["desired_count"] = 10
+    counts = [s.changes["blue.desired_count"] for s in plan("drain", release, Options(drain_batch=3)) if s.changes]
+    assert counts == [7, 4, 1, 0]
+    assert all(a - b <= 3 for a, b in itertools.pairwise([10, *counts]))
+
+
+def test_drain_keeps_autoscaling_from_scaling_the_old_slot_back_up():
+    for step in plan("drain", promoted(), Options()):
+        if step.changes:
+            assert step.changes["blue.max_count"] == step.changes["blue.desired_count"]
+
+
+def test_refuse_to_drain_the_live_slot():
+    with pytest.raises(PlanError, match="it is live"):
+        plan("drain", promoted(), Options(slot="green"))
+
+
+def test_refuse_to_drain_a_slot_taking_canary_traffic():
+    release = apply_changes(deployed(), {"promoting": "green", "green.run_migrations": True, "canary_percent": 10})
+    with pytest.raises(PlanError, match="canary"):
+        plan("drain", release, Options())
+
+
+def test_drain_of_an_empty_slot_is_nothing_to_do():
+    assert plan("drain", state(), Options()) == []
+
+
+def test_drain_resumes_where_it_stopped():
+    release = promoted()
+    release["blue"]["desired_count"] = 1
+    release["blue"]["max_count"] = 1
+    steps = plan("drain", release, Options(bake_seconds=0))
+    assert [s.changes for s in steps] == [{"blue.desired_count": 0, "blue.max_count": 0}]
+
+
+# --- rollback ------------------------------------------------------------------------------------
+
+
+def test_rollback_flips_live_back_while_the_old_slot_runs():
+    (step,) = plan("rollback", promoted(), Options())
+    assert step.changes == {"live": "blue", "canary_percent": 0}
+
+
+def test_rollback_during_a_promotion_cancels_it():
+    release = apply_changes(deployed(), {"promoting": "green", "green.run_migrations": True, "canary_percent": 10})
+    (step,) = plan("rollback", release, Options())
+    assert step.changes == {"canary_percent": 0, "promoting": None}
+
+
+def test_refuse_rollback_when_the_old_slot_is_gone():
+    drained = run_all("drain", promoted(), Options(bake_seconds=0))
+    with pytest.raises(PlanError, match="is gone"):
+        plan("rollback", drained, Options())
+
+
+def test_refuse_rollback_to_an_unhealthy_slot():
+    with pytest.raises(PlanError, match="0 healthy tasks"):
+        plan("rollback", promoted(), Options(), healthy={"blue": 0})
+
+
+# --- the whole cycle -----------------------------------------------------------------------------
+
+
+def test_a_full_release_cycle_alternates_slots():
+    release = state()
+    for expected_live in ("green", "blue", "green"):
+        release = run_all("deploy", release, Options(image=NEW))
+        release = run_all("promote", release, Options(canary_steps=(10,)))
+        assert release["live"] == expected_live
+        release = run_all("drain", release, Options())
+        assert release[other(expected_live)]["desired_count"] == 0
+        assert release[expected_live]["desired_count"] == 3
+
+
+@given(
+    live=st.sampled_from(["blue", "green"]),
+    canary=st.integers(0, 99),
+    live_count=st.integers(1, 8),
+    idle_count=st.integers(0, 8),
+    promoting=st.booleans(),
+    action=st.sampled_from(["deploy", "promote", "drain", "rollback"]),
+)
+def test_no_plan_ever_drops_the_live_slot_below_its_count_or_leaves_it_without_image(live, canary, live_count, idle_count, promoting, action):
+    idle = other(live)
+    release = {
+        "live": live,
+        "canary_percent": canary if idle_count else 0,
+        live: {"image": OLD, "desired_count": live_count},
+        idle: {"image": NEW, "desired_count": idle_count, "run_migrations": not promoting},
+    }
+    if promoting and idle_count:
+        release["promoting"] = idle
+    try:
+        steps = plan(action, release, Options(image=NEW, canary_steps=(25,)))
+    except PlanError:
+        return
+    current = release
+    for step in steps:
+        current = apply_changes(current, step.changes)
+        serving = current["live"]
+        assert current[serving].get("image")
+        assert current[serving].get("desired_count", 0) >= 1
+        if current.get("canary_percent"):
+            assert current[other(serving)].get("desired_count", 0) >= 1
+
+
+def test_unknown_action_is_refused():
+    with pytest.raises(PlanError, match="unknown action"):
+        plan("yolo", state())
