@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import harness
 import pytest
 
-import harness
 from components.image import AppImage, content_tag, in_use_tag, lifecycle_policy
 
 EXAMPLE = str(harness.ROOT / "examples" / "phoenix_app")
@@ -34,7 +34,11 @@ def test_lifecycle_keeps_in_use_images_and_the_last_n():
     assert first["rulePriority"] < second["rulePriority"]
     assert first["selection"]["tagPrefixList"] == ["inuse-"]
     assert first["selection"]["countNumber"] >= 10000
-    assert second["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 12}
+    assert second["selection"] == {
+        "tagStatus": "any",
+        "countType": "imageCountMoreThan",
+        "countNumber": 12,
+    }
 
 
 def test_lifecycle_policy_rejects_keeping_nothing():
@@ -47,7 +51,9 @@ def test_no_build_without_a_context():
 
 
 def test_build_pushes_a_content_tagged_image_for_the_slot_architecture():
-    run = image(build={"context": EXAMPLE, "build_args": {"MIX_ENV": "prod"}, "cpu_architecture": "ARM64"})
+    run = image(
+        build={"context": EXAMPLE, "build_args": {"MIX_ENV": "prod"}, "cpu_architecture": "ARM64"}
+    )
     (built,) = run.of_type("docker:index/image:Image")
     tag = content_tag(EXAMPLE, "Dockerfile", {"MIX_ENV": "prod"}, "linux/arm64")
     assert built["imageName"] == f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod:{tag}"
@@ -63,7 +69,9 @@ def test_build_registry_password_is_a_secret():
 
 
 def test_x86_builds_target_amd64():
-    (built,) = image(build={"context": EXAMPLE, "cpu_architecture": "X86_64"}).of_type("docker:index/image:Image")
+    (built,) = image(build={"context": EXAMPLE, "cpu_architecture": "X86_64"}).of_type(
+        "docker:index/image:Image"
+    )
     assert built["build"]["platform"] == "linux/amd64"
 
 
@@ -85,7 +93,9 @@ def make_context(tmp_path: Path, files: dict[str, str]) -> str:
 
 def test_content_tag_is_stable_for_unchanged_source(tmp_path):
     ctx = make_context(tmp_path, {"Dockerfile": "FROM x", "lib/a.ex": "a"})
-    assert content_tag(ctx, "Dockerfile", {}, "linux/arm64") == content_tag(ctx, "Dockerfile", {}, "linux/arm64")
+    assert content_tag(ctx, "Dockerfile", {}, "linux/arm64") == content_tag(
+        ctx, "Dockerfile", {}, "linux/arm64"
+    )
 
 
 @pytest.mark.parametrize(
@@ -111,7 +121,9 @@ def test_content_tag_changes_with_args_and_platform(tmp_path):
 
 
 def test_content_tag_ignores_dockerignored_files(tmp_path):
-    ctx = make_context(tmp_path, {"Dockerfile": "FROM x", ".dockerignore": "_build/\n*.log\n", "lib/a.ex": "a"})
+    ctx = make_context(
+        tmp_path, {"Dockerfile": "FROM x", ".dockerignore": "_build/\n*.log\n", "lib/a.ex": "a"}
+    )
     before = content_tag(ctx, "Dockerfile", {}, "linux/arm64")
     make_context(tmp_path, {"_build/prod/x.beam": "junk", "debug.log": "noise"})
     assert content_tag(ctx, "Dockerfile", {}, "linux/arm64") == before
@@ -122,7 +134,11 @@ def test_in_use_images_are_tagged_while_a_slot_runs_them():
     (tagger,) = run.of_type("command:local:Command")
     assert tagger["create"].endswith("-m release.ecr_tags add")
     assert tagger["delete"].endswith("-m release.ecr_tags remove")
-    assert tagger["environment"]["ECR_TAG"] == in_use_tag("blue", DIGEST_IMAGE) == "inuse-blue-dddddddddddd"
+    assert (
+        tagger["environment"]["ECR_TAG"]
+        == in_use_tag("blue", DIGEST_IMAGE)
+        == "inuse-blue-dddddddddddd"
+    )
     assert tagger["environment"]["ECR_IMAGE"] == DIGEST_IMAGE
     assert tagger["triggers"] == [DIGEST_IMAGE]
 

@@ -3,9 +3,8 @@ change to the idle slot or to `live` never touches what serves traffic."""
 
 from __future__ import annotations
 
-import pytest
-
 import harness
+import pytest
 from tests_support import IMAGE
 
 NEW_IMAGE = IMAGE.replace("b" * 64, "e" * 64)
@@ -17,7 +16,11 @@ def by_key(run):
 
 def changed(a, b):
     before, after = by_key(a), by_key(b)
-    return {key[1] for key in before.keys() | after.keys() if key not in before or key not in after or before[key].inputs != after[key].inputs}
+    return {
+        key[1]
+        for key in before.keys() | after.keys()
+        if key not in before or key not in after or before[key].inputs != after[key].inputs
+    }
 
 
 def test_migration_runs_the_release_command_in_the_slot_task_definition(run_stack):
@@ -31,12 +34,17 @@ def test_migration_runs_the_release_command_in_the_slot_task_definition(run_stac
     assert env["MIGRATION_SUBNETS"] == ",".join(f"network-private-{i}-id" for i in range(3))
     assert env["MIGRATION_SECURITY_GROUPS"] == "nodes-sg-id"
     assert env["MIGRATION_LOG_GROUP"] == "/ecs/phoenix-aws-prod"
-    assert env["MIGRATION_IMAGE"].endswith("9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b")
+    assert env["MIGRATION_IMAGE"].endswith(
+        "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b"
+    )
 
 
 def test_migration_reruns_only_when_the_image_or_command_changes(run_stack):
     task = run_stack("prod").named("migrate-blue-run")
-    assert task["triggers"] == [task["environment"]["MIGRATION_IMAGE"], task["environment"]["MIGRATION_COMMAND"]]
+    assert task["triggers"] == [
+        task["environment"]["MIGRATION_IMAGE"],
+        task["environment"]["MIGRATION_COMMAND"],
+    ]
 
 
 def test_migration_waits_for_the_slot_service(run_stack):
@@ -47,18 +55,28 @@ def test_migration_waits_for_the_slot_service(run_stack):
 def test_listener_flip_depends_on_migrations_and_steady_slots(run_stack):
     run = run_stack("prod", release={"green": {"desired_count": 2}})
     deps = run.dependencies_of(run.named("edge-https"))
-    assert {"migrate-blue-run", "migrate-green-run", "slot-blue-service", "slot-green-service"} <= deps
+    assert {
+        "migrate-blue-run",
+        "migrate-green-run",
+        "slot-blue-service",
+        "slot-green-service",
+    } <= deps
 
 
 def test_a_slot_warming_up_without_migrations_has_no_migration_task(run_stack):
-    run = run_stack("prod", release={"green": {"image": NEW_IMAGE, "desired_count": 3, "run_migrations": False}})
+    run = run_stack(
+        "prod", release={"green": {"image": NEW_IMAGE, "desired_count": 3, "run_migrations": False}}
+    )
     assert run.maybe("migrate-green-run") is None
     assert run.maybe("migrate-blue-run") is not None
 
 
 def test_custom_migrate_command(run_stack):
     run = run_stack("prod", app={"migrate_command": "bin/shop eval 'Shop.Release.migrate_all()'"})
-    assert run.named("migrate-blue-run")["environment"]["MIGRATION_COMMAND"] == "bin/shop eval 'Shop.Release.migrate_all()'"
+    assert (
+        run.named("migrate-blue-run")["environment"]["MIGRATION_COMMAND"]
+        == "bin/shop eval 'Shop.Release.migrate_all()'"
+    )
 
 
 def test_services_wait_for_steady_state_so_the_gate_means_healthy(run_stack):
@@ -67,18 +85,32 @@ def test_services_wait_for_steady_state_so_the_gate_means_healthy(run_stack):
 
 def test_changing_the_idle_slot_never_touches_the_live_slot(run_stack):
     base = run_stack("prod")
-    deployed = run_stack("prod", release={"green": {"image": NEW_IMAGE, "desired_count": 3, "run_migrations": False, "version": "2026.11.24-1"}})
+    deployed = run_stack(
+        "prod",
+        release={
+            "green": {
+                "image": NEW_IMAGE,
+                "desired_count": 3,
+                "run_migrations": False,
+                "version": "2026.11.24-1",
+            }
+        },
+    )
     diff = changed(base, deployed)
     assert diff, "the deploy changed nothing"
     assert not any(name.startswith(("slot-blue", "migrate-blue")) for name in diff), sorted(diff)
     assert "edge-https" not in diff  # weights unchanged while green warms up
-    assert all(name.startswith(("slot-green", "image-inuse-green", "migrate-green")) for name in diff), sorted(diff)
+    assert all(
+        name.startswith(("slot-green", "image-inuse-green", "migrate-green")) for name in diff
+    ), sorted(diff)
 
 
 def test_flipping_live_and_canary_changes_only_forward_weights(run_stack):
     common = {"green": {"image": NEW_IMAGE, "desired_count": 3}}
     blue = run_stack("prod", release={"live": "blue", **common})
-    canary = run_stack("prod", release={"live": "blue", "canary_percent": 10, "promoting": "green", **common})
+    canary = run_stack(
+        "prod", release={"live": "blue", "canary_percent": 10, "promoting": "green", **common}
+    )
     green = run_stack("prod", release={"live": "green", **common})
     assert changed(blue, canary) == {"edge-https", "edge-rule-allow-0-0"}
     assert changed(blue, green) == {"edge-https", "edge-rule-allow-0-0"}
@@ -89,7 +121,14 @@ def test_no_config_change_to_the_idle_slot_replaces_or_deletes_live_resources(ru
     live = {key: r for key, r in by_key(base).items() if "blue" in key[1]}
     for variant in (
         {"green": {"desired_count": 0}},
-        {"green": {"image": NEW_IMAGE, "desired_count": 5, "max_count": 9, "run_migrations": False}},
+        {
+            "green": {
+                "image": NEW_IMAGE,
+                "desired_count": 5,
+                "max_count": 9,
+                "run_migrations": False,
+            }
+        },
         {"green": {"image": None, "desired_count": 0}},
     ):
         after = by_key(run_stack("prod", release=variant))
@@ -101,11 +140,32 @@ def test_no_config_change_to_the_idle_slot_replaces_or_deletes_live_resources(ru
 @pytest.mark.parametrize(
     ("release", "expected"),
     [
-        ({"live": "green", "green": {"image": NEW_IMAGE, "desired_count": 3, "run_migrations": False}}, "phoenix-aws:release.green.run_migrations: slot green takes traffic, so its migrations must have run (got false)"),
-        ({"canary_percent": 10, "green": {"image": NEW_IMAGE, "desired_count": 3, "run_migrations": False}}, "phoenix-aws:release.green.run_migrations: slot green takes traffic, so its migrations must have run (got false)"),
-        ({"canary_percent": 10, "green": {"desired_count": 0}}, "phoenix-aws:release.canary_percent: a canary goes to the idle slot (green), which has no tasks (got 10)"),
-        ({"blue": {"image": "build"}}, "phoenix-aws:release.blue.image: 'build' needs phoenix-aws:image.context (the app's build context) (got 'build')"),
-        ({"promoting": "blue"}, "phoenix-aws:release.promoting: the live slot cannot be promoted (got 'blue')"),
+        (
+            {
+                "live": "green",
+                "green": {"image": NEW_IMAGE, "desired_count": 3, "run_migrations": False},
+            },
+            "phoenix-aws:release.green.run_migrations: slot green takes traffic, so its migrations must have run (got false)",
+        ),
+        (
+            {
+                "canary_percent": 10,
+                "green": {"image": NEW_IMAGE, "desired_count": 3, "run_migrations": False},
+            },
+            "phoenix-aws:release.green.run_migrations: slot green takes traffic, so its migrations must have run (got false)",
+        ),
+        (
+            {"canary_percent": 10, "green": {"desired_count": 0}},
+            "phoenix-aws:release.canary_percent: a canary goes to the idle slot (green), which has no tasks (got 10)",
+        ),
+        (
+            {"blue": {"image": "build"}},
+            "phoenix-aws:release.blue.image: 'build' needs phoenix-aws:image.context (the app's build context) (got 'build')",
+        ),
+        (
+            {"promoting": "blue"},
+            "phoenix-aws:release.promoting: the live slot cannot be promoted (got 'blue')",
+        ),
     ],
 )
 def test_release_config_that_would_send_traffic_unsafely_is_refused(release, expected):
@@ -121,8 +181,14 @@ def test_release_config_that_would_send_traffic_unsafely_is_refused(release, exp
 def test_production_live_slot_must_be_pinned():
     from stacks.settings import ConfigError, load_settings
 
-    config = harness.with_overrides(harness.stack_config("prod"), image={"context": "examples/phoenix_app"}, release={"blue": {"image": "build"}})
+    config = harness.with_overrides(
+        harness.stack_config("prod"),
+        image={"context": "examples/phoenix_app"},
+        release={"blue": {"image": "build"}},
+    )
     raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("phoenix-aws:")}
     with pytest.raises(ConfigError) as info:
         load_settings(raw)
-    assert info.value.problems == ["phoenix-aws:release.blue.image: the live slot in production must be pinned to a digest, not 'build' (got 'build')"]
+    assert info.value.problems == [
+        "phoenix-aws:release.blue.image: the live slot in production must be pinned to a digest, not 'build' (got 'build')"
+    ]

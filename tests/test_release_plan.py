@@ -18,7 +18,9 @@ def state(live="blue", canary=0, promoting=None, blue=None, green=None):
     release = {"live": live, "canary_percent": canary}
     if promoting:
         release["promoting"] = promoting
-    release["blue"] = blue if blue is not None else {"image": OLD, "desired_count": 3, "max_count": 6}
+    release["blue"] = (
+        blue if blue is not None else {"image": OLD, "desired_count": 3, "max_count": 6}
+    )
     release["green"] = green if green is not None else {"image": OLD, "desired_count": 0}
     return release
 
@@ -35,19 +37,29 @@ def run_all(action, release, options=None, healthy=None):
 
 def test_deploy_puts_the_image_on_the_idle_slot_at_live_size_without_migrations():
     (step,) = plan("deploy", state(), Options(image=NEW, version="v2"))
-    assert step.changes == {"green.image": NEW, "green.desired_count": 3, "green.max_count": 6, "green.run_migrations": False, "green.version": "v2"}
+    assert step.changes == {
+        "green.image": NEW,
+        "green.desired_count": 3,
+        "green.max_count": 6,
+        "green.run_migrations": False,
+        "green.version": "v2",
+    }
     assert step.up and step.pin_image_slot is None
 
 
 def test_deploy_of_a_build_pins_the_digest_afterwards():
-    (step,) = plan("deploy", state(live="green", green={"image": OLD, "desired_count": 2}, blue={}), Options())
+    (step,) = plan(
+        "deploy", state(live="green", green={"image": OLD, "desired_count": 2}, blue={}), Options()
+    )
     assert step.changes["blue.image"] == BUILD
     assert step.pin_image_slot == "blue"
 
 
 def test_deploy_never_touches_the_live_slot():
     for live in ("blue", "green"):
-        for step in plan("deploy", state(live=live, green={"image": OLD, "desired_count": 2}), Options(image=NEW)):
+        for step in plan(
+            "deploy", state(live=live, green={"image": OLD, "desired_count": 2}), Options(image=NEW)
+        ):
             assert not any(path.startswith(live) for path in step.changes)
             assert "live" not in step.changes
 
@@ -59,9 +71,15 @@ def test_deploy_warns_when_it_replaces_the_rollback_target():
 
 def test_deploy_refuses_during_a_promotion_or_canary():
     with pytest.raises(PlanError, match="being promoted"):
-        plan("deploy", state(promoting="green", green={"image": NEW, "desired_count": 3}), Options(image=NEW))
+        plan(
+            "deploy",
+            state(promoting="green", green={"image": NEW, "desired_count": 3}),
+            Options(image=NEW),
+        )
     with pytest.raises(PlanError, match="canary"):
-        plan("deploy", state(canary=10, green={"image": NEW, "desired_count": 3}), Options(image=NEW))
+        plan(
+            "deploy", state(canary=10, green={"image": NEW, "desired_count": 3}), Options(image=NEW)
+        )
 
 
 def test_deploy_with_explicit_count():
@@ -86,7 +104,11 @@ def test_promote_runs_migrations_smoke_tests_then_flips():
 
 def test_promote_steps_the_canary_with_bakes_in_between():
     steps = plan("promote", deployed(), Options(canary_steps=(50, 10), bake_seconds=120))
-    canary = [s.changes["canary_percent"] for s in steps if "canary_percent" in s.changes and s.changes.get("live") is None]
+    canary = [
+        s.changes["canary_percent"]
+        for s in steps
+        if "canary_percent" in s.changes and s.changes.get("live") is None
+    ]
     assert canary == [10, 50]
     assert [s.wait_seconds for s in steps if s.wait_seconds] == [120, 120]
     assert steps[-1].changes["live"] == "green"
@@ -107,7 +129,10 @@ def test_promote_resumes_after_an_interruption():
         release = apply_changes(release, step.changes)
     resumed = plan("promote", release, Options(canary_steps=(10, 50)))
     assert resumed[0].smoke_test_slot == "green"  # the smoke test always runs again
-    assert [s.changes.get("canary_percent") for s in resumed if "canary_percent" in s.changes] == [50, 0]
+    assert [s.changes.get("canary_percent") for s in resumed if "canary_percent" in s.changes] == [
+        50,
+        0,
+    ]
 
 
 def test_refuse_to_promote_a_slot_with_zero_healthy_tasks():
@@ -122,7 +147,11 @@ def test_refuse_to_promote_when_nothing_is_deployed():
 
 def test_refuse_to_promote_an_unpinned_build():
     with pytest.raises(PlanError, match="not pinned"):
-        plan("promote", state(green={"image": BUILD, "desired_count": 3, "run_migrations": False}), Options())
+        plan(
+            "promote",
+            state(green={"image": BUILD, "desired_count": 3, "run_migrations": False}),
+            Options(),
+        )
 
 
 def test_refuse_to_promote_the_previous_release_back():
@@ -145,7 +174,9 @@ def promoted():
 
 
 def test_drain_bakes_then_scales_the_old_slot_down_in_waves():
-    steps = plan("drain", promoted(), Options(drain_batch=1, drain_pause_seconds=30, bake_seconds=600))
+    steps = plan(
+        "drain", promoted(), Options(drain_batch=1, drain_pause_seconds=30, bake_seconds=600)
+    )
     assert steps[0].wait_seconds == 600 and not steps[0].changes
     counts = [s.changes["blue.desired_count"] for s in steps if s.changes]
     assert counts == [2, 1, 0]
@@ -156,7 +187,11 @@ def test_drain_bakes_then_scales_the_old_slot_down_in_waves():
 def test_drain_never_removes_more_than_a_batch_per_wave():
     release = promoted()
     release["blue"]["desired_count"] = 10
-    counts = [s.changes["blue.desired_count"] for s in plan("drain", release, Options(drain_batch=3)) if s.changes]
+    counts = [
+        s.changes["blue.desired_count"]
+        for s in plan("drain", release, Options(drain_batch=3))
+        if s.changes
+    ]
     assert counts == [7, 4, 1, 0]
     assert all(a - b <= 3 for a, b in itertools.pairwise([10, *counts]))
 
@@ -173,7 +208,9 @@ def test_refuse_to_drain_the_live_slot():
 
 
 def test_refuse_to_drain_a_slot_taking_canary_traffic():
-    release = apply_changes(deployed(), {"promoting": "green", "green.run_migrations": True, "canary_percent": 10})
+    release = apply_changes(
+        deployed(), {"promoting": "green", "green.run_migrations": True, "canary_percent": 10}
+    )
     with pytest.raises(PlanError, match="canary"):
         plan("drain", release, Options())
 
@@ -199,7 +236,9 @@ def test_rollback_flips_live_back_while_the_old_slot_runs():
 
 
 def test_rollback_during_a_promotion_cancels_it():
-    release = apply_changes(deployed(), {"promoting": "green", "green.run_migrations": True, "canary_percent": 10})
+    release = apply_changes(
+        deployed(), {"promoting": "green", "green.run_migrations": True, "canary_percent": 10}
+    )
     (step,) = plan("rollback", release, Options())
     assert step.changes == {"canary_percent": 0, "promoting": None}
 
@@ -237,7 +276,9 @@ def test_a_full_release_cycle_alternates_slots():
     promoting=st.booleans(),
     action=st.sampled_from(["deploy", "promote", "drain", "rollback"]),
 )
-def test_no_plan_ever_drops_the_live_slot_below_its_count_or_leaves_it_without_image(live, canary, live_count, idle_count, promoting, action):
+def test_no_plan_ever_drops_the_live_slot_below_its_count_or_leaves_it_without_image(
+    live, canary, live_count, idle_count, promoting, action
+):
     idle = other(live)
     release = {
         "live": live,

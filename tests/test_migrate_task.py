@@ -1,0 +1,216 @@
+"""The migration helper against a stubbed boto3 ECS/Logs client: exit codes, log tails, timeouts."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from release.migrate_task import (
+    MigrationError,
+    MigrationRequest,
+    log_stream_name,
+    main,
+    run_migration,
+)
+
+IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop@sha256:" + "a" * 64
+TASK_DEF = "arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-prod-green:7"
+TASK = "arn:aws:ecs:eu-west-1:123456789012:task/shop-prod/0123456789abcdef"
+REQUEST = MigrationRequest(
+    cluster="shop-prod",
+    task_family="shop-prod-green",
+    container="shop",
+    image=IMAGE,
+    command='bin/shop eval "Shop.Release.migrate()"',
+    subnets=["subnet-a", "subnet-b"],
+    security_groups=["sg-nodes"],
+    log_group="/ecs/shop-prod",
+    log_prefix="green",
+    timeout_seconds=60,
+)
+
+
+def clients():
+    session = boto3.session.Session(
+        region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    ecs, logs = session.client("ecs"), session.client("logs")
+    return ecs, Stubber(ecs), logs, Stubber(logs)
+
+
+def expect_start(stub, image=IMAGE):
+    stub.add_response(
+        "describe_task_definition",
+        {
+            "taskDefinition": {
+                "taskDefinitionArn": TASK_DEF,
+                "containerDefinitions": [{"name": "shop", "image": image}],
+            }
+        },
+        {"taskDefinition": "shop-prod-green"},
+    )
+    if image != IMAGE:
+        return
+    stub.add_response(
+        "run_task",
+        {"tasks": [{"taskArn": TASK, "lastStatus": "PROVISIONING"}], "failures": []},
+        {
+            "cluster": "shop-prod",
+            "taskDefinition": TASK_DEF,
+            "launchType": "FARGATE",
+            "count": 1,
+            "startedBy": "phoenix-aws-migrate",
+            "networkConfiguration": {
+                "awsvpcConfiguration": {
+                    "subnets": ["subnet-a", "subnet-b"],
+                    "securityGroups": ["sg-nodes"],
+                    "assignPublicIp": "DISABLED",
+                }
+            },
+            "overrides": {
+                "containerOverrides": [
+                    {"name": "shop", "command": ["bin/shop", "eval", "Shop.Release.migrate()"]}
+                ]
+            },
+        },
+    )
+
+
+def task_status(status, exit_code=None, reason=None):
+    container = {"name": "shop"}
+    if exit_code is not None:
+        container["exitCode"] = exit_code
+    if reason:
+        container["reason"] = reason
+    return {
+        "tasks": [
+            {
+                "taskArn": TASK,
+                "lastStatus": status,
+                "containers": [container],
+                "stoppedReason": "Essential container in task exited",
+            }
+        ],
+        "failures": [],
+    }
+
+
+def expect_logs(stub, lines):
+    stub.add_response(
+        "get_log_events",
+        {"events": [{"timestamp": 1, "message": m, "ingestionTime": 1} for m in lines]},
+        {
+            "logGroupName": "/ecs/shop-prod",
+            "logStreamName": "green/shop/0123456789abcdef",
+            "limit": 40,
+            "startFromHead": False,
+        },
+    )
+
+
+def test_successful_migration_polls_until_stopped_and_reports_exit_0():
+    ecs, ecs_stub, logs, logs_stub = clients()
+    expect_start(ecs_stub)
+    ecs_stub.add_response(
+        "describe_tasks", task_status("RUNNING"), {"cluster": "shop-prod", "tasks": [TASK]}
+    )
+    ecs_stub.add_response(
+        "describe_tasks", task_status("STOPPED", 0), {"cluster": "shop-prod", "tasks": [TASK]}
+    )
+    slept = []
+    with ecs_stub, logs_stub:
+        summary = run_migration(ecs, logs, REQUEST, sleep=slept.append, clock=lambda: 0)
+    assert summary.startswith("migration ok: task 0123456789abcdef")
+    assert slept == [6.0]
+    ecs_stub.assert_no_pending_responses()
+
+
+def test_non_zero_exit_fails_with_the_log_tail():
+    ecs, ecs_stub, logs, logs_stub = clients()
+    expect_start(ecs_stub)
+    ecs_stub.add_response(
+        "describe_tasks", task_status("STOPPED", 1), {"cluster": "shop-prod", "tasks": [TASK]}
+    )
+    expect_logs(
+        logs_stub,
+        ['** (Postgrex.Error) ERROR 42P07 relation "users" already exists', "migration failed"],
+    )
+    with ecs_stub, logs_stub, pytest.raises(MigrationError) as info:
+        run_migration(ecs, logs, REQUEST, sleep=lambda s: None, clock=lambda: 0)
+    message = str(info.value)
+    assert "exited with 1" in message
+    assert 'relation "users" already exists' in message
+
+
+def test_a_task_that_never_started_its_container_fails_with_the_reason():
+    ecs, ecs_stub, logs, logs_stub = clients()
+    expect_start(ecs_stub)
+    ecs_stub.add_response(
+        "describe_tasks",
+        task_status("STOPPED", reason="CannotPullContainerError: not found"),
+        {"cluster": "shop-prod", "tasks": [TASK]},
+    )
+    expect_logs(logs_stub, [])
+    with ecs_stub, logs_stub, pytest.raises(MigrationError, match="CannotPullContainerError"):
+        run_migration(ecs, logs, REQUEST, sleep=lambda s: None, clock=lambda: 0)
+
+
+def test_timeout_stops_the_task_and_fails():
+    ecs, ecs_stub, logs, logs_stub = clients()
+    expect_start(ecs_stub)
+    ecs_stub.add_response(
+        "describe_tasks", task_status("RUNNING"), {"cluster": "shop-prod", "tasks": [TASK]}
+    )
+    ecs_stub.add_response(
+        "stop_task",
+        {"task": {"taskArn": TASK}},
+        {"cluster": "shop-prod", "task": TASK, "reason": ANY},
+    )
+    expect_logs(logs_stub, ["still migrating..."])
+    times = iter([0, 61])
+    with ecs_stub, logs_stub, pytest.raises(MigrationError, match="after 60 s; stopped it"):
+        run_migration(ecs, logs, REQUEST, sleep=lambda s: None, clock=lambda: next(times))
+    ecs_stub.assert_no_pending_responses()
+
+
+def test_refuses_to_migrate_with_a_task_definition_of_another_image():
+    ecs, ecs_stub, logs, logs_stub = clients()
+    expect_start(ecs_stub, image="other@sha256:" + "f" * 64)
+    with ecs_stub, pytest.raises(MigrationError, match="expected " + IMAGE.split("@")[0]):
+        run_migration(ecs, logs, REQUEST)
+
+
+def test_start_failures_are_reported():
+    ecs, ecs_stub, logs, _ = clients()
+    ecs_stub.add_response(
+        "describe_task_definition",
+        {
+            "taskDefinition": {
+                "taskDefinitionArn": TASK_DEF,
+                "containerDefinitions": [{"name": "shop", "image": IMAGE}],
+            }
+        },
+    )
+    ecs_stub.add_response(
+        "run_task", {"tasks": [], "failures": [{"arn": "x", "reason": "RESOURCE:ENI"}]}
+    )
+    with ecs_stub, pytest.raises(MigrationError, match="RESOURCE:ENI"):
+        run_migration(ecs, logs, REQUEST)
+
+
+def test_request_from_environment_names_missing_variables():
+    with pytest.raises(MigrationError, match="MIGRATION_CLUSTER"):
+        MigrationRequest.from_environment({})
+
+
+def test_log_stream_follows_the_awslogs_naming():
+    assert log_stream_name(REQUEST, "abc") == "green/shop/abc"
+
+
+def test_main_exits_1_with_the_reason_on_stderr(monkeypatch, capsys):
+    for key in list(__import__("os").environ):
+        if key.startswith("MIGRATION_"):
+            monkeypatch.delenv(key)
+    assert main() == 1
+    assert "phoenix-aws: migration failed: missing environment" in capsys.readouterr().err
