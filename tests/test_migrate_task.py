@@ -175,7 +175,7 @@ def test_timeout_stops_the_task_and_fails():
 
 
 def test_refuses_to_migrate_with_a_task_definition_of_another_image():
-    ecs, ecs_stub, logs, logs_stub = clients()
+    ecs, ecs_stub, logs, _ = clients()
     expect_start(ecs_stub, image="other@sha256:" + "f" * 64)
     with ecs_stub, pytest.raises(MigrationError, match="expected " + IMAGE.split("@")[0]):
         run_migration(ecs, logs, REQUEST)

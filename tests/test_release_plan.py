@@ -124,7 +124,8 @@ def test_promote_resumes_after_an_interruption():
     release = deployed()
     steps = plan("promote", release, Options(canary_steps=(10, 50)))
     # Interrupted after the 10% canary step was applied:
-    done = steps[: [i for i, s in enumerate(steps) if s.changes.get("canary_percent") == 10][0] + 1]
+    cut = next(i for i, s in enumerate(steps) if s.changes.get("canary_percent") == 10)
+    done = steps[: cut + 1]
     for step in done:
         release = apply_changes(release, step.changes)
     resumed = plan("promote", release, Options(canary_steps=(10, 50)))
