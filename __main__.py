@@ -48,6 +48,9 @@ nodes_sg = NodeSecurityGroup(
     },
 )
 
+# This stack's own last outputs: what is deployed now (empty on the first deployment).
+deployed = pulumi.StackReference(f"{pulumi.get_organization()}/{project}/{stack}")
+
 database = Database(
     "database",
     {
@@ -68,6 +71,8 @@ database = Database(
         "skip_final_snapshot": db_cfg.skip_final_snapshot,
         "protect": db_cfg.protect,
         "allow_major_version_upgrade": db_cfg.allow_major_version_upgrade,
+        "allow_replacement": db_cfg.allow_replacement,
+        "previous_identity": deployed.get_output("database_identity"),
         "log_retention_days": db_cfg.log_retention_days,
         "tags": tags,
     },
@@ -290,6 +295,7 @@ pulumi.export(
     "database_endpoint", pulumi.Output.concat(database.address, ":", database.port.apply(str))
 )
 pulumi.export("database_secret_arn", database.secret_arn)
+pulumi.export("database_identity", database.identity)
 pulumi.export("pubsub_adapter", settings.pubsub.adapter.value)
 if redis:
     pulumi.export("redis_endpoint", redis.primary_endpoint)

@@ -29,6 +29,65 @@ def engine_major(version: str) -> str:
     return version.split(".")[0]
 
 
+# Settings that AWS cannot change in place: a change means a new, empty database.
+REPLACING_FIELDS = {
+    "identifier": "identifier",
+    "subnet_group": "subnet group",
+    "database_name": "initial database name",
+    "master_username": "master user name",
+    "kms_key_id": "storage encryption key",
+}
+
+
+def database_identity(
+    identifier: str,
+    engine_version: str,
+    database_name: str,
+    master_username: str,
+    kms_key_id: str | None,
+) -> dict[str, str]:
+    """What a deployed database must keep to be updated in place (exported after each up)."""
+    return {
+        "identifier": identifier,
+        "subnet_group": identifier,
+        "database_name": database_name,
+        "master_username": master_username,
+        "kms_key_id": kms_key_id or "aws/rds",
+        "engine_major": engine_major(engine_version),
+    }
+
+
+def identity_problems(
+    previous: dict[str, str] | None,
+    planned: dict[str, str],
+    *,
+    allow_replacement: bool,
+    allow_major_version_upgrade: bool,
+) -> list[str]:
+    """Why the planned database may not replace (or silently upgrade) the deployed one."""
+    if not previous:
+        return []
+    problems = []
+    if not allow_replacement:
+        for key, label in REPLACING_FIELDS.items():
+            if key in previous and previous[key] != planned[key]:
+                problems.append(
+                    f"changing the {label} from {previous[key]!r} to {planned[key]!r} replaces "
+                    "the database with a new, empty one; set allow_replacement (and protect: "
+                    "false) only if that is what you want"
+                )
+    old_major, new_major = previous.get("engine_major"), planned["engine_major"]
+    if old_major and old_major != new_major:
+        if int(new_major) < int(old_major):
+            problems.append(f"PostgreSQL cannot be downgraded from {old_major} to {new_major}")
+        elif not allow_major_version_upgrade:
+            problems.append(
+                f"upgrading PostgreSQL from {old_major} to {new_major} is a major version "
+                "upgrade; set allow_major_version_upgrade: true (and test it on a snapshot first)"
+            )
+    return problems
+
+
 class DatabaseArgs(TypedDict):
     """Inputs of a Database."""
 
@@ -72,6 +131,12 @@ class DatabaseArgs(TypedDict):
     """KMS key for storage encryption. Default: the AWS-managed RDS key."""
     log_retention_days: NotRequired[int]
     """Retention of the exported Postgres log groups. Default: 30."""
+    previous_identity: NotRequired[pulumi.Input[dict[str, str] | None]]
+    """`identity` of the deployed database (e.g. read back from this stack's outputs). A change
+    that would replace it, or a major upgrade not allowed, fails before the instance is touched.
+    Default: no check."""
+    allow_replacement: NotRequired[bool]
+    """Accept a change that replaces the database. Default: false."""
     tags: NotRequired[dict[str, str]]
 
 
@@ -84,6 +149,7 @@ class Database(pulumi.ComponentResource):
     master_username: pulumi.Output[str]
     secret_arn: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
+    identity: dict[str, str]
     app_environment: pulumi.Output[dict[str, str]]
     app_secrets: pulumi.Output[dict[str, str]]
 
@@ -156,9 +222,32 @@ class Database(pulumi.ComponentResource):
             for kind in ("postgresql", "upgrade")
         ]
         performance_insights = args.get("performance_insights", True)
+        self.identity = database_identity(
+            identifier, version, db_name, username, args.get("kms_key_id")
+        )
+        planned = self.identity
+        allow_replacement = args.get("allow_replacement", False)
+        allow_major = args.get("allow_major_version_upgrade", False)
+
+        def guarded_identifier(previous: dict[str, str] | None) -> str:
+            problems = identity_problems(
+                previous,
+                planned,
+                allow_replacement=allow_replacement,
+                allow_major_version_upgrade=allow_major,
+            )
+            if problems:
+                raise pulumi.RunError(
+                    f"database {identifier}: refusing the change:\n  " + "\n  ".join(problems)
+                )
+            return identifier
+
         self.instance = aws.rds.Instance(
             f"{name}-instance",
-            identifier=identifier,
+            # The instance waits for the identity check, so a refused change never reaches it.
+            identifier=pulumi.Output.from_input(args.get("previous_identity")).apply(
+                guarded_identifier
+            ),
             engine="postgres",
             engine_version=version,
             instance_class=args.get("instance_class", "db.t4g.medium"),

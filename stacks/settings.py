@@ -208,6 +208,8 @@ class DatabaseSettings(_Frozen):
     protect: bool = True
     """Pulumi protect: `pulumi up` refuses to delete or replace the database."""
     allow_major_version_upgrade: bool = False
+    allow_replacement: bool = False
+    """Accept a change (name, master_username, …) that replaces the database with a new one."""
     log_retention_days: int = 30
 
     @field_validator("engine_version")
@@ -235,6 +237,17 @@ class DatabaseSettings(_Frozen):
     @classmethod
     def _valid_retention(cls, value: int) -> int:
         return _check_retention(value)
+
+    @model_validator(mode="after")
+    def _replacement_needs_protection_off(self) -> DatabaseSettings:
+        if self.allow_replacement and self.protect:
+            raise _FieldError(
+                ("allow_replacement",),
+                "replacing the database also needs protect: false (Pulumi refuses to replace a "
+                "protected resource)",
+                True,
+            )
+        return self
 
     @model_validator(mode="after")
     def _storage_ceiling(self) -> DatabaseSettings:

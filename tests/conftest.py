@@ -16,8 +16,10 @@ def run_component():
 def run_stack():
     """Run the real `__main__.py` for a stack file, with optional section overrides."""
 
-    def _run(stack: str = "prod", *, preview: bool = False, **overrides):
+    def _run(stack: str = "prod", *, preview: bool = False, previous_outputs=None, **overrides):
         config = harness.with_overrides(harness.stack_config(stack), **overrides)
-        return harness.run_main(config, stack=stack, preview=preview)
+        return harness.run_main(
+            config, stack=stack, preview=preview, previous_outputs=previous_outputs
+        )
 
     return _run

@@ -160,7 +160,19 @@ def _computed_state(type_token: str, name: str, inputs: dict[str, Any]) -> dict[
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self, previous_outputs: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.previous_outputs = previous_outputs or {}
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            # This stack's last deployment, as a self-reference reads it.
+            state = {
+                "name": args.inputs.get("name"),
+                "outputs": self.previous_outputs,
+                "secretOutputNames": [],
+            }
+            return str(args.inputs.get("name")), state
         return f"{args.name}-id", _computed_state(args.typ, args.name, args.inputs)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
@@ -287,13 +299,14 @@ def run(
     stack: str = "test",
     preview: bool = False,
     secret_keys: list[str] | None = None,
+    previous_outputs: dict[str, Any] | None = None,
 ) -> Run:
     """Run `program` under fresh mocks with `config` (full keys, e.g. `phoenix-aws:network`)."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     exports: dict[str, Any] = {}
     try:
-        mocks = RecordingMocks()
+        mocks = RecordingMocks(previous_outputs)
         monitor = RecordingMonitor(mocks)
         pulumi.runtime.set_all_config(
             {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()},
@@ -314,6 +327,9 @@ def run(
         pulumi.export = record_export  # type: ignore[assignment]
         try:
             loop.run_until_complete(run_pulumi_func(program))
+        except Exception as exc:
+            exc.recorded = monitor.recorded  # type: ignore[attr-defined] - what got registered
+            raise
         finally:
             pulumi.export = original_export  # type: ignore[assignment]
         resolved: dict[str, Any] = {}
@@ -339,13 +355,20 @@ def stack_names() -> list[str]:
     return sorted(p.name.split(".")[1] for p in STACKS_DIR.glob("Pulumi.*.yaml"))
 
 
-def run_main(config: dict[str, Any], *, stack: str = "test", preview: bool = False) -> Run:
-    """Run the real `__main__.py` with a full config map."""
+def run_main(
+    config: dict[str, Any],
+    *,
+    stack: str = "test",
+    preview: bool = False,
+    previous_outputs: dict[str, Any] | None = None,
+) -> Run:
+    """Run the real `__main__.py` with a full config map (and this stack's last outputs)."""
     return run(
         lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
         config,
         stack=stack,
         preview=preview,
+        previous_outputs=previous_outputs,
     )
 
 

@@ -329,3 +329,79 @@ def test_development_may_run_single_az_with_short_backups():
         {"stage": "development", "database": {"multi_az": False, "backup_retention_days": 1}}
     )
     assert settings.database.multi_az is False
+
+
+# --- replacement guard ------------------------------------------------------------------------
+
+
+def deployed_identity(run_stack, **database):
+    return run_stack("prod", database=database).exports["database_identity"]
+
+
+def test_the_database_identity_is_exported(run_stack):
+    assert run_stack("prod").exports["database_identity"] == {
+        "identifier": "phoenix-aws-prod-db",
+        "subnet_group": "phoenix-aws-prod-db",
+        "database_name": "app",
+        "master_username": "phoenix_admin",
+        "kms_key_id": "aws/rds",
+        "engine_major": "17",
+    }
+
+
+def test_an_unchanged_identity_updates_in_place(run_stack):
+    previous = {"database_identity": deployed_identity(run_stack)}
+    run = run_stack("prod", previous_outputs=previous, database={"instance_class": "db.m7g.xlarge"})
+    assert run.named("database-instance")["instanceClass"] == "db.m7g.xlarge"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"name": "shop"},
+            "changing the initial database name from 'app' to 'shop' replaces the database",
+        ),
+        (
+            {"master_username": "shop_admin"},
+            "changing the master user name from 'phoenix_admin' to 'shop_admin' replaces the database",
+        ),
+        ({"engine_version": "16"}, "PostgreSQL cannot be downgraded from 17 to 16"),
+    ],
+)
+def test_a_change_that_would_replace_the_database_is_refused_before_it_is_touched(
+    run_stack, change, message
+):
+    previous = {"database_identity": deployed_identity(run_stack)}
+    with pytest.raises(Exception, match=message) as info:
+        run_stack("prod", previous_outputs=previous, database=change)
+    registered = {r.name for r in info.value.recorded}
+    assert "database-subnets" in registered and "database-instance" not in registered
+
+
+def test_a_major_upgrade_needs_to_be_allowed(run_stack):
+    previous = {"database_identity": {**deployed_identity(run_stack), "engine_major": "16"}}
+    with pytest.raises(Exception, match="set allow_major_version_upgrade: true"):
+        run_stack("prod", previous_outputs=previous)
+    run = run_stack(
+        "prod", previous_outputs=previous, database={"allow_major_version_upgrade": True}
+    )
+    assert run.named("database-instance")["engineVersion"] == "17"
+
+
+def test_replacement_goes_through_only_when_explicitly_allowed(run_stack):
+    previous = {"database_identity": deployed_identity(run_stack)}
+    run = run_stack(
+        "prod",
+        previous_outputs=previous,
+        database={"name": "shop", "allow_replacement": True, "protect": False},
+    )
+    assert run.named("database-instance")["dbName"] == "shop"
+
+
+def test_allowing_replacement_while_protected_is_rejected():
+    with pytest.raises(ConfigError) as info:
+        load_settings_with_edge({"database": {"allow_replacement": True}})
+    assert info.value.problems == [
+        "phoenix-aws:database.allow_replacement: replacing the database also needs protect: false (Pulumi refuses to replace a protected resource) (got true)"
+    ]
