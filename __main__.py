@@ -7,6 +7,7 @@ from components.database import Database
 from components.image import AppImage
 from components.load_balancer import LoadBalancer
 from components.migration import Migration
+from components.monitoring import Monitoring
 from components.network import Network
 from components.node_security import NodeSecurityGroup
 from components.pubsub import RedisPubSub
@@ -265,6 +266,24 @@ open_traffic_gate(
         *[m.completed for m in migrations], *[s.service_arn for s in slots.values()]
     ).apply(lambda _: "open")
 )
+
+if settings.monitoring.enabled:
+    monitoring = Monitoring(
+        "monitoring",
+        {
+            "load_balancer_arn_suffix": edge.load_balancer_arn_suffix,
+            "target_group_arn_suffixes": edge.target_group_arn_suffixes,
+            "cluster_name": cluster.cluster_name,
+            "service_names": {name: slot.service_name for name, slot in slots.items()},
+            "database_identifier": database.identifier,
+            "database_storage_gb": db_cfg.allocated_storage_gb,
+            "redis_replication_group_id": redis.replication_group_id if redis else None,
+            "alarm_emails": settings.monitoring.alarm_emails,
+            "target_5xx_per_minute": settings.monitoring.target_5xx_per_minute,
+            "tags": tags,
+        },
+    )
+    pulumi.export("alarm_topic_arn", monitoring.topic_arn)
 
 pulumi.export("url", edge.url)
 pulumi.export("load_balancer_dns_name", edge.dns_name)

@@ -143,6 +143,7 @@ class DatabaseArgs(TypedDict):
 class Database(pulumi.ComponentResource):
     """Encrypted, TLS-only RDS PostgreSQL whose master password only Secrets Manager knows."""
 
+    identifier: pulumi.Output[str]
     address: pulumi.Output[str]
     port: pulumi.Output[int]
     database_name: pulumi.Output[str]
@@ -283,6 +284,7 @@ class Database(pulumi.ComponentResource):
             ),
         )
 
+        self.identifier = self.instance.identifier
         self.address = self.instance.address
         self.port = self.instance.port
         self.database_name = pulumi.Output.from_input(db_name)

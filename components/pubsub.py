@@ -59,6 +59,7 @@ class RedisPubSub(pulumi.ComponentResource):
     port: pulumi.Output[int]
     url_secret_arn: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
+    replication_group_id: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: RedisPubSubArgs, opts: pulumi.ResourceOptions | None = None
@@ -145,6 +146,7 @@ class RedisPubSub(pulumi.ComponentResource):
         self.port = self.replication_group.port.apply(lambda p: int(p or REDIS_PORT))
         self.url_secret_arn = self.url_secret.arn
         self.security_group_id = self.security_group.id
+        self.replication_group_id = self.replication_group.replication_group_id
         self.register_outputs(
             {
                 "primary_endpoint": self.primary_endpoint,

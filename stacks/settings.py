@@ -519,6 +519,23 @@ class ClusterSettings(_Frozen):
 BUILD = "build"
 
 
+class MonitoringSettings(_Frozen):
+    """`phoenix-aws:monitoring`: CloudWatch alarms to an SNS topic."""
+
+    enabled: bool = True
+    alarm_emails: list[str] = []
+    """Subscribed to the alarm topic (each address confirms once)."""
+    target_5xx_per_minute: int = Field(default=10, ge=1)
+
+    @field_validator("alarm_emails")
+    @classmethod
+    def _emails(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+                raise ValueError(f"{value!r} is not an e-mail address")
+        return values
+
+
 class ImageSettings(_Frozen):
     """`phoenix-aws:image`: the ECR repository and the optional build from source."""
 
@@ -636,6 +653,7 @@ class StackSettings(_Frozen):
     """Required: at least the release name."""
     cluster: ClusterSettings = ClusterSettings()
     image: ImageSettings = ImageSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     release: ReleaseSettings
     tags: dict[str, str] = {}
     """Tags added to every taggable resource."""

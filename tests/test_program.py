@@ -25,6 +25,7 @@ ENDPOINT_FOR_MODULE = {
     "s3": "s3",
     "secretsmanager": "secretsmanager",
     "servicediscovery": "servicediscovery",
+    "sns": "sns",
     "ssm": "ssm",
 }
 LOG_TYPES = {"aws:cloudwatch/logGroup:LogGroup", "aws:cloudwatch/logStream:LogStream"}
