@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.naming import DB_IDENTIFIER_MAX, physical_name
-from components.security import allow_between
+from components.security import server_security_group
 
 POSTGRES_PORT = 5432
 SUPPORTED_MAJOR_VERSIONS = ("14", "15", "16", "17")
@@ -180,19 +180,13 @@ class Database(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
+        self.security_group = server_security_group(
+            name,
             vpc_id=args["vpc_id"],
-            description=f"PostgreSQL {identifier}: 5432 from the app nodes only",
-            tags={**tags, "Name": f"{identifier}-db"},
-            opts=child,
-        )
-        allow_between(
-            f"{name}-from-nodes",
             client_security_group_id=args["client_security_group_id"],
-            server_security_group_id=self.security_group.id,
             port=POSTGRES_PORT,
-            description="PostgreSQL from the app nodes",
+            what=f"PostgreSQL {identifier}",
+            tags={**tags, "Name": f"{identifier}-db"},
             opts=child,
         )
         # Clients without TLS are refused by the server, not just discouraged.

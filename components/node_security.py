@@ -11,6 +11,8 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from components.security import allow_between
+
 EPMD_PORT = 4369
 DEFAULT_DISTRIBUTION_PORTS = (9100, 9109)
 
@@ -68,22 +70,11 @@ class NodeSecurityGroup(pulumi.ComponentResource):
             ("epmd", EPMD_PORT, EPMD_PORT, "EPMD between nodes"),
             ("dist", low, high, "Erlang distribution between nodes"),
         ):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-{suffix}-in",
-                security_group_id=sg_id,
-                referenced_security_group_id=sg_id,
-                ip_protocol="tcp",
-                from_port=from_port,
-                to_port=to_port,
-                description=what,
-                opts=child,
-            )
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-{suffix}-out",
-                security_group_id=sg_id,
-                referenced_security_group_id=sg_id,
-                ip_protocol="tcp",
-                from_port=from_port,
+            allow_between(
+                f"{name}-{suffix}",
+                client_security_group_id=sg_id,
+                server_security_group_id=sg_id,
+                port=from_port,
                 to_port=to_port,
                 description=what,
                 opts=child,

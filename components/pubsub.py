@@ -13,7 +13,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.naming import ELASTICACHE_ID_MAX, physical_name
-from components.security import allow_between
+from components.security import server_security_group
 
 REDIS_PORT = 6379
 
@@ -79,19 +79,13 @@ class RedisPubSub(pulumi.ComponentResource):
         self.subnet_group = aws.elasticache.SubnetGroup(
             f"{name}-subnets", name=identifier, subnet_ids=args["subnet_ids"], tags=tags, opts=child
         )
-        self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
+        self.security_group = server_security_group(
+            name,
             vpc_id=args["vpc_id"],
-            description=f"Redis {identifier}: 6379 from the app nodes only",
-            tags={**tags, "Name": f"{identifier}-redis"},
-            opts=child,
-        )
-        allow_between(
-            f"{name}-from-nodes",
             client_security_group_id=args["client_security_group_id"],
-            server_security_group_id=self.security_group.id,
             port=REDIS_PORT,
-            description="Redis from the app nodes",
+            what=f"Redis {identifier}",
+            tags={**tags, "Name": f"{identifier}-redis"},
             opts=child,
         )
         # ElastiCache AUTH tokens: 16-128 printable chars without @ " /; alphanumerics are safe.
