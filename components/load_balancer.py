@@ -22,6 +22,11 @@ MAX_CONDITION_VALUES = 5
 MODERN_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 TEST_ROUTE_PRIORITY_BASE = 1
 ALLOW_LIST_PRIORITY_BASE = 100
+LIVE_RULE_PRIORITY = 50000  # the last rule ALB allows: everything not matched before
+# ECS only registers a service with a target group that the load balancer already uses, so the
+# slot test routes always exist. Without operator CIDRs they match only this source, which never
+# reaches an internet-facing load balancer.
+NO_OPERATOR_CIDRS = ("127.0.0.1/32",)
 
 
 class Slot(StrEnum):
@@ -67,7 +72,7 @@ class PlannedRule:
     path: str | None
     cidrs: tuple[str, ...]
     header: tuple[str, str] | None
-    action: str  # "forward" | "forward-slot:<slot>" | "deny"
+    action: str  # "forward" (weighted, gated) | "forward-slot:<slot>" | "deny"
 
 
 def plan_listener_rules(
@@ -76,19 +81,21 @@ def plan_listener_rules(
     test_header: str,
     allow_lists: list[PathAllowList] | list[dict[str, Any]],
 ) -> list[PlannedRule]:
-    """Listener rules in priority order: slot test routes, then per-path allow lists.
+    """Listener rules in priority order: slot test routes, per-path allow lists, then the live
+    rule that forwards everything else with the blue/green weights.
 
     - A request with `<test_header>: <slot>` from an operator CIDR goes to that slot's target
       group (both slots get a rule, so flipping `live` never touches these rules).
-    - For each allow list, requests on its path from its CIDRs are forwarded like the default
-      action; every other request on that path gets 403.
+    - For each allow list, requests on its path from its CIDRs are forwarded with the weights;
+      every other request on that path gets 403.
     """
     rules: list[PlannedRule] = []
     priority = TEST_ROUTE_PRIORITY_BASE
-    if operator_cidrs:
+    sources = list(operator_cidrs) or list(NO_OPERATOR_CIDRS)
+    if sources:
         # The header condition takes one of the rule's condition values, the CIDRs the rest.
         for slot in SLOTS:
-            for n, cidrs in enumerate(chunk(list(operator_cidrs), MAX_CONDITION_VALUES - 1)):
+            for n, cidrs in enumerate(chunk(sources, MAX_CONDITION_VALUES - 1)):
                 rules.append(
                     PlannedRule(
                         key=f"test-{slot}-{n}",
@@ -125,6 +132,16 @@ def plan_listener_rules(
             )
         )
         priority += 1
+    rules.append(
+        PlannedRule(
+            key="live",
+            priority=LIVE_RULE_PRIORITY,
+            path="/*",
+            cidrs=(),
+            header=None,
+            action="forward",
+        )
+    )
     return rules
 
 
@@ -191,9 +208,9 @@ class LoadBalancerArgs(TypedDict):
     canary_percent: NotRequired[int]
     """Share of production traffic sent to the idle slot, 0-100. Default: 0."""
     traffic_gate: NotRequired[pulumi.Input[str]]
-    """The forward weights wait for this value, and the resources behind it (e.g. the migration
-    task and the slots' steady services), so traffic never moves before they are done.
-    Default: no gate."""
+    """The weighted forward rules wait for this value and the resources behind it (e.g. the
+    migration task and the slots' steady services), so traffic never moves before they are done.
+    The listeners themselves answer 503 until the live rule exists. Default: no gate."""
     enable_stickiness: NotRequired[bool]
     """Keep a client on one slot and one target (cookie), for LongPoll-heavy apps.
     Default: false."""
@@ -203,7 +220,8 @@ class LoadBalancerArgs(TypedDict):
     """Header that routes to a slot for smoke tests (`X-Release-Slot: green`). Default:
     `X-Release-Slot`."""
     operator_cidrs: NotRequired[list[str]]
-    """Who may use the test header. Default: nobody (no test route)."""
+    """Who may use the test header. Default: nobody (the rules still exist, matching only
+    127.0.0.1/32, because they attach the target groups to the load balancer)."""
     path_allow_lists: NotRequired[list[PathAllowList]]
     """Per-path source-IP allow lists (the webhook pattern). Default: none."""
     enable_deletion_protection: NotRequired[bool]
@@ -350,6 +368,15 @@ class LoadBalancer(pulumi.ComponentResource):
                 }
             )
 
+        # Until the gated live rule exists (first deployment), nothing is served.
+        not_live: dict[str, Any] = {
+            "type": "fixed-response",
+            "fixed_response": {
+                "content_type": "text/plain",
+                "message_body": "No release is live yet",
+                "status_code": "503",
+            },
+        }
         self.https_listener: aws.lb.Listener | None = None
         if plain_http:
             self.http_listener = aws.lb.Listener(
@@ -357,7 +384,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 load_balancer_arn=self.load_balancer.arn,
                 port=80,
                 protocol="HTTP",
-                default_actions=[forward()],
+                default_actions=[not_live],
                 tags=tags,
                 opts=child,
             )
@@ -371,7 +398,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 protocol="HTTPS",
                 ssl_policy=args.get("ssl_policy", MODERN_TLS_POLICY),
                 certificate_arn=certificate_arn,
-                default_actions=[forward()],
+                default_actions=[not_live],
                 tags=tags,
                 opts=child,
             )
@@ -396,6 +423,7 @@ class LoadBalancer(pulumi.ComponentResource):
             test_header=args.get("test_header", "X-Release-Slot"),
             allow_lists=list(args.get("path_allow_lists") or []),
         )
+        attachments: dict[str, list[aws.lb.ListenerRule]] = {slot: [] for slot in SLOTS}
         for rule in planned:
             conditions: list[dict[str, Any]] = []
             if rule.path:
@@ -425,7 +453,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 action = {"type": "forward", "target_group_arn": self.target_groups[slot].arn}
             else:
                 action = forward()  # type: ignore[assignment]
-            aws.lb.ListenerRule(
+            listener_rule = aws.lb.ListenerRule(
                 f"{name}-rule-{rule.key}",
                 listener_arn=production.arn,
                 priority=rule.priority,
@@ -434,6 +462,8 @@ class LoadBalancer(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
+            if rule.action.startswith("forward-slot:"):
+                attachments[rule.action.split(":", 1)[1]].append(listener_rule)
 
         self.dns_name = self.load_balancer.dns_name
         self.zone_id = self.load_balancer.zone_id
@@ -447,8 +477,15 @@ class LoadBalancer(pulumi.ComponentResource):
             self.https_listener.arn if self.https_listener else pulumi.Output.from_input(None)
         )
         self.production_listener_arn = production.arn
+        # A slot's ARN resolves once its group is attached to the load balancer, so an ECS
+        # service that uses it is created only after that.
         self.target_group_arns = pulumi.Output.all(
-            **{slot: tg.arn for slot, tg in self.target_groups.items()}
+            **{
+                slot: pulumi.Output.all(tg.arn, *[r.arn for r in attachments[slot]]).apply(
+                    lambda a: a[0]
+                )
+                for slot, tg in self.target_groups.items()
+            }
         )
         self.load_balancer_arn_suffix = self.load_balancer.arn_suffix
         self.target_group_arn_suffixes = pulumi.Output.all(

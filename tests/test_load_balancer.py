@@ -89,13 +89,25 @@ def test_short_target_group_names_are_readable():
 
 def test_allow_list_rules_chunk_cidrs_and_end_with_a_deny():
     cidrs = [f"10.0.{i}.0/24" for i in range(9)]
-    rules = plan_listener_rules(
+    planned = plan_listener_rules(
         operator_cidrs=[], test_header="X", allow_lists=[{"path": "/hook/*", "cidrs": cidrs}]
     )
+    rules = [r for r in planned if r.key.startswith(("allow", "deny"))]
     assert [r.action for r in rules] == ["forward", "forward", "forward", "deny"]
     assert all(len(r.cidrs) + 1 <= MAX_CONDITION_VALUES for r in rules)
     assert [c for r in rules for c in r.cidrs] == cidrs
-    assert [r.priority for r in rules] == sorted({r.priority for r in rules})
+    assert [r.priority for r in planned] == sorted({r.priority for r in planned})
+
+
+def test_the_live_rule_comes_last_and_catches_everything():
+    planned = plan_listener_rules(
+        operator_cidrs=["203.0.113.0/24"],
+        test_header="X",
+        allow_lists=[{"path": "/a", "cidrs": ["10.0.0.0/8"]}],
+    )
+    live = planned[-1]
+    assert (live.key, live.path, live.priority, live.action) == ("live", "/*", 50000, "forward")
+    assert all(r.priority < live.priority for r in planned[:-1])
 
 
 # --- the ALB and its security group -------------------------------------------------------------
@@ -209,6 +221,11 @@ def test_https_listener_uses_a_tls13_policy_and_the_given_certificate():
     assert https["certificateArn"] == CERT
 
 
+def test_listener_answers_503_until_a_release_is_live():
+    (action,) = edge().named("lb-https")["defaultActions"]
+    assert action["type"] == "fixed-response" and action["fixedResponse"]["statusCode"] == "503"
+
+
 def test_http_listener_only_redirects_to_https():
     (action,) = edge().named("lb-http")["defaultActions"]
     assert action["type"] == "redirect"
@@ -242,8 +259,9 @@ def test_plain_http_mode_forwards_on_80_and_has_no_https_listener():
         )
     )
     assert run.maybe("lb-https") is None
-    (action,) = run.named("lb-http")["defaultActions"]
-    assert action["type"] == "forward"
+    live = run.named("lb-rule-live")
+    assert live["listenerArn"] == harness.mock_arn("aws:lb/listener:Listener", "lb-http")
+    assert live["actions"][0]["type"] == "forward"
     ports = {
         r["fromPort"]
         for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
@@ -292,13 +310,15 @@ def test_health_check_is_shallow_with_sane_thresholds():
     ],
 )
 def test_production_forward_follows_live_and_canary(live, canary, expected):
-    (action,) = edge(live=live, canary_percent=canary).named("lb-https")["defaultActions"]
+    rule = edge(live=live, canary_percent=canary).named("lb-rule-live")
+    assert rule["conditions"] == [{"pathPattern": {"values": ["/*"]}}]
+    (action,) = rule["actions"]
     assert weights_of(action) == {f"lb-{k}": v for k, v in expected.items()}
 
 
 def test_stickiness_across_groups_is_a_switch():
-    (off,) = edge().named("lb-https")["defaultActions"]
-    (on,) = edge(enable_stickiness=True).named("lb-https")["defaultActions"]
+    (off,) = edge().named("lb-rule-live")["actions"]
+    (on,) = edge(enable_stickiness=True).named("lb-rule-live")["actions"]
     assert off["forward"]["stickiness"]["enabled"] is False
     assert on["forward"]["stickiness"]["enabled"] is True
     assert edge(enable_stickiness=True).named("lb-blue")["stickiness"]["enabled"] is True
@@ -326,8 +346,17 @@ def test_test_route_reaches_each_slot_only_by_header_from_operator_cidrs():
         ]
 
 
-def test_no_operator_cidrs_means_no_test_route():
-    assert not [r for r in listener_rules(edge()) if "test" in r.name]
+def test_without_operator_cidrs_the_test_route_matches_no_internet_source():
+    rules = [r for r in listener_rules(edge()) if "test" in r.name]
+    assert len(rules) == 2  # still there: they attach both target groups to the load balancer
+    for rule in rules:
+        assert {"values": ["127.0.0.1/32"]} in [c.get("sourceIp") for c in rule["conditions"]]
+
+
+def test_slot_target_group_arns_resolve_only_after_the_group_is_attached(run_stack):
+    run = run_stack("prod")
+    for slot in ("blue", "green"):
+        assert f"edge-rule-test-{slot}-0" in run.dependencies_of(run.named(f"slot-{slot}-service"))
 
 
 def test_path_allow_list_forwards_from_allowed_cidrs_and_answers_403_otherwise():
@@ -336,7 +365,7 @@ def test_path_allow_list_forwards_from_allowed_cidrs_and_answers_403_otherwise()
             {"path": "/api/telegram/*", "cidrs": ["149.154.160.0/20", "91.108.4.0/22"]}
         ]
     )
-    allow, deny = listener_rules(run)
+    allow, deny = [r for r in listener_rules(run) if "allow" in r.name or "deny" in r.name]
     assert allow["priority"] < deny["priority"]
     assert {"values": ["/api/telegram/*"]} in [c.get("pathPattern") for c in allow["conditions"]]
     assert {"values": ["149.154.160.0/20", "91.108.4.0/22"]} in [
@@ -354,10 +383,10 @@ def test_changing_live_changes_only_forward_weights(run_stack):
     after = {(r.type, r.name): r for r in green.resources}
     assert before.keys() == after.keys()
     changed = {key for key in before if before[key].inputs != after[key].inputs}
-    assert {name for _, name in changed} == {"edge-https", "edge-rule-allow-0-0"}
+    assert {name for _, name in changed} == {"edge-rule-live", "edge-rule-allow-0-0"}
     for name in changed:
         old, new = before[name].inputs, after[name].inputs
-        key = "defaultActions" if "defaultActions" in old else "actions"
+        key = "actions"
         assert {k: v for k, v in old.items() if k != key} == {
             k: v for k, v in new.items() if k != key
         }
