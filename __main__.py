@@ -237,6 +237,7 @@ for slot_name in ("blue", "green"):
             "stop_timeout_seconds": app_cfg.stop_timeout_seconds,
             "health_check_grace_period_seconds": app_cfg.health_check_grace_period_seconds,
             "run_as_user": app_cfg.run_as_user,
+            "wait_for_steady_state": app_cfg.wait_for_steady_state,
             "tags": tags,
         },
     )

@@ -436,6 +436,9 @@ class AppSettings(_Frozen):
     """Run the migration gate before traffic moves. Off only for apps without a database
     schema (or the local moto stack, which cannot run tasks)."""
     migration_timeout_seconds: int = Field(default=900, ge=60, le=3600)
+    wait_for_steady_state: bool = True
+    """`pulumi up` waits for each slot's service to be steady (the traffic gate relies on it).
+    Off only where tasks never run (the local moto stack)."""
 
     @field_validator("env", "secrets")
     @classmethod

@@ -79,3 +79,12 @@ def test_stack_tags_reach_resources(run_stack):
     vpc = run_stack("prod").named("network-vpc")
     assert vpc["tags"]["phoenix-aws:stack"] == "prod"
     assert vpc["tags"]["cost-center"] == "prod"
+
+
+def test_local_stack_neither_waits_for_tasks_nor_runs_migrations(run_stack):
+    run = run_stack("local")
+    assert run.named("slot-blue-service")["waitForSteadyState"] is False
+    assert run.of_type("command:local:Command") == [] or all(
+        "migrate_task" not in c["create"] for c in run.of_type("command:local:Command")
+    )
+    assert run.maybe("migrate-blue-run") is None
