@@ -26,9 +26,14 @@ from components.naming import ECR_NAME_MAX, physical_name
 IN_USE_TAG_PREFIX = "inuse-"
 BUILD_TAG_PREFIX = "build-"
 PLATFORMS = {"ARM64": "linux/arm64", "X86_64": "linux/amd64"}
-# The tagging helper runs on the machine that runs `pulumi up` (it needs boto3); the release
-# command points PHOENIX_AWS_PYTHON at its own interpreter.
-HELPER_PYTHON = "${PHOENIX_AWS_PYTHON:-python3}"
+# The helpers (release/*.py) run on the machine that runs `pulumi up` and need boto3. The release
+# command and the workflows set PHOENIX_AWS_PYTHON (an interpreter with boto3) and
+# PHOENIX_AWS_HOME (this project); by default `python3` from the current directory. The string
+# is constant, so it never shows up as a diff between machines.
+HELPER_PYTHON = (
+    'PYTHONPATH="${PHOENIX_AWS_HOME:-$PWD}${PYTHONPATH:+:$PYTHONPATH}" '
+    "${PHOENIX_AWS_PYTHON:-python3}"
+)
 
 
 def lifecycle_policy(keep_last: int) -> dict:

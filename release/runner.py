@@ -56,7 +56,7 @@ class AutomationDriver:
         self._auto = auto
         self._echo = echo
         # The migration and ECR helpers run under `pulumi up`: give them this interpreter (boto3).
-        env = {"PHOENIX_AWS_PYTHON": sys.executable}
+        env = {"PHOENIX_AWS_PYTHON": sys.executable, "PHOENIX_AWS_HOME": str(PROJECT_DIR)}
         self.stack = auto.select_stack(
             stack_name=stack_name,
             work_dir=str(PROJECT_DIR),
