@@ -1,5 +1,7 @@
 """phoenix-aws: compose the components for one stack. No resource logic, no config parsing here."""
 
+from operator import itemgetter
+
 import pulumi
 
 from components.cluster import Cluster
@@ -213,11 +215,9 @@ for slot_name in ("blue", "green"):
             "cluster_name": cluster.cluster_name,
             "subnet_ids": network.private_subnet_ids,
             "security_group_ids": [nodes_sg.security_group_id],
-            "target_group_arn": edge.target_group_arns.apply(lambda arns, s=slot_name: arns[s]),
-            "discovery_service_arn": cluster.discovery_service_arns.apply(
-                lambda arns, s=slot_name: arns[s]
-            ),
-            "dns_cluster_query": cluster.dns_cluster_queries.apply(lambda q, s=slot_name: q[s]),
+            "target_group_arn": edge.target_group_arns.apply(itemgetter(slot_name)),
+            "discovery_service_arn": cluster.discovery_service_arns.apply(itemgetter(slot_name)),
+            "dns_cluster_query": cluster.dns_cluster_queries.apply(itemgetter(slot_name)),
             "execution_role_arn": cluster.execution_role_arn,
             "task_role_arn": cluster.task_role_arn,
             "log_group_name": cluster.log_group_name,

@@ -105,10 +105,6 @@ def in_use_tag(slot: str, image: str) -> str:
     return f"{IN_USE_TAG_PREFIX}{slot}-{digest[:12]}"
 
 
-def _tag_for_slot(slot: str, image: str) -> str:
-    return in_use_tag(slot, image)
-
-
 class ImageBuild(TypedDict):
     """Build the app image from source."""
 
@@ -216,7 +212,7 @@ class AppImage(pulumi.ComponentResource):
                     "ECR_REPOSITORY": self.repository.name,
                     "ECR_IMAGE": image,
                     "ECR_TAG": pulumi.Output.from_input(image).apply(
-                        functools.partial(_tag_for_slot, slot)
+                        functools.partial(in_use_tag, slot)
                     ),
                 },
                 triggers=[image],

@@ -7,7 +7,6 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -15,8 +14,8 @@ import pulumi_aws as aws
 
 from components.naming import LOAD_BALANCER_NAME_MAX, TARGET_GROUP_NAME_MAX, physical_name
 from components.security import allow_between
+from components.slots import SLOTS, Slot
 
-SLOTS = ("blue", "green")
 # ALB: at most 5 condition values per rule; a path allow rule spends one on the path pattern.
 MAX_CONDITION_VALUES = 5
 MODERN_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -27,17 +26,6 @@ LIVE_RULE_PRIORITY = 50000  # the last rule ALB allows: everything not matched b
 # slot test routes always exist. Without operator CIDRs they match only this source, which never
 # reaches an internet-facing load balancer.
 NO_OPERATOR_CIDRS = ("127.0.0.1/32",)
-
-
-class Slot(StrEnum):
-    """A blue-green release slot."""
-
-    BLUE = "blue"
-    GREEN = "green"
-
-    @property
-    def other(self) -> Slot:
-        return Slot.GREEN if self is Slot.BLUE else Slot.BLUE
 
 
 def forward_weights(live: str, canary_percent: int = 0) -> dict[str, int]:

@@ -6,16 +6,12 @@ PubSub runs through Redis, Redis CPU and memory (all broadcasts pass through it)
 
 from __future__ import annotations
 
-import functools
+import operator
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
-
-
-def _pick(key: str, mapping: dict[str, str]) -> str:
-    return mapping[key]
 
 
 @dataclass(frozen=True)
@@ -121,7 +117,7 @@ class Monitoring(pulumi.ComponentResource):
                         "LoadBalancer": lb,
                         "TargetGroup": pulumi.Output.from_input(
                             args["target_group_arn_suffixes"]
-                        ).apply(functools.partial(_pick, slot)),
+                        ).apply(operator.itemgetter(slot)),
                     },
                     "Maximum",
                     "GreaterThanThreshold",

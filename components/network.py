@@ -11,6 +11,7 @@ import base64
 import functools
 import ipaddress
 import json
+import operator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import NotRequired, TypedDict
@@ -18,7 +19,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.policies import assume_role_policy
+from components.policies import allow, assume_role_policy
 
 # Each tier reserves room for this many AZs, so adding an AZ later never renumbers a subnet.
 RESERVED_AZ_SLOTS = 8
@@ -223,7 +224,7 @@ class Network(pulumi.ComponentResource):
                 f"{name}-{entry.tier}-{entry.az_index}",
                 vpc_id=self.vpc.id,
                 cidr_block=entry.cidr,
-                availability_zone=az_names.apply(functools.partial(_pick, index=entry.az_index)),
+                availability_zone=az_names.apply(operator.itemgetter(entry.az_index)),
                 map_public_ip_on_launch=entry.tier == "public",
                 tags=tagged(f"{entry.tier}-{entry.az_index}", Tier=entry.tier),
                 opts=child,
@@ -448,16 +449,7 @@ class Network(pulumi.ComponentResource):
             f"{name}-nat-eni-policy",
             role=role.id,
             policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": ["ec2:AttachNetworkInterface", "ec2:ModifyInstanceAttribute"],
-                            "Resource": "*",
-                        }
-                    ],
-                }
+                allow(["ec2:AttachNetworkInterface", "ec2:ModifyInstanceAttribute"], "*")
             ),
             opts=child,
         )
@@ -526,20 +518,10 @@ class Network(pulumi.ComponentResource):
             role=role.id,
             policy=log_group.arn.apply(
                 lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Action": [
-                                    "logs:CreateLogStream",
-                                    "logs:PutLogEvents",
-                                    "logs:DescribeLogStreams",
-                                ],
-                                "Resource": [arn, f"{arn}:*"],
-                            }
-                        ],
-                    }
+                    allow(
+                        ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                        [arn, f"{arn}:*"],
+                    )
                 )
             ),
             opts=child,
@@ -555,10 +537,6 @@ class Network(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-
-
-def _pick(names: list[str], index: int) -> str:
-    return names[index]
 
 
 def _first_azs(names: list[str], count: int) -> list[str]:

@@ -13,6 +13,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.naming import ELASTICACHE_ID_MAX, physical_name
+from components.secrets import stored_secret
 from components.security import server_security_group
 
 REDIS_PORT = 6379
@@ -116,24 +117,19 @@ class RedisPubSub(pulumi.ComponentResource):
             tags=tags,
             opts=protected,
         )
-        self.url_secret = aws.secretsmanager.Secret(
-            f"{name}-url",
-            name_prefix=f"{identifier}/REDIS_URL-",
-            description="REDIS_URL for phoenix_pubsub_redis (rediss:// with AUTH token)",
-            recovery_window_in_days=30,
-            tags=tags,
-            opts=protected,
-        )
         url: pulumi.Output[str] = pulumi.Output.all(
             self.auth_token.result,
             self.replication_group.primary_endpoint_address,
             self.replication_group.port,
         ).apply(lambda a: redis_url(a[0], a[1], int(a[2] or REDIS_PORT)))
-        aws.secretsmanager.SecretVersion(
-            f"{name}-url-value",
-            secret_id=self.url_secret.id,
-            secret_string=pulumi.Output.secret(url),  # type: ignore[arg-type]
-            opts=child,
+        self.url_secret = stored_secret(
+            f"{name}-url",
+            name_prefix=f"{identifier}/REDIS_URL-",
+            description="REDIS_URL for phoenix_pubsub_redis (rediss:// with AUTH token)",
+            value=url,
+            tags=tags,
+            protect=args.get("protect", True),
+            parent=self,
         )
 
         self.primary_endpoint = self.replication_group.primary_endpoint_address

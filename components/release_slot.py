@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.naming import ECS_NAME_MAX, physical_name
+from components.slots import SLOTS
 
 FARGATE_MAX_STOP_TIMEOUT = 120
 NOFILE_LIMIT = 65536
@@ -175,7 +176,7 @@ class ReleaseSlot(pulumi.ComponentResource):
     ) -> None:
         super().__init__("phoenix-aws:components:ReleaseSlot", name, None, opts)
         slot = args["slot"]
-        if slot not in ("blue", "green"):
+        if slot not in SLOTS:
             raise ValueError(f"slot must be blue or green, got {slot!r}")
         cpu, memory = args.get("cpu", 512), args.get("memory", 1024)
         check_fargate_size(cpu, memory)

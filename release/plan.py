@@ -12,7 +12,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-SLOTS = ("blue", "green")
+from components.slots import SLOTS, Slot
+
 ACTIONS = ("deploy", "promote", "drain", "rollback", "status")
 BUILD = "build"
 
@@ -22,7 +23,7 @@ class PlanError(Exception):
 
 
 def other(slot: str) -> str:
-    return "green" if slot == "blue" else "blue"
+    return Slot(slot).other.value
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from components.database import (
     SUPPORTED_MAJOR_VERSIONS,
     engine_major,
 )
-from components.load_balancer import Slot
 from components.network import KNOWN_INTERFACE_ENDPOINTS, MAX_AZS, NatStrategy, plan_subnets
 from components.node_security import EPMD_PORT
 from components.release_slot import (
@@ -32,6 +31,7 @@ from components.release_slot import (
     check_fargate_size,
     fargate_memory_options,
 )
+from components.slots import Slot
 
 NAMESPACE = "phoenix-aws"
 
@@ -636,8 +636,8 @@ class ReleaseSettings(_Frozen):
 
 
 # Defaults that differ by stage. Only cost, never safety.
+# Production uses the field defaults; development overrides these.
 STAGE_DEFAULTS: dict[Stage, dict[str, dict[str, Any]]] = {
-    Stage.PRODUCTION: {"network": {"az_count": 3, "nat": "per_az"}},
     Stage.DEVELOPMENT: {"network": {"az_count": 2, "nat": "instance"}},
 }
 
@@ -671,7 +671,7 @@ class StackSettings(_Frozen):
         except ValueError:
             return data  # the field validator reports the bad stage
         merged = dict(data)
-        for section, defaults in STAGE_DEFAULTS[stage].items():
+        for section, defaults in STAGE_DEFAULTS.get(stage, {}).items():
             given = merged.get(section, {})
             if isinstance(given, dict):
                 merged[section] = {**defaults, **given}
@@ -743,9 +743,7 @@ def load_settings(raw: Mapping[str, Any]) -> StackSettings:
     try:
         return StackSettings.model_validate(dict(raw))
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, raw)) from None
-    except _FieldError as exc:  # pragma: no cover - pydantic wraps these as ValidationError
-        raise ConfigError([_line(exc.loc, exc.message, exc.value)]) from None
+        raise ConfigError(_describe(exc)) from None
 
 
 def raw_config_from_pulumi(config: Mapping[str, Any], namespace: str = NAMESPACE) -> dict[str, Any]:
@@ -775,7 +773,7 @@ def _parse_value(value: Any) -> Any:
         return value
 
 
-def _describe(exc: ValidationError, raw: Mapping[str, Any]) -> list[str]:
+def _describe(exc: ValidationError) -> list[str]:
     problems = []
     for error in exc.errors():
         loc = tuple(error["loc"])

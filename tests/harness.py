@@ -86,9 +86,6 @@ class Run:
     def by_urn(self, urn: str) -> Resource:
         return next(r for r in self.resources if r.urn == urn)
 
-    def types(self) -> set[str]:
-        return {r.type for r in self.resources}
-
     def dependencies_of(self, resource: Resource) -> set[str]:
         """Names of every resource `resource` depends on (options and input dependencies)."""
         return {
