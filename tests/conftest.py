@@ -1,4 +1,4 @@
-"""Shared fixtures: each test runs Pulumi code under its own fresh mocks (see harness.py)."""
+"""Shared fixtures: each test runs Pulumi code under its own fresh mocks (see offline/mocks.py)."""
 
 from __future__ import annotations
 
