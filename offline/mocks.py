@@ -75,7 +75,8 @@ class Run:
         matches = [r for r in self.resources if r.name == name]
         if len(matches) != 1:
             raise KeyError(
-                f"{len(matches)} resources named {name!r}; names: {sorted(r.name for r in self.resources)}"
+                f"{len(matches)} resources named {name!r}; "
+                f"names: {sorted(r.name for r in self.resources)}"
             )
         return matches[0]
 
@@ -343,7 +344,7 @@ def run(
 
 
 def stack_config(stack: str) -> dict[str, Any]:
-    """The `config:` map of `stacks/Pulumi.<stack>.yaml`, values JSON-encoded as the CLI passes them."""
+    """The `config:` map of `stacks/Pulumi.<stack>.yaml` (values as the stack file has them)."""
     document = yaml.safe_load((STACKS_DIR / f"Pulumi.{stack}.yaml").read_text())
     return dict(document.get("config") or {})
 
