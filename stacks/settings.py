@@ -576,6 +576,12 @@ class SlotSettings(_Frozen):
     run_migrations: bool = True
     """Run the migration gate for this slot's image. The release command turns it off while a new
     image warms up on the idle slot and on at promote, right before traffic moves."""
+    draining: bool = False
+    """Tell this slot's nodes to shed their WebSockets gradually (over `drain_window_seconds`), so
+    clients reconnect to the live slot in a controlled flow before the slot is scaled down."""
+    spot: bool = False
+    """Run this slot on Fargate Spot (about 70% cheaper, may be interrupted with a 2-minute
+    warning). Default: on-demand Fargate."""
 
     @field_validator("image")
     @classmethod
@@ -609,6 +615,8 @@ class ReleaseSettings(_Frozen):
     green: SlotSettings = SlotSettings()
     promoting: Slot | None = None
     """Set by the release command while it promotes a slot (migrations, smoke test, canary)."""
+    drain_window_seconds: int = Field(default=300, ge=30, le=3600)
+    """How long a draining slot's nodes take to shed their WebSockets. Default: 300."""
 
     def slot(self, name: str | Slot) -> SlotSettings:
         return self.blue if Slot(name) is Slot.BLUE else self.green
