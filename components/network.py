@@ -5,8 +5,6 @@
 - isolated: data stores; no route to the internet at all.
 """
 
-from __future__ import annotations
-
 import base64
 import functools
 import ipaddress
@@ -19,7 +17,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.policies import allow, assume_role_policy
+from .policies import allow, assume_role_policy
 
 # Each tier reserves room for this many AZs, so adding an AZ later never renumbers a subnet.
 RESERVED_AZ_SLOTS = 8

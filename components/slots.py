@@ -1,7 +1,5 @@
 """The two blue-green release slots. Pure: the release planner imports it without Pulumi."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 
 
@@ -12,7 +10,7 @@ class Slot(StrEnum):
     GREEN = "green"
 
     @property
-    def other(self) -> Slot:
+    def other(self) -> "Slot":
         return Slot.GREEN if self is Slot.BLUE else Slot.BLUE
 
 

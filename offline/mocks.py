@@ -165,7 +165,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         if args.typ == "pulumi:pulumi:StackReference":
             # This stack's last deployment, as a self-reference reads it.
-            state = {
+            state: dict[str, Any] = {
                 "name": args.inputs.get("name"),
                 "outputs": self.previous_outputs,
                 "secretOutputNames": [],
@@ -173,7 +173,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return str(args.inputs.get("name")), state
         return f"{args.name}-id", _computed_state(args.typ, args.name, args.inputs)
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
         token = args.token
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             return {
@@ -326,7 +326,7 @@ def run(
         try:
             loop.run_until_complete(run_pulumi_func(program))
         except Exception as exc:
-            exc.recorded = monitor.recorded  # type: ignore[attr-defined] - what got registered
+            exc.recorded = monitor.recorded  # type: ignore[attr-defined]  # what got registered
             raise
         finally:
             pulumi.export = original_export  # type: ignore[assignment]

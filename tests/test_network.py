@@ -8,8 +8,7 @@ import harness
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from components.network import MAX_AZS, RESERVED_AZ_SLOTS, Network, plan_subnets
+from phoenix_aws.network import MAX_AZS, RESERVED_AZ_SLOTS, Network, plan_subnets
 
 
 def build(**args):
