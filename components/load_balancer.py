@@ -10,6 +10,7 @@ Rules AWS enforces are written once here as `check_*` functions (the stack setti
 too), each citing the AWS documentation.
 """
 
+import functools
 import hashlib
 import json
 import re
@@ -195,8 +196,12 @@ def check_health_check(health: "HealthCheck") -> "HealthCheck":
         raise ValueError("timeout_seconds: use 2-120")
     if timeout >= interval:
         raise ValueError(f"timeout_seconds must be shorter than interval_seconds ({interval})")
-    for key in ("healthy_threshold", "unhealthy_threshold"):
-        if not 2 <= health.get(key, 2) <= 10:  # type: ignore[misc]
+    thresholds = {
+        "healthy_threshold": health.get("healthy_threshold", 2),
+        "unhealthy_threshold": health.get("unhealthy_threshold", 3),
+    }
+    for key, value in thresholds.items():
+        if not 2 <= value <= 10:
             raise ValueError(f"{key}: use 2-10")
     if not re.fullmatch(r"[1-5]\d\d((,|-)[1-5]\d\d)*", health.get("matcher", "200")):
         raise ValueError("matcher: HTTP codes such as 200, 200,204 or 200-299")
@@ -975,7 +980,7 @@ class TrafficRouting(pulumi.ComponentResource):
                 f"{name}-{rule.key}",
                 listener_arn=args["listener_arn"],
                 priority=pulumi.Output.all(bands, ready).apply(
-                    lambda a, rule=rule: band_priority(a[0][rule.group], rule.offset)
+                    functools.partial(_priority_of, rule)
                 ),
                 conditions=_conditions(rule),
                 actions=[_FORBIDDEN if rule.action == "deny" else forward],
@@ -994,6 +999,11 @@ class TrafficRouting(pulumi.ComponentResource):
         self.rule_bands = bands
         self.weights = pulumi.Output.from_input(weights)
         self.register_outputs({"rule_bands": self.rule_bands, "weights": self.weights})
+
+
+def _priority_of(rule: PlannedRule, resolved: list[Any]) -> int:
+    bands = resolved[0]
+    return band_priority(bands[rule.group], rule.offset)
 
 
 def _cidr_key(cidr: str) -> str:
