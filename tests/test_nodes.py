@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import harness
-from phoenix_aws.validation import ComponentArgError
 import pytest
 from phoenix_aws.cluster import Cluster, execution_role_policy, secret_resource_arn
 from phoenix_aws.release_slot import (
@@ -14,6 +13,7 @@ from phoenix_aws.release_slot import (
     check_fargate_size,
     fargate_memory_options,
 )
+from phoenix_aws.validation import ComponentArgError
 from tests_support import load_settings_with_edge
 
 from stacks.settings import ConfigError
