@@ -46,6 +46,7 @@ from release.plan import (
     Options,
     PlanError,
     Step,
+    describe_changes,
     other,
     plan_for_stack,
 )
@@ -204,19 +205,10 @@ def describe(
     return "\n".join(lines)
 
 
-def _yaml_value(value: Any) -> str:
-    if value is None:
-        return "(removed)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def describe_step(number: int, step: Step) -> str:
     line = f"{number}. {step.title}"
     if step.changes:
-        shown = ", ".join(f"{path}: {_yaml_value(value)}" for path, value in step.changes.items())
-        line += f"\n     set {shown}; pulumi up"
+        line += f"\n     set {describe_changes(step.changes)}; pulumi up"
     if step.socket_drain_slot:
         line += f" (at most {step.wait_seconds} s)"
     elif step.wait_seconds:

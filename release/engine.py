@@ -36,7 +36,10 @@ class PulumiCliMissingError(EngineUnavailableError):
 class StackDriver(Protocol):
     """What the runner needs from a stack."""
 
-    def up(self, message: str) -> None: ...
+    def up(self, message: str) -> dict[str, Any]:
+        """Run `pulumi up` with the stack file as it is; the stack outputs after it."""
+        ...
+
     def outputs(self) -> dict[str, Any]: ...
 
 
@@ -112,13 +115,14 @@ class AutomationDriver:
                 describe_engine_failure(f"selecting stack {stack_name}", exc) + hint
             ) from None
 
-    def up(self, message: str) -> None:
+    def up(self, message: str) -> dict[str, Any]:
         try:
-            self.stack.up(on_output=self._echo, message=message)
+            result = self.stack.up(on_output=self._echo, message=message)
         except Exception as exc:
             raise EngineError(
                 describe_engine_failure(f"pulumi up of stack {self._name}", exc)
             ) from None
+        return {key: value.value for key, value in result.outputs.items()}
 
     def outputs(self) -> dict[str, Any]:
         try:

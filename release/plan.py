@@ -122,7 +122,6 @@ class Step:
     title: str
     changes: dict[str, Any] = field(default_factory=dict)
     """Release-config paths (`green.image`, `live`, …) → new values (None removes the key)."""
-    up: bool = True
     wait_seconds: int = 0
     """A plain wait; with `socket_drain_slot`, the longest the socket wait may take."""
     smoke_test_slot: str | None = None
@@ -134,6 +133,21 @@ class Step:
     socket_drain_slot: str | None = None
     """Wait until this slot's open WebSockets are at most `socket_threshold` (or the wait ends)."""
     socket_threshold: int = 0
+    waiting_for: str = ""
+    """What a wait waits for, in words ("the 10% canary to bake"). Default: the title."""
+
+
+def describe_changes(changes: Mapping[str, Any]) -> str:
+    """`green.image: repo@sha256:…, green.draining: false, promoting: (removed)`."""
+
+    def shown(value: Any) -> str:
+        if value is None:
+            return "(removed)"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    return ", ".join(f"{path}: {shown(value)}" for path, value in changes.items())
 
 
 def apply_changes(release: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -324,7 +338,6 @@ def _promote(
     steps = [
         Step(
             title=f"pre-flight: slot {target} answers through the test route from here",
-            up=False,
             smoke_test_slot=target,
             preflight=True,
         ),
@@ -334,7 +347,6 @@ def _promote(
         ),
         Step(
             title=f"smoke-test slot {target} through the test route",
-            up=False,
             smoke_test_slot=target,
         ),
     ]
@@ -349,7 +361,11 @@ def _promote(
         )
         if options.bake_seconds:
             steps.append(
-                Step(title=f"bake the {pct}% canary", up=False, wait_seconds=options.bake_seconds)
+                Step(
+                    title=f"bake the {pct}% canary",
+                    wait_seconds=options.bake_seconds,
+                    waiting_for=f"the {pct}% canary to bake (rollback cancels it at once)",
+                )
             )
     steps.append(
         Step(
@@ -381,8 +397,10 @@ def _drain(
         steps.append(
             Step(
                 title=f"bake: slot {target} stays up for instant rollback",
-                up=False,
                 wait_seconds=options.bake_seconds,
+                waiting_for=(
+                    f"the bake before slot {target} drains (rollback is instant until then)"
+                ),
             )
         )
     steps.append(
@@ -397,7 +415,6 @@ def _drain(
                 f"wait for slot {target}'s WebSockets to fall to {options.socket_threshold} "
                 "or fewer"
             ),
-            up=False,
             wait_seconds=socket_wait_seconds(window),
             socket_drain_slot=target,
             socket_threshold=options.socket_threshold,
@@ -415,8 +432,8 @@ def _drain(
             steps.append(
                 Step(
                     title="pause before the next wave",
-                    up=False,
                     wait_seconds=options.drain_pause_seconds,
+                    waiting_for="the clients of this wave to settle before the next one",
                 )
             )
     return steps

@@ -15,8 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from release.engine import StackDriver
-from release.plan import PlanError, Step, check_steps
+from release.plan import PlanError, Step, check_steps, describe_changes
 from release.record import NoRecorder, Recorder
 from release.smoke import HealthAnswer, SmokeTestError, preflight_advice, smoke_test
 from release.stack_file import StackFile
@@ -45,7 +47,7 @@ def target_health(aws: Callable[[str], Any], outputs: Mapping[str, Any]) -> dict
     for slot, arn in sorted(arns.items()):
         try:
             response = aws("elbv2").describe_target_health(TargetGroupArn=arn)
-        except Exception as exc:  # botocore ClientError / BotoCoreError, credentials, network
+        except (BotoCoreError, ClientError) as exc:  # credentials, permissions, network
             raise ReleaseError(
                 f"could not read the health of slot {slot}'s targets ({arn}): {exc}. "
                 "Nothing was changed."
@@ -100,7 +102,7 @@ class Runner:
         elif step.wait_seconds:
             wait(
                 step.wait_seconds,
-                step.title.removeprefix("bake: ").removeprefix("bake "),
+                step.waiting_for or step.title,
                 echo=self.echo,
                 clock=self.clock,
                 sleep=self.sleep,
@@ -111,9 +113,10 @@ class Runner:
         before = self.stack_file.text()
         self.stack_file.change_release(changes)
         started = self.clock()
-        self.echo(f"      pulumi up: {title}")
+        self.echo(f"      set {describe_changes(changes)}; pulumi up")
+        self._outputs = None
         try:
-            self.driver.up(f"release {self.action}: {title}")
+            self._outputs = self.driver.up(f"release {self.action}: {title}")
         except BaseException:
             self.stack_file.write(before)
             self.echo(
@@ -121,8 +124,6 @@ class Runner:
                 "file still says what is deployed"
             )
             raise
-        finally:
-            self._outputs = None
         self.echo(f"      up finished in {self.clock() - started:.0f} s")
         self.recorder.record(title)
 
