@@ -54,6 +54,7 @@ from release.record import GitRecorder, Recorder
 from release.runner import ReleaseError, Runner, Tester, target_health
 from release.smoke import smoke_test
 from release.stack_file import StackFile, StackFileError
+from stacks.settings import raw_config_from_pulumi
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 OPS_ACTIONS = ("logs", "console")
@@ -291,7 +292,7 @@ def _run(args: argparse.Namespace, s: Services) -> int:
     if args.action in OPS_ACTIONS:
         return _ops(args, s, stack_file, config)
     options = options_from(args)
-    raw = stack_file.settings_config()
+    raw = raw_config_from_pulumi(config)
     release = dict(raw.get("release") or {})
     if args.plan:
         s.echo(describe(release))
@@ -368,7 +369,7 @@ def _ops(
                 sleep=s.sleep,
             )
         return 0
-    raw = stack_file.settings_config()
+    raw = raw_config_from_pulumi(config)
     state = outputs.get("release_state")
     live = (state.get("live") if isinstance(state, Mapping) else None) or (
         raw.get("release") or {}
