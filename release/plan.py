@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.slots import SLOTS, Slot
+from phoenix_aws.slots import SLOTS, Slot
 
 ACTIONS = ("deploy", "promote", "drain", "rollback", "status")
 BUILD = "build"
