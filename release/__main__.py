@@ -306,6 +306,11 @@ def _run(args: argparse.Namespace, s: Services) -> int:
     driver = s.driver(args.stack, s.project_dir, s.echo)
     outputs = driver.outputs()
     behind = check_deployed(release, outputs.get("release_state"), stack_file.path)
+    if "release_state" not in outputs and args.action != "status":
+        s.echo(
+            "note: the stack exports no release_state yet, so this checkout cannot be compared "
+            "with what is deployed; make sure it is up to date with the last release"
+        )
     if behind and args.action != "status":
         raise PlanError(
             "the stack file does not say what is deployed: "

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -92,12 +91,9 @@ class AutomationDriver:
 
         self._echo = echo
         self._name = stack_name
-        env = {
-            # The migration and ECR helpers run under `pulumi up`: this interpreter has boto3.
-            "PHOENIX_AWS_PYTHON": sys.executable,
-            "PHOENIX_AWS_HOME": str(project_dir),
-            RELEASE_CHANGE_ENV: "1",
-        }
+        # Only what the release command decides; the CLI inherits the rest of the environment
+        # (AWS credentials and region, the Pulumi backend login).
+        env = {RELEASE_CHANGE_ENV: "1"}
         try:
             self.stack = auto.select_stack(
                 stack_name=stack_name,

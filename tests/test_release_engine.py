@@ -7,7 +7,6 @@ environment the release command controls.
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -105,15 +104,13 @@ def test_deploy_runs_one_up_that_reads_the_edited_stack_file(project, fake):
     }
 
 
-def test_every_up_runs_in_the_project_with_the_release_change_flag_and_helper_paths(project, fake):
+def test_every_up_runs_in_the_project_with_the_release_change_flag(project, fake):
     run = command(project)
     assert run(STACK, "deploy", "--image", NEW) == 0, run.errors
     (up_call,) = ups(fake)
     assert up_call["cwd"] == str(project)
     assert up_call["env"] == {
         "PHOENIX_AWS_RELEASE_CHANGE": "1",
-        "PHOENIX_AWS_PYTHON": sys.executable,
-        "PHOENIX_AWS_HOME": str(project),
         "PULUMI_AUTOMATION_API": "true",
         "PULUMI_DEBUG_COMMANDS": "true",
     }

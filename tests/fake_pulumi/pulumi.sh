@@ -18,7 +18,7 @@ call="$dir/calls/$calls"
 printf '%s\0' "$@" > "$call.argv"
 pwd > "$call.cwd"
 : > "$call.env"
-for name in PHOENIX_AWS_RELEASE_CHANGE PHOENIX_AWS_PYTHON PHOENIX_AWS_HOME \
+for name in PHOENIX_AWS_RELEASE_CHANGE \
     PULUMI_AUTOMATION_API PULUMI_DEBUG_COMMANDS; do
   eval "isset=\${$name+x}"
   if [ -n "$isset" ]; then
