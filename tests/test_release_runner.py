@@ -480,3 +480,20 @@ def test_stack_files_hold_a_release_section_the_planner_understands():
         release = StackFile.for_stack(ROOT, stack).release()
         assert release["live"] in ("blue", "green")
         assert "live:" in describe(release)
+
+
+def test_an_interrupted_up_restores_the_file_and_says_how_to_continue(project):
+    path = project / "stacks" / "Pulumi.prod.yaml"
+    before = path.read_text()
+    stack = FakeStack(path)
+
+    def interrupted(message):
+        raise KeyboardInterrupt
+
+    stack.up = interrupted  # type: ignore[method-assign]
+    command = Command(project, stack)
+    assert command("prod", "deploy", "--image", NEW) == 130
+    assert command.err == [
+        "phoenix-aws release: interrupted; run the same action again to continue where it stopped"
+    ]
+    assert path.read_text() == before
