@@ -274,6 +274,9 @@ def main(argv: list[str] | None = None, services: Services | None = None) -> int
     except (EngineError, ReleaseError, OpsError) as exc:
         s.error(f"{prefix}: failed: {exc}")
         return 1
+    except OSError as exc:  # the stack file cannot be written, a tool cannot be started
+        s.error(f"{prefix}: failed: {exc}")
+        return 1
     except KeyboardInterrupt:
         s.error(f"{prefix}: interrupted; run the same action again to continue where it stopped")
         return 130
@@ -290,6 +293,8 @@ def _run(args: argparse.Namespace, s: Services) -> int:
     stack_file = StackFile.for_stack(s.project_dir, args.stack)
     config = stack_file.config()
     if args.action in OPS_ACTIONS:
+        if args.plan:
+            raise PlanError(f"--plan prints release steps; {args.action} has none (it only reads)")
         return _ops(args, s, stack_file, config)
     options = options_from(args)
     raw = raw_config_from_pulumi(config)
