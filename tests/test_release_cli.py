@@ -4,17 +4,18 @@ with a reason. Plus the command line's own input checks."""
 
 from __future__ import annotations
 
+import functools
 import io
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 import yaml
-from release_support import NEW, Command, project_copy
+from release_support import NEW, ROOT, Command, project_copy
 
 from release.__main__ import main
 from release.plan import ACTIONS, NothingToDo, Options, PlanError, apply_changes, plan_for_stack
-from release.stack_file import StackFile
+from release.stack_file import StackFile, read_config, with_release_changes
 from stacks.settings import load_settings, raw_config_from_pulumi
 
 STAGES = ("as shipped", "deployed", "promoted", "drained")
@@ -25,19 +26,33 @@ CYCLE = (
 )
 
 
+@functools.cache
+def stage_text(stack: str, stage: str) -> str | None:
+    """The stack file after the cycle up to `stage` (None: the stack refuses an earlier step, e.g.
+    local cannot promote without operator CIDRs). Built once per stack and stage."""
+    if stage == STAGES[0]:
+        return (ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text()
+    previous = stage_text(stack, STAGES[STAGES.index(stage) - 1])
+    if previous is None:
+        return None
+    action, options = CYCLE[STAGES.index(stage) - 1]
+    try:
+        steps = plan_for_stack(action, raw_config_from_pulumi(read_config(previous)), options)
+    except (PlanError, NothingToDo):
+        return None
+    changes: dict = {}
+    for step in steps:
+        changes.update(step.changes)  # later steps win, as when applied one by one
+    return with_release_changes(previous, changes)
+
+
 def stack_at(tmp_path: Path, stack: str, stage: str) -> Path | None:
-    """A project whose stack file went through the cycle up to `stage` (None: the stack refuses an
-    earlier step, e.g. local cannot promote without operator CIDRs)."""
+    """A project whose stack file went through the cycle up to `stage`."""
+    text = stage_text(stack, stage)
+    if text is None:
+        return None
     project = project_copy(tmp_path, stack)
-    stack_file = StackFile.for_stack(project, stack)
-    for action, options in CYCLE[: STAGES.index(stage)]:
-        try:
-            steps = plan_for_stack(action, stack_file.settings_config(), options)
-        except (PlanError, NothingToDo):
-            return None
-        for step in steps:
-            if step.changes:
-                stack_file.change_release(step.changes)
+    (project / "stacks" / f"Pulumi.{stack}.yaml").write_text(text)
     return project
 
 
