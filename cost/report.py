@@ -155,9 +155,11 @@ def _traffic_text(data: dict[str, Any]) -> str:
     traffic = dict(data["traffic_gb"])
     default = traffic.pop("default")
     extra = ", ".join(f"{k}: {v:g}" for k, v in traffic.items())
-    return f"{default:g} GB/month through each interface endpoint" + (
-        f" ({extra})" if extra else ""
-    ) + " (set with --traffic-gb)"
+    return (
+        f"{default:g} GB/month through each interface endpoint"
+        + (f" ({extra})" if extra else "")
+        + " (set with --traffic-gb)"
+    )
 
 
 def _free_summary(data: dict[str, Any], key: str = "free") -> list[tuple[str, int, str]]:
@@ -170,9 +172,7 @@ def render_text(data: dict[str, Any]) -> str:
     out = [title, basis, "", "Fixed monthly charges"]
     width = max([len(line["resource"]) for line in data["lines"]] + [8])
     for line in sorted(data["lines"], key=lambda x: -x["monthly_usd"]):
-        out.append(
-            f"  {line['resource']:<{width}}  {line['monthly_usd']:>10,.2f}  {line['what']}"
-        )
+        out.append(f"  {line['resource']:<{width}}  {line['monthly_usd']:>10,.2f}  {line['what']}")
         for c in line["charges"]:
             out.append(
                 f"  {'':<{width}}  {c['monthly_usd']:>10,.2f}    {c['label']}: "
@@ -324,16 +324,21 @@ def render_diff_markdown(old: dict[str, Any], new: dict[str, Any]) -> str:
         "",
     ]
     if d["rows"]:
-        out += ["| resource | what | base $/month | this change $/month | change |", "|---|---|---:|---:|---:|"]
+        out += [
+            "| resource | what | base $/month | this change $/month | change |",
+            "|---|---|---:|---:|---:|",
+        ]
         for row in d["rows"]:
             a = "—" if row["before_usd"] is None else f"{row['before_usd']:,.2f}"
             b = "—" if row["after_usd"] is None else f"{row['after_usd']:,.2f}"
-            out.append(
-                f"| `{row['resource']}` | {row['what']} | {a} | {b} | {_signed(row['change_usd'])} |"
-            )
+            change = _signed(row["change_usd"])
+            out.append(f"| `{row['resource']}` | {row['what']} | {a} | {b} | {change} |")
     else:
         out.append("No fixed charge changes.")
-    for label, items in (("Newly unpriced", d["unpriced_added"]), ("No longer unpriced", d["unpriced_removed"])):
+    for label, items in (
+        ("Newly unpriced", d["unpriced_added"]),
+        ("No longer unpriced", d["unpriced_removed"]),
+    ):
         if items:
             out += ["", f"{label}:"] + [f"- `{r}`: {reason}" for r, reason in items]
     return "\n".join(out)

@@ -21,8 +21,8 @@ from .model import (
     Free,
     Line,
     Report,
-    UsageCharge,
     Unpriced,
+    UsageCharge,
 )
 from .prices import PriceTable
 
@@ -35,7 +35,11 @@ FARGATE_FREE_EPHEMERAL_GB = 20
 USAGE_CATALOG: dict[str, tuple[str, str | None, str]] = {
     "alb_lcu": ("ALB capacity units (LCUs)", "elb.alb.lcu", "LCU-hour"),
     "nat_gb": ("NAT gateway data processing", "vpc.nat_gateway.gb", "GB"),
-    "endpoint_gb": ("Interface endpoint data processing", "privatelink.interface_endpoint.gb", "GB"),
+    "endpoint_gb": (
+        "Interface endpoint data processing",
+        "privatelink.interface_endpoint.gb",
+        "GB",
+    ),
     "internet_out": ("Data transfer out to the internet", "data_transfer.internet_out.gb", "GB"),
     "cross_az": ("Data transfer between Availability Zones", None, "GB"),
     "logs_ingest": (
@@ -55,7 +59,11 @@ USAGE_CATALOG: dict[str, tuple[str, str | None, str]] = {
     "ecr_storage": ("ECR image storage", None, "GB-month"),
     "s3_storage": ("S3 storage and requests (ALB access logs)", None, "GB-month"),
     "rds_backup": ("RDS backup storage beyond the allocated storage", None, "GB-month"),
-    "rds_insights": ("RDS Performance Insights beyond the free 7-day retention", None, "vCPU-month"),
+    "rds_insights": (
+        "RDS Performance Insights beyond the free 7-day retention",
+        None,
+        "vCPU-month",
+    ),
     "elasticache_backup": ("ElastiCache snapshot storage", None, "GB-month"),
     "sns": ("SNS notifications", None, "notification"),
     "kms_rotation": ("KMS key rotations (each rotated backing key)", "kms.key", "key-month"),
@@ -211,7 +219,9 @@ def price_rds_instance(r: Resource, ctx: Context) -> None:
     line = _line(ctx, r, f"RDS PostgreSQL {cls}, {deployment}, {size:g} GB {storage_type or '?'}")
     ctx.charge(line, f"{cls} instance-hours x {copies}", ctx.hours * copies, f"rds.postgres.{cls}")
     if storage_type is None:
-        ctx.unpriced(r.name, r.type, "storage type not set in the inputs: its default is not priced")
+        ctx.unpriced(
+            r.name, r.type, "storage type not set in the inputs: its default is not priced"
+        )
     else:
         ctx.charge(
             line,
@@ -252,7 +262,10 @@ def price_cache(r: Resource, ctx: Context) -> None:
     nodes = _cache_nodes(r)
     line = _line(ctx, r, f"ElastiCache {engine} {node_type} x {nodes} node(s)")
     ctx.charge(
-        line, f"{node_type} node-hours x {nodes}", ctx.hours * nodes, f"elasticache.{engine}.{node_type}"
+        line,
+        f"{node_type} node-hours x {nodes}",
+        ctx.hours * nodes,
+        f"elasticache.{engine}.{node_type}",
     )
     if int(r.get("snapshotRetentionLimit") or 0) > 0:
         ctx.usage("elasticache_backup", r.name)
@@ -316,7 +329,9 @@ def _price_instances(
     volume: dict[str, Any] | None,
     ami: str | None,
 ) -> None:
-    ctx.charge(line, f"{instance_type} instance-hours x {count}", ctx.hours * count, f"ec2.{instance_type}")
+    ctx.charge(
+        line, f"{instance_type} instance-hours x {count}", ctx.hours * count, f"ec2.{instance_type}"
+    )
     if public_ip:
         ctx.charge(line, f"public IPv4 address x {count}", ctx.hours * count, "vpc.public_ipv4")
         ctx.usage("internet_out", r.name)
@@ -358,7 +373,9 @@ def price_instance(r: Resource, ctx: Context) -> None:
     instance_type = r.get("instanceType")
     line = _line(ctx, r, f"EC2 instance {instance_type}")
     public_ip = _truthy(r.get("associatePublicIpAddress"))
-    _price_instances(ctx, line, r, 1, instance_type, public_ip, r.get("rootBlockDevice"), r.get("ami"))
+    _price_instances(
+        ctx, line, r, 1, instance_type, public_ip, r.get("rootBlockDevice"), r.get("ami")
+    )
 
 
 def price_vpc_endpoint(r: Resource, ctx: Context) -> None:
@@ -375,7 +392,9 @@ def price_vpc_endpoint(r: Resource, ctx: Context) -> None:
         return
     azs = len(r.get("subnetIds") or [])
     line = _line(ctx, r, f"Interface endpoint {service} in {azs} AZs")
-    ctx.charge(line, f"endpoint-hours x {azs} AZs", ctx.hours * azs, "privatelink.interface_endpoint.hour")
+    ctx.charge(
+        line, f"endpoint-hours x {azs} AZs", ctx.hours * azs, "privatelink.interface_endpoint.hour"
+    )
     ctx.usage("endpoint_gb", r.name)
 
 
@@ -434,7 +453,9 @@ def price_ecs_service(r: Resource, ctx: Context) -> None:
     desired = float(r.get("desiredCount") or 0)
     split = _capacity_split(r, ctx, desired)
     if split is None or any(p not in ("FARGATE", "FARGATE_SPOT") for p in split):
-        ctx.unpriced(r.name, r.type, "not a Fargate service: billed through its cluster's instances")
+        ctx.unpriced(
+            r.name, r.type, "not a Fargate service: billed through its cluster's instances"
+        )
         return
     shape = f"{cpu:g} vCPU / {mem:g} GB {arch}"
     line = _line(ctx, r, f"Fargate service: {desired:g} task(s) x {shape}")
@@ -495,7 +516,9 @@ def price_task_definition(r: Resource, ctx: Context) -> None:
 def price_secret(r: Resource, ctx: Context) -> None:
     """Secrets Manager: per secret-month, each replica counted as a secret."""
     copies = 1 + len(r.get("replicas") or [])
-    line = _line(ctx, r, "Secrets Manager secret" + (f" + {copies - 1} replica(s)" if copies > 1 else ""))
+    line = _line(
+        ctx, r, "Secrets Manager secret" + (f" + {copies - 1} replica(s)" if copies > 1 else "")
+    )
     ctx.charge(line, f"secret-month x {copies}", copies, "secretsmanager.secret")
     ctx.usage("secrets_api", r.name)
 
@@ -504,7 +527,9 @@ def price_kms_key(r: Resource, ctx: Context) -> None:
     line = _line(ctx, r, "KMS customer managed key")
     ctx.charge(line, "key-month", 1, "kms.key")
     if _truthy(r.get("enableKeyRotation")):
-        ctx.usage("kms_rotation", r.name, "each automatic rotation adds a backing key at the key price")
+        ctx.usage(
+            "kms_rotation", r.name, "each automatic rotation adds a backing key at the key price"
+        )
 
 
 def price_alarm(r: Resource, ctx: Context) -> None:
@@ -592,10 +617,12 @@ RULES: dict[str, Rule] = {
     "aws:cloudwatch/dashboard:Dashboard": price_dashboard,
     "aws:route53/zone:Zone": lambda r, ctx: price_hosted_zone(r, ctx, "Route 53 hosted zone"),
     "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": lambda r, ctx: (
-        price_hosted_zone(r, ctx, "Cloud Map private DNS namespace (a Route 53 private hosted zone)")
+        price_hosted_zone(
+            r, ctx, "Cloud Map private DNS namespace (a Route 53 private hosted zone)"
+        )
     ),
-    "aws:servicediscovery/publicDnsNamespace:PublicDnsNamespace": lambda r, ctx: (
-        price_hosted_zone(r, ctx, "Cloud Map public DNS namespace (a Route 53 hosted zone)")
+    "aws:servicediscovery/publicDnsNamespace:PublicDnsNamespace": lambda r, ctx: price_hosted_zone(
+        r, ctx, "Cloud Map public DNS namespace (a Route 53 hosted zone)"
     ),
     "aws:wafv2/webAcl:WebAcl": price_web_acl,
     "aws:ssm/parameter:Parameter": price_ssm_parameter,
@@ -668,10 +695,14 @@ def _endpoint_findings(ctx: Context) -> None:
                     f"{traffic:g} GB/month; pays off above {break_even:,.0f} GB/month"
                 )
                 report.findings.append(
-                    Finding(r.name, verdict, monthly_waste=monthly - saving, break_even_gb=break_even)
+                    Finding(
+                        r.name, verdict, monthly_waste=monthly - saving, break_even_gb=break_even
+                    )
                 )
             else:
-                verdict = f"pays off: {traffic:g} GB/month is above the {break_even:,.0f} GB break-even"
+                verdict = (
+                    f"pays off: {traffic:g} GB/month is above the {break_even:,.0f} GB break-even"
+                )
         elif has_instance:
             verdict = (
                 f"costs ${monthly:.2f}/month and saves nothing per GB: a NAT instance has no "
