@@ -15,6 +15,7 @@ from .prices import PriceTableError
 from .report import (
     ReportError,
     build_report,
+    check_schema,
     render_diff_text,
     render_markdown,
     render_text,
@@ -92,8 +93,7 @@ def _load_comparison(path: Path) -> dict[str, Any]:
         raise ReportError(f"--compare-to {path}: cannot read it ({exc.strerror})") from exc
     except json.JSONDecodeError as exc:
         raise ReportError(f"--compare-to {path}: not JSON (line {exc.lineno})") from exc
-    if not isinstance(data, dict):
-        raise ReportError(f"--compare-to {path}: not a cost report")
+    check_schema(data, f"--compare-to {path}")
     return data
 
 

@@ -270,7 +270,7 @@ def render_markdown(data: dict[str, Any], compare: dict[str, Any] | None = None)
     return "\n".join(out) + "\n"
 
 
-def _check_schema(data: dict[str, Any], label: str) -> None:
+def check_schema(data: dict[str, Any], label: str) -> None:
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise ReportError(
             f"{label} is not a cost report of this version (expected the JSON that "
@@ -280,8 +280,8 @@ def _check_schema(data: dict[str, Any], label: str) -> None:
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """Per-resource and total changes in fixed monthly charges between two reports."""
-    _check_schema(old, "the report to compare to")
-    _check_schema(new, "the new report")
+    check_schema(old, "the report to compare to")
+    check_schema(new, "the new report")
     before = {line["resource"]: line for line in old["lines"]}
     after = {line["resource"]: line for line in new["lines"]}
     rows = []
@@ -362,6 +362,7 @@ __all__ = [
     "USAGE_CATALOG",
     "ReportError",
     "build_report",
+    "check_schema",
     "diff",
     "render_diff_markdown",
     "render_diff_text",
