@@ -3,17 +3,17 @@
 from operator import itemgetter
 
 import pulumi
+from phoenix_aws.cluster import Cluster
+from phoenix_aws.database import Database
+from phoenix_aws.image import AppImage
+from phoenix_aws.load_balancer import LoadBalancer
+from phoenix_aws.migration import Migration
+from phoenix_aws.monitoring import Monitoring
+from phoenix_aws.network import Network
+from phoenix_aws.node_security import NodeSecurityGroup
+from phoenix_aws.pubsub import RedisPubSub
+from phoenix_aws.release_slot import ReleaseSlot
 
-from components.cluster import Cluster
-from components.database import Database
-from components.image import AppImage
-from components.load_balancer import LoadBalancer
-from components.migration import Migration
-from components.monitoring import Monitoring
-from components.network import Network
-from components.node_security import NodeSecurityGroup
-from components.pubsub import RedisPubSub
-from components.release_slot import ReleaseSlot
 from stacks.settings import BUILD, settings_from_pulumi
 
 settings = settings_from_pulumi()  # raises ConfigError before any resource is registered

@@ -2,8 +2,6 @@
 blue and a green target group whose forward weights follow the live slot.
 """
 
-from __future__ import annotations
-
 import ipaddress
 import json
 from dataclasses import dataclass
@@ -12,9 +10,9 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.naming import LOAD_BALANCER_NAME_MAX, TARGET_GROUP_NAME_MAX, physical_name
-from components.security import allow_between
-from components.slots import SLOTS, Slot
+from .naming import LOAD_BALANCER_NAME_MAX, TARGET_GROUP_NAME_MAX, physical_name
+from .security import allow_between
+from .slots import SLOTS, Slot
 
 # ALB: at most 5 condition values per rule; a path allow rule spends one on the path pattern.
 MAX_CONDITION_VALUES = 5
@@ -67,7 +65,7 @@ def plan_listener_rules(
     *,
     operator_cidrs: list[str],
     test_header: str,
-    allow_lists: list[PathAllowList] | list[dict[str, Any]],
+    allow_lists: "list[PathAllowList] | list[dict[str, Any]]",
 ) -> list[PlannedRule]:
     """Listener rules in priority order: slot test routes, per-path allow lists, then the live
     rule that forwards everything else with the blue/green weights.

@@ -15,23 +15,22 @@ from enum import Enum, StrEnum
 from typing import Any, Literal
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
-from components.database import (
+from phoenix_aws.database import (
     MAX_STORAGE_GB,
     MIN_STORAGE_GB,
     SUPPORTED_MAJOR_VERSIONS,
     engine_major,
 )
-from components.network import KNOWN_INTERFACE_ENDPOINTS, MAX_AZS, NatStrategy, plan_subnets
-from components.node_security import EPMD_PORT
-from components.release_slot import (
+from phoenix_aws.network import KNOWN_INTERFACE_ENDPOINTS, MAX_AZS, NatStrategy, plan_subnets
+from phoenix_aws.node_security import EPMD_PORT
+from phoenix_aws.release_slot import (
     CpuArchitecture,
     check_env_name,
     check_fargate_size,
     fargate_memory_options,
 )
-from components.slots import Slot
+from phoenix_aws.slots import Slot
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 NAMESPACE = "phoenix-aws"
 

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import harness
+from phoenix_aws.release_slot import FARGATE_MAX_STOP_TIMEOUT
 
-from components.release_slot import FARGATE_MAX_STOP_TIMEOUT
 from stacks.settings import EdgeSettings
 
 APP = Path(harness.ROOT) / "examples" / "phoenix_app"

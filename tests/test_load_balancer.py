@@ -8,9 +8,7 @@ import harness
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests_support import load_settings_with_edge
-
-from components.load_balancer import (
+from phoenix_aws.load_balancer import (
     MAX_CONDITION_VALUES,
     SLOTS,
     LoadBalancer,
@@ -18,6 +16,8 @@ from components.load_balancer import (
     plan_listener_rules,
     target_group_name,
 )
+from tests_support import load_settings_with_edge
+
 from stacks.settings import ConfigError
 
 CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/abc"

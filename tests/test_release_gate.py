@@ -27,7 +27,7 @@ def test_migration_runs_the_release_command_in_the_slot_task_definition(run_stac
     run = run_stack("prod")
     task = run.named("migrate-blue-run")
     env = task["environment"]
-    assert task["create"].endswith("-m release.migrate_task")
+    assert task["create"].endswith("-m phoenix_aws.helpers.migrate_task")
     assert env["MIGRATION_COMMAND"] == 'bin/shop eval "Shop.Release.migrate()"'
     assert env["MIGRATION_TASK_FAMILY"] == "phoenix-aws-prod-blue"
     assert env["MIGRATION_CONTAINER"] == "shop"
