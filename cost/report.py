@@ -251,6 +251,22 @@ def render_markdown(data: dict[str, Any], compare: dict[str, Any] | None = None)
         out.append(f"- {u['name']}: {u['unit_price']}{note}; {resources}")
     out += ["", f"**Defaults that waste money** (assumed: {_traffic_text(data)}):", ""]
     out += [f"- `{f['resource']}`: {f['message']}" for f in data["findings"]] or ["- none"]
+    if data["interface_endpoints"]:
+        out += [
+            "",
+            "| interface endpoint | service | AZs | $/month | GB/month assumed "
+            "| break-even GB/month |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for e in data["interface_endpoints"]:
+            if e["break_even_gb"] is not None:
+                even = f"{e['break_even_gb']:,.0f}"
+            else:
+                even = "never" if "never" in e["verdict"] else "n/a (required)"
+            out.append(
+                f"| `{e['resource']}` | {e['service']} | {e['azs']} | {e['monthly_usd']:,.2f} "
+                f"| {e['traffic_gb']:g} | {even} |"
+            )
     out += [
         "",
         f"<details><summary>No fixed charge, usage-based only: {len(data['usage_only'])} "
@@ -354,6 +370,11 @@ def render_diff_text(old: dict[str, Any], new: dict[str, Any]) -> str:
         a = "-" if row["before_usd"] is None else f"{row['before_usd']:,.2f}"
         b = "-" if row["after_usd"] is None else f"{row['after_usd']:,.2f}"
         out.append(f"  {row['resource']}: {a} -> {b} ({_signed(row['change_usd'])})")
+    for label, items in (
+        ("newly unpriced", d["unpriced_added"]),
+        ("no longer unpriced", d["unpriced_removed"]),
+    ):
+        out += [f"  {label}: {r}: {reason}" for r, reason in items]
     return "\n".join(out) + "\n"
 
 
