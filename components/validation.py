@@ -60,6 +60,11 @@ def check_args(component: str, name: str, args: Mapping[str, Any], spec: type) -
         raise ComponentArgError(f"{component} {name!r}: " + "; ".join(problems))
 
 
+def arg_error(component: str, name: str, key: str, message: str) -> ComponentArgError:
+    """The error for a component's arg: `<Component> '<name>': arg '<key>': <message>`."""
+    return ComponentArgError(f"{component} {name!r}: arg {key!r}: {message}")
+
+
 def check_arg(component: str, name: str, key: str, value: Any, rule: Callable[[Any], Any]) -> None:
     """Apply `rule` to a known `value`; report its ValueError against the component's arg."""
     if value is None or not is_known(value):
@@ -67,7 +72,7 @@ def check_arg(component: str, name: str, key: str, value: Any, rule: Callable[[A
     try:
         rule(value)
     except ValueError as exc:
-        raise ComponentArgError(f"{component} {name!r}: arg {key!r}: {exc}") from None
+        raise arg_error(component, name, key, str(exc)) from None
 
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy, retentionInDays):
