@@ -453,7 +453,8 @@ def test_a_price_without_a_source_is_refused_with_its_key(tmp_path):
 # --- the command ------------------------------------------------------------------------------------
 
 
-def test_the_command_prints_a_stack_report_as_json(capsys):
+def test_the_command_prints_a_stack_report_as_json(runs, monkeypatch, capsys):
+    monkeypatch.setattr("cost.__main__.run_stack", runs.__getitem__)  # the session's run
     assert main(["local", "--format", "json", "--traffic-gb", "5", "logs=40"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["stack"] == "local"
