@@ -10,11 +10,11 @@ from pathlib import Path
 # The CLI runs this file from inside policy/; the rules import as the `policy` package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
+from pulumi_policy import EnforcementLevel, PolicyPack
 
-from policy.pack import PACK_NAME, policies  # noqa: E402
-from policy.rules import RULES  # noqa: E402
-from policy.waivers import WaiverError, load_waivers  # noqa: E402
+from policy.pack import PACK_NAME, policies
+from policy.rules import RULES
+from policy.waivers import WaiverError, load_waivers
 
 try:
     waivers = load_waivers()

@@ -534,7 +534,9 @@ def elb_4_drop_invalid_headers(r: Resource, ctx: Context) -> Iterator[str]:
     AWS docs: https://docs.aws.amazon.com/securityhub/latest/userguide/elb-controls.html#elb-4
     """
     if _is_application_lb(r.props) and not _true(r.props.get("dropInvalidHeaderFields")):
-        yield f"load balancer {r.name!r} passes invalid HTTP headers on; set dropInvalidHeaderFields"
+        yield (
+            f"load balancer {r.name!r} passes invalid HTTP headers on; set dropInvalidHeaderFields"
+        )
 
 
 @resource_rule("elb-5-access-logs", Enforcement.ADVISORY, *LOAD_BALANCER, control="ELB.5")
@@ -623,7 +625,7 @@ def elb_16_waf_on_public_alb(stack: Stack, ctx: Context) -> Iterator[Finding]:
         if not stack.dependents(lb, WEB_ACL_ASSOCIATION):
             yield Finding(
                 f"internet-facing load balancer {lb.name!r} has no WAF web ACL; associate one "
-                "(components/waf.py: WebFirewall)",
+                "(phoenix_aws.waf.WebFirewall)",
                 lb,
             )
 
@@ -795,32 +797,8 @@ def alb_ipv6_needs_dualstack(stack: Stack, ctx: Context) -> Iterator[Finding]:
 EC2_DOCS = "https://docs.aws.amazon.com/securityhub/latest/userguide/ec2-controls.html"
 AUTHORIZED_PUBLIC_PORTS = (80, 443)
 # EC2.19's high-risk ports.
-HIGH_RISK_PORTS = (
-    20,
-    21,
-    22,
-    23,
-    25,
-    110,
-    135,
-    143,
-    445,
-    1433,
-    1434,
-    3000,
-    3306,
-    3389,
-    4333,
-    5000,
-    5432,
-    5500,
-    5601,
-    8080,
-    8088,
-    8888,
-    9200,
-    9300,
-)
+HIGH_RISK_PORTS = (20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3000, 3306, 3389, 4333)
+HIGH_RISK_PORTS += (5000, 5432, 5500, 5601, 8080, 8088, 8888, 9200, 9300)
 
 
 @stack_rule("ec2-2-default-security-group-closed", Enforcement.MANDATORY, control="EC2.2")
@@ -1289,7 +1267,9 @@ def ecr_1_scan_on_push(r: Resource, ctx: Context) -> Iterator[str]:
     AWS docs: https://docs.aws.amazon.com/securityhub/latest/userguide/ecr-controls.html#ecr-1
     """
     if not _true(_first(r.props.get("imageScanningConfiguration")).get("scanOnPush")):
-        yield f"repository {r.name!r} does not scan images; set imageScanningConfiguration.scanOnPush"
+        yield (
+            f"repository {r.name!r} does not scan images; set imageScanningConfiguration.scanOnPush"
+        )
 
 
 @resource_rule("ecr-2-immutable-tags", Enforcement.MANDATORY, ECR_REPOSITORY, control="ECR.2")
@@ -1431,7 +1411,7 @@ def rds_11_automatic_backups(r: Resource, ctx: Context) -> Iterator[str]:
     days = int(_number(r.props.get("backupRetentionPeriod"), 0) or 0)
     if days < MIN_BACKUP_RETENTION_DAYS:
         yield (
-            f"database {r.name!r} keeps backups for {days} days; keep at least "
+            f"database {r.name!r} keeps backups for {days} day(s); keep at least "
             f"{MIN_BACKUP_RETENTION_DAYS} (backupRetentionPeriod)"
         )
 

@@ -81,8 +81,9 @@ def parse_waivers(document: Any, rules: Iterable[Rule] = RULES, source: str = "w
     return waivers
 
 
-def load_waivers(path: Path = WAIVERS_FILE, rules: Iterable[Rule] = RULES) -> Waivers:
-    """Read and validate the waiver file (a missing file waives nothing)."""
+def load_waivers(path: Path | None = None, rules: Iterable[Rule] = RULES) -> Waivers:
+    """Read and validate the waiver file (default `policy/waivers.yaml`; missing: no waivers)."""
+    path = path or WAIVERS_FILE
     if not path.exists():
         return {}
     try:
