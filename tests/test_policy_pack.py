@@ -51,7 +51,11 @@ def test_the_pack_holds_one_policy_per_rule_with_its_name_level_and_page(assembl
         assert policy.enforcement_level is expected
         assert policy.description == rule.description
         assert policy.url == rule.doc_url
-        kind = pulumi_policy.StackValidationPolicy if rule.is_stack_rule else pulumi_policy.ResourceValidationPolicy
+        kind = (
+            pulumi_policy.StackValidationPolicy
+            if rule.is_stack_rule
+            else pulumi_policy.ResourceValidationPolicy
+        )
         assert isinstance(policy, kind)
         if rule.control:
             assert policy.framework.reference == rule.control
@@ -79,7 +83,9 @@ def test_an_invalid_waiver_file_stops_the_pack_with_a_plain_message(monkeypatch,
         ("prod", {"phoenix-aws:stage": "development"}, "development"),
     ],
 )
-def test_the_stage_comes_from_the_stack_config_else_the_stack_file(monkeypatch, stack, config, stage):
+def test_the_stage_comes_from_the_stack_config_else_the_stack_file(
+    monkeypatch, stack, config, stage
+):
     monkeypatch.setenv("PULUMI_STACK", stack)
     pulumi.runtime.set_all_config(config)
     try:

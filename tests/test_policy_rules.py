@@ -31,7 +31,9 @@ PROD = Context("prod", "production")
 DEV = Context("dev", "development")
 
 
-def res(type_: str, name: str, props: dict | None = None, deps: tuple[Resource, ...] = ()) -> Resource:
+def res(
+    type_: str, name: str, props: dict | None = None, deps: tuple[Resource, ...] = ()
+) -> Resource:
     """A resource as the policy pack sees it (engine-shaped props, dependencies by URN)."""
     return Resource(
         type=type_,
@@ -75,7 +77,11 @@ def containers(**overrides) -> str:
 
 
 def visibility(metrics: bool = True, sampled: bool = True) -> dict:
-    return {"cloudwatchMetricsEnabled": metrics, "sampledRequestsEnabled": sampled, "metricName": "m"}
+    return {
+        "cloudwatchMetricsEnabled": metrics,
+        "sampledRequestsEnabled": sampled,
+        "metricName": "m",
+    }
 
 
 def policy_doc(resource: str, *actions: str) -> str:
@@ -83,10 +89,22 @@ def policy_doc(resource: str, *actions: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
-def ingress(name: str, port: int, *, cidr: str | None = None, source: str | None = None,
-            group_id: str = "sg-1", to_port: int | None = None, deps=()) -> Resource:
-    props: dict = {"ipProtocol": "tcp", "fromPort": port, "toPort": to_port or port,
-                   "securityGroupId": group_id}
+def ingress(
+    name: str,
+    port: int,
+    *,
+    cidr: str | None = None,
+    source: str | None = None,
+    group_id: str = "sg-1",
+    to_port: int | None = None,
+    deps=(),
+) -> Resource:
+    props: dict = {
+        "ipProtocol": "tcp",
+        "fromPort": port,
+        "toPort": to_port or port,
+        "securityGroupId": group_id,
+    }
     if cidr:
         props["cidrIpv6" if ":" in cidr else "cidrIpv4"] = cidr
     if source:
@@ -122,7 +140,9 @@ def stack_cases() -> list[Case]:
     def log_bucket(waits: bool) -> list[Resource]:
         bucket = res("aws:s3/bucket:Bucket", "logs", {})
         policy = res("aws:s3/bucketPolicy:BucketPolicy", "logs-policy", {}, (bucket,))
-        owner = res("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "logs-owner", {}, (bucket,))
+        owner = res(
+            "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "logs-owner", {}, (bucket,)
+        )
         deps = (bucket, policy, owner) if waits else (bucket,)
         lb = res(LB, "alb", {"accessLogs": {"enabled": True, "prefix": "alb"}}, deps)
         return [bucket, policy, owner, lb]
@@ -134,8 +154,12 @@ def stack_cases() -> list[Case]:
 
     def default_sg(managed: bool) -> list[Resource]:
         vpc = res(VPC, "vpc", {"cidrBlock": "10.0.0.0/16"})
-        group = res("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg",
-                    {"ingress": [], "egress": []}, (vpc,))
+        group = res(
+            "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+            "default-sg",
+            {"ingress": [], "egress": []},
+            (vpc,),
+        )
         return [vpc, group] if managed else [vpc]
 
     def flow_logs(present: bool) -> list[Resource]:
@@ -152,24 +176,58 @@ def stack_cases() -> list[Case]:
     def beam(distribution_from_vpc: bool) -> list[Resource]:
         nodes = res(SG, "nodes-sg", {})
         flags = "-kernel inet_dist_listen_min 9100 inet_dist_listen_max 9109"
-        task = res(TASK, "task", {"containerDefinitions": containers(
-            environment=[{"name": "ERL_AFLAGS", "value": flags}])})
-        service = res(SERVICE, "service", {"networkConfiguration": {"securityGroups": ["sg-nodes"]}},
-                      (nodes, task))
+        task = res(
+            TASK,
+            "task",
+            {
+                "containerDefinitions": containers(
+                    environment=[{"name": "ERL_AFLAGS", "value": flags}]
+                )
+            },
+        )
+        service = res(
+            SERVICE,
+            "service",
+            {"networkConfiguration": {"securityGroups": ["sg-nodes"]}},
+            (nodes, task),
+        )
         epmd = ingress("epmd-in", 4369, source="sg-nodes", group_id="sg-nodes", deps=(nodes,))
-        dist = (ingress("dist-in", 9100, to_port=9109, cidr="10.0.0.0/16", group_id="sg-nodes",
-                        deps=(nodes,))
-                if distribution_from_vpc
-                else ingress("dist-in", 9100, to_port=9109, source="sg-nodes", group_id="sg-nodes",
-                             deps=(nodes,)))
+        dist = (
+            ingress(
+                "dist-in",
+                9100,
+                to_port=9109,
+                cidr="10.0.0.0/16",
+                group_id="sg-nodes",
+                deps=(nodes,),
+            )
+            if distribution_from_vpc
+            else ingress(
+                "dist-in", 9100, to_port=9109, source="sg-nodes", group_id="sg-nodes", deps=(nodes,)
+            )
+        )
         return [nodes, task, service, epmd, dist]
 
     def exec_audit(audited: bool) -> list[Resource]:
-        group = res(LOGS, "exec-logs", {"name": "/ecs/exec", "kmsKeyId": "arn:aws:kms:eu-west-1:1:key/k",
-                                        "retentionInDays": 365})
+        group = res(
+            LOGS,
+            "exec-logs",
+            {
+                "name": "/ecs/exec",
+                "kmsKeyId": "arn:aws:kms:eu-west-1:1:key/k",
+                "retentionInDays": 365,
+            },
+        )
         configuration = (
-            {"executeCommandConfiguration": {"logging": "OVERRIDE", "logConfiguration": {
-                "cloudWatchLogGroupName": "/ecs/exec", "cloudWatchEncryptionEnabled": True}}}
+            {
+                "executeCommandConfiguration": {
+                    "logging": "OVERRIDE",
+                    "logConfiguration": {
+                        "cloudWatchLogGroupName": "/ecs/exec",
+                        "cloudWatchEncryptionEnabled": True,
+                    },
+                }
+            }
             if audited
             else {"executeCommandConfiguration": {"logging": "DEFAULT"}}
         )
@@ -179,8 +237,12 @@ def stack_cases() -> list[Case]:
 
     def role_policies(waits: bool) -> list[Resource]:
         role = res(ROLE, "exec-role", {})
-        policy = res(ROLE_POLICY, "exec-policy", {"policy": policy_doc("*", "ecr:GetAuthorizationToken")},
-                     (role,))
+        policy = res(
+            ROLE_POLICY,
+            "exec-policy",
+            {"policy": policy_doc("*", "ecr:GetAuthorizationToken")},
+            (role,),
+        )
         task = res(TASK, "task", {"containerDefinitions": containers()}, (role,))
         service = res(SERVICE, "service", {}, (task, policy) if waits else (task,))
         return [role, policy, task, service]
@@ -194,45 +256,113 @@ def stack_cases() -> list[Case]:
         parameters = [{"name": "rds.force_ssl", "value": "1"}]
         if logged:
             parameters.append({"name": "log_min_duration_statement", "value": "500"})
-        group = res("aws:rds/parameterGroup:ParameterGroup", "params",
-                    {"family": "postgres17", "parameters": parameters})
+        group = res(
+            "aws:rds/parameterGroup:ParameterGroup",
+            "params",
+            {"family": "postgres17", "parameters": parameters},
+        )
         return [group, res(DB, "db", {"engine": "postgres"}, (group,))]
 
     def alarm_topic(usable: bool) -> list[Resource]:
-        key_policy = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                                     "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"}]}
+        key_policy = {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                }
+            ]
+        }
         key = res("aws:kms/key:Key", "alarm-key", {"policy": json.dumps(key_policy)})
-        topic = (res("aws:sns/topic:Topic", "alarms", {"kmsMasterKeyId": "arn:aws:kms:eu-west-1:1:key/k"}, (key,))
-                 if usable else res("aws:sns/topic:Topic", "alarms", {"kmsMasterKeyId": "alias/aws/sns"}))
+        topic = (
+            res(
+                "aws:sns/topic:Topic",
+                "alarms",
+                {"kmsMasterKeyId": "arn:aws:kms:eu-west-1:1:key/k"},
+                (key,),
+            )
+            if usable
+            else res("aws:sns/topic:Topic", "alarms", {"kmsMasterKeyId": "alias/aws/sns"})
+        )
         return [key, topic, res(ALARM, "cpu", {"namespace": "AWS/RDS"}, (topic,))]
 
     return [
-        Case("elb-16-waf-on-public-alb", lambda: waf(True), lambda: waf(False), "has no WAF web ACL"),
-        Case("alb-listener-rule-quota", lambda: listener_rules(100), lambda: listener_rules(101),
-             "listener 'https' has 101 rules; AWS allows at most 100"),
-        Case("alb-waits-for-log-bucket-policy", lambda: log_bucket(True), lambda: log_bucket(False),
-             "does not wait for 'logs-policy' of its log bucket 'logs'"),
-        Case("alb-ipv6-needs-dualstack", lambda: ipv6("dualstack"), lambda: ipv6("ipv4"),
-             "allows IPv6 (::/0) into load balancer 'alb', which is not dual-stack"),
-        Case("ec2-2-default-security-group-closed", lambda: default_sg(True), lambda: default_sg(False),
-             "VPC 'vpc' leaves its default security group open"),
-        Case("ec2-6-vpc-flow-logs", lambda: flow_logs(True), lambda: flow_logs(False),
-             "VPC 'vpc' records no flow logs"),
-        Case("ec2-18-public-ingress-load-balancer-only", lambda: public_ingress(True),
-             lambda: public_ingress(False),
-             "'in-443' opens port 443 to the internet on a security group that no internet-facing"),
-        Case("beam-ports-node-to-node-only", lambda: beam(False), lambda: beam(True),
-             "'dist-in' opens distribution ports 9100-9109 on the node security group"),
-        Case("ecs-exec-sessions-audited", lambda: exec_audit(True), lambda: exec_audit(False),
-             "cluster 'cluster' allows ECS Exec (service 'service') without recording sessions"),
-        Case("ecs-service-waits-for-role-policies", lambda: role_policies(True),
-             lambda: role_policies(False), "service 'service' can start tasks before 'exec-policy'"),
-        Case("ecr-3-lifecycle-policy", lambda: lifecycle(True), lambda: lifecycle(False),
-             "repository 'repo' has no lifecycle policy"),
-        Case("rds-postgres-slow-query-log", lambda: slow_queries(True), lambda: slow_queries(False),
-             "database 'db' does not log slow statements"),
-        Case("sns-alarm-topic-usable-by-cloudwatch", lambda: alarm_topic(True),
-             lambda: alarm_topic(False), "alarm topic 'alarms' is encrypted with alias/aws/sns"),
+        Case(
+            "elb-16-waf-on-public-alb", lambda: waf(True), lambda: waf(False), "has no WAF web ACL"
+        ),
+        Case(
+            "alb-listener-rule-quota",
+            lambda: listener_rules(100),
+            lambda: listener_rules(101),
+            "listener 'https' has 101 rules; AWS allows at most 100",
+        ),
+        Case(
+            "alb-waits-for-log-bucket-policy",
+            lambda: log_bucket(True),
+            lambda: log_bucket(False),
+            "does not wait for 'logs-policy' of its log bucket 'logs'",
+        ),
+        Case(
+            "alb-ipv6-needs-dualstack",
+            lambda: ipv6("dualstack"),
+            lambda: ipv6("ipv4"),
+            "allows IPv6 (::/0) into load balancer 'alb', which is not dual-stack",
+        ),
+        Case(
+            "ec2-2-default-security-group-closed",
+            lambda: default_sg(True),
+            lambda: default_sg(False),
+            "VPC 'vpc' leaves its default security group open",
+        ),
+        Case(
+            "ec2-6-vpc-flow-logs",
+            lambda: flow_logs(True),
+            lambda: flow_logs(False),
+            "VPC 'vpc' records no flow logs",
+        ),
+        Case(
+            "ec2-18-public-ingress-load-balancer-only",
+            lambda: public_ingress(True),
+            lambda: public_ingress(False),
+            "'in-443' opens port 443 to the internet on a security group that no internet-facing",
+        ),
+        Case(
+            "beam-ports-node-to-node-only",
+            lambda: beam(False),
+            lambda: beam(True),
+            "'dist-in' opens distribution ports 9100-9109 on the node security group",
+        ),
+        Case(
+            "ecs-exec-sessions-audited",
+            lambda: exec_audit(True),
+            lambda: exec_audit(False),
+            "cluster 'cluster' allows ECS Exec (service 'service') without recording sessions",
+        ),
+        Case(
+            "ecs-service-waits-for-role-policies",
+            lambda: role_policies(True),
+            lambda: role_policies(False),
+            "service 'service' can start tasks before 'exec-policy'",
+        ),
+        Case(
+            "ecr-3-lifecycle-policy",
+            lambda: lifecycle(True),
+            lambda: lifecycle(False),
+            "repository 'repo' has no lifecycle policy",
+        ),
+        Case(
+            "rds-postgres-slow-query-log",
+            lambda: slow_queries(True),
+            lambda: slow_queries(False),
+            "database 'db' does not log slow statements",
+        ),
+        Case(
+            "sns-alarm-topic-usable-by-cloudwatch",
+            lambda: alarm_topic(True),
+            lambda: alarm_topic(False),
+            "alarm topic 'alarms' is encrypted with alias/aws/sns",
+        ),
     ]
 
 
@@ -244,125 +374,340 @@ def resource_cases() -> list[Case]:
     tg = {"port": 4000, "protocol": "HTTP", "name": "phoenix-aws-prod-blue"}
     container_env = [{"name": "PHX_HOST", "value": "app.example.com"}]
     return [
-        Case("elb-1-http-redirects-to-https",
-             one(LISTENER, {"protocol": "HTTP", "defaultActions": [
-                 {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]}),
-             one(LISTENER, {"protocol": "HTTP", "defaultActions": [{"type": "forward", "targetGroupArn": "tg"}]}),
-             "HTTP listener 'r' serves plain HTTP"),
-        Case("elb-4-drop-invalid-headers", one(LB, {**alb, "dropInvalidHeaderFields": True}),
-             one(LB, {**alb, "dropInvalidHeaderFields": False}), "passes invalid HTTP headers on"),
-        Case("elb-5-access-logs", one(LB, {**alb, "accessLogs": {"enabled": True, "bucket": "b"}}),
-             one(LB, alb), "load balancer 'r' keeps no access logs"),
-        Case("elb-6-deletion-protection", one(LB, {**alb, "enableDeletionProtection": True}),
-             one(LB, {**alb, "enableDeletionProtection": False}), "can be deleted by mistake"),
-        Case("elb-12-desync-mitigation", one(LB, {**alb, "desyncMitigationMode": "strictest"}),
-             one(LB, {**alb, "desyncMitigationMode": "monitor"}), "desync mitigation mode 'monitor'"),
-        Case("elb-17-modern-tls-policy",
-             one(LISTENER, {**https, "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"}),
-             one(LISTENER, {**https, "sslPolicy": "ELBSecurityPolicy-2016-08"}),
-             "uses security policy ELBSecurityPolicy-2016-08"),
-        Case("alb-slow-start-algorithm",
-             one(TG, {**tg, "slowStart": 30, "loadBalancingAlgorithmType": "round_robin"}),
-             one(TG, {**tg, "slowStart": 30, "loadBalancingAlgorithmType": "least_outstanding_requests"}),
-             "combines slow start (30 s) with the least_outstanding_requests algorithm, which AWS refuses"),
-        Case("alb-target-group-name", one(TG, tg),
-             one(TG, {**tg, "name": "phoenix-aws-production-main-blue-slot"}),
-             "has 37 characters; AWS allows at most 32"),
-        Case("alb-listener-rule-condition-values",
-             one(LISTENER_RULE, {"conditions": [{"pathPattern": {"values": ["/api/*"]}},
-                                                {"sourceIp": {"values": [f"10.0.{i}.0/24" for i in range(4)]}}]}),
-             one(LISTENER_RULE, {"conditions": [{"pathPattern": {"values": ["/api/*"]}},
-                                                {"sourceIp": {"values": [f"10.0.{i}.0/24" for i in range(5)]}}]}),
-             "listener rule 'r' has 6 condition values; AWS allows at most 5"),
-        Case("ec2-15-no-automatic-public-ip", one("aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": False}),
-             one("aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": True}),
-             "subnet 'r' gives every network interface launched in it a public IP"),
-        Case("ec2-18-public-ingress-web-ports-only", lambda: [ingress("r", 443, cidr="0.0.0.0/0")],
-             lambda: [ingress("r", 22, cidr="0.0.0.0/0")], "'r' allows tcp port 22 from anywhere"),
-        Case("ec2-19-no-public-high-risk-ports", lambda: [ingress("r", 80, cidr="::/0")],
-             lambda: [ingress("r", 5432, cidr="::/0")], "'r' exposes high-risk ports (5432) to the internet"),
-        Case("nat-instance-arm64",
-             one("aws:ec2/launchTemplate:LaunchTemplate", {
-                 "imageId": "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
-                 "instanceType": "t4g.nano"}),
-             one("aws:ec2/launchTemplate:LaunchTemplate", {
-                 "imageId": "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
-                 "instanceType": "t3.nano"}),
-             "starts the arm64 image on t3.nano, which is not an arm64 (Graviton) type"),
-        Case("iam-no-wildcard-ec2-writes",
-             one(ROLE_POLICY, {"policy": policy_doc("arn:aws:ec2:eu-west-1:1:network-interface/eni-1",
-                                                     "ec2:AttachNetworkInterface")}),
-             one(ROLE_POLICY, {"policy": policy_doc("*", "ec2:AttachNetworkInterface", "ec2:DescribeInstances")}),
-             "allows ec2:AttachNetworkInterface on every resource"),
-        Case("ecs-2-no-public-ip", one(SERVICE, {"networkConfiguration": {"assignPublicIp": False}}),
-             one(SERVICE, {"networkConfiguration": {"assignPublicIp": True}}),
-             "service 'r' assigns public IPs to its tasks"),
-        Case("ecs-4-not-privileged", one(TASK, {"containerDefinitions": containers()}),
-             one(TASK, {"containerDefinitions": containers(privileged=True)}),
-             "container 'shop' of 'r' runs privileged"),
-        Case("ecs-8-no-secrets-in-environment", one(TASK, {"containerDefinitions": containers()}),
-             one(TASK, {"containerDefinitions": containers(
-                 environment=[*container_env, {"name": "AWS_SECRET_ACCESS_KEY", "value": "x" * 40}])}),
-             "gets AWS_SECRET_ACCESS_KEY as plain environment (its name is one ECS.8 reserves"),
-        Case("ecs-9-logging-configured", one(TASK, {"containerDefinitions": containers()}),
-             one(TASK, {"containerDefinitions": containers(logConfiguration=None)}),
-             "container 'shop' of 'r' has no logConfiguration"),
-        Case("ecs-12-container-insights",
-             one(CLUSTER, {"settings": [{"name": "containerInsights", "value": "enabled"}]}),
-             one(CLUSTER, {"settings": [{"name": "containerInsights", "value": "disabled"}]}),
-             "cluster 'r' has Container Insights off"),
-        Case("ecs-20-non-root-user", one(TASK, {"containerDefinitions": containers(user="1000:1000")}),
-             one(TASK, {"containerDefinitions": containers(user="root")}),
-             "container 'shop' of 'r' runs as root (root)"),
-        Case("ecr-1-scan-on-push", one(REPO, {"imageScanningConfiguration": {"scanOnPush": True}}),
-             one(REPO, {"imageScanningConfiguration": {"scanOnPush": False}}),
-             "repository 'r' does not scan images"),
-        Case("ecr-2-immutable-tags", one(REPO, {"imageTagMutability": "IMMUTABLE"}),
-             one(REPO, {"imageTagMutability": "MUTABLE"}), "repository 'r' allows overwriting tags"),
-        Case("rds-2-not-public", one(DB, {**db, "publiclyAccessible": False}),
-             one(DB, {**db, "publiclyAccessible": True}), "database 'r' is publicly accessible"),
-        Case("rds-3-encrypted", one(DB, db), one(DB, {**db, "storageEncrypted": False}),
-             "database 'r' stores data unencrypted"),
-        Case("rds-5-multi-az", one(DB, {**db, "multiAz": True}), one(DB, {**db, "multiAz": False}),
-             "database 'r' runs in one Availability Zone"),
-        Case("rds-6-enhanced-monitoring",
-             one(DB, {**db, "monitoringInterval": 60, "monitoringRoleArn": "arn:aws:iam::1:role/rds-monitoring"}),
-             one(DB, db), "database 'r' has no enhanced monitoring (monitoringInterval 0)"),
-        Case("rds-8-deletion-protection", one(DB, {**db, "deletionProtection": True}),
-             one(DB, {**db, "deletionProtection": False}), "database 'r' can be deleted"),
-        Case("rds-9-logs-exported",
-             one(DB, {**db, "enabledCloudwatchLogsExports": ["postgresql", "upgrade"]}),
-             one(DB, {**db, "enabledCloudwatchLogsExports": ["postgresql"]}),
-             "database 'r' does not export its upgrade log to CloudWatch"),
-        Case("rds-11-automatic-backups", one(DB, {**db, "backupRetentionPeriod": 7}),
-             one(DB, {**db, "backupRetentionPeriod": 1}), "database 'r' keeps backups for 1 day(s)"),
-        Case("rds-13-minor-version-upgrades", one(DB, {**db, "autoMinorVersionUpgrade": True}),
-             one(DB, {**db, "autoMinorVersionUpgrade": False}),
-             "database 'r' never gets minor version upgrades"),
-        Case("elasticache-3-automatic-failover", one(REDIS, {**redis, "automaticFailoverEnabled": True}),
-             one(REDIS, {**redis, "automaticFailoverEnabled": False}),
-             "replication group 'r' has no automatic failover"),
-        Case("elasticache-4-encrypted-at-rest", one(REDIS, {**redis, "atRestEncryptionEnabled": True}),
-             one(REDIS, redis), "replication group 'r' is not encrypted at rest"),
-        Case("elasticache-5-encrypted-in-transit", one(REDIS, {**redis, "transitEncryptionEnabled": True}),
-             one(REDIS, {**redis, "transitEncryptionEnabled": False}),
-             "replication group 'r' is not encrypted in transit"),
-        Case("elasticache-alarm-dimensions",
-             one(ALARM, {"namespace": "AWS/ElastiCache", "metricName": "EngineCPUUtilization",
-                         "dimensions": {"CacheClusterId": "pubsub-001"}}),
-             one(ALARM, {"namespace": "AWS/ElastiCache", "metricName": "EngineCPUUtilization",
-                         "dimensions": {"ReplicationGroupId": "pubsub"}}),
-             "watches EngineCPUUtilization by ReplicationGroupId; ElastiCache publishes it per CacheClusterId"),
-        Case("logs-retention-set", one(LOGS, {"name": "/ecs/x", "retentionInDays": 30}),
-             one(LOGS, {"name": "/ecs/x"}), "log group '/ecs/x' keeps its logs forever"),
-        Case("waf-10-web-acl-has-rules",
-             one(WAF_ACL, {"rules": [{"name": "a", "visibilityConfig": visibility()}], "visibilityConfig": visibility()}),
-             one(WAF_ACL, {"rules": [], "visibilityConfig": visibility()}), "web ACL 'r' has no rules"),
-        Case("waf-12-rule-metrics",
-             one(WAF_ACL, {"rules": [{"name": "a", "visibilityConfig": visibility()}], "visibilityConfig": visibility()}),
-             one(WAF_ACL, {"rules": [{"name": "a", "visibilityConfig": visibility()}],
-                           "visibilityConfig": visibility(sampled=False)}),
-             "web ACL 'r' does not sample requests"),
+        Case(
+            "elb-1-http-redirects-to-https",
+            one(
+                LISTENER,
+                {
+                    "protocol": "HTTP",
+                    "defaultActions": [
+                        {
+                            "type": "redirect",
+                            "redirect": {
+                                "protocol": "HTTPS",
+                                "port": "443",
+                                "statusCode": "HTTP_301",
+                            },
+                        }
+                    ],
+                },
+            ),
+            one(
+                LISTENER,
+                {
+                    "protocol": "HTTP",
+                    "defaultActions": [{"type": "forward", "targetGroupArn": "tg"}],
+                },
+            ),
+            "HTTP listener 'r' serves plain HTTP",
+        ),
+        Case(
+            "elb-4-drop-invalid-headers",
+            one(LB, {**alb, "dropInvalidHeaderFields": True}),
+            one(LB, {**alb, "dropInvalidHeaderFields": False}),
+            "passes invalid HTTP headers on",
+        ),
+        Case(
+            "elb-5-access-logs",
+            one(LB, {**alb, "accessLogs": {"enabled": True, "bucket": "b"}}),
+            one(LB, alb),
+            "load balancer 'r' keeps no access logs",
+        ),
+        Case(
+            "elb-6-deletion-protection",
+            one(LB, {**alb, "enableDeletionProtection": True}),
+            one(LB, {**alb, "enableDeletionProtection": False}),
+            "can be deleted by mistake",
+        ),
+        Case(
+            "elb-12-desync-mitigation",
+            one(LB, {**alb, "desyncMitigationMode": "strictest"}),
+            one(LB, {**alb, "desyncMitigationMode": "monitor"}),
+            "desync mitigation mode 'monitor'",
+        ),
+        Case(
+            "elb-17-modern-tls-policy",
+            one(LISTENER, {**https, "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"}),
+            one(LISTENER, {**https, "sslPolicy": "ELBSecurityPolicy-2016-08"}),
+            "uses security policy ELBSecurityPolicy-2016-08",
+        ),
+        Case(
+            "alb-slow-start-algorithm",
+            one(TG, {**tg, "slowStart": 30, "loadBalancingAlgorithmType": "round_robin"}),
+            one(
+                TG,
+                {**tg, "slowStart": 30, "loadBalancingAlgorithmType": "least_outstanding_requests"},
+            ),
+            "combines slow start (30 s) with the least_outstanding_requests algorithm, which AWS refuses",
+        ),
+        Case(
+            "alb-target-group-name",
+            one(TG, tg),
+            one(TG, {**tg, "name": "phoenix-aws-production-main-blue-slot"}),
+            "has 37 characters; AWS allows at most 32",
+        ),
+        Case(
+            "alb-listener-rule-condition-values",
+            one(
+                LISTENER_RULE,
+                {
+                    "conditions": [
+                        {"pathPattern": {"values": ["/api/*"]}},
+                        {"sourceIp": {"values": [f"10.0.{i}.0/24" for i in range(4)]}},
+                    ]
+                },
+            ),
+            one(
+                LISTENER_RULE,
+                {
+                    "conditions": [
+                        {"pathPattern": {"values": ["/api/*"]}},
+                        {"sourceIp": {"values": [f"10.0.{i}.0/24" for i in range(5)]}},
+                    ]
+                },
+            ),
+            "listener rule 'r' has 6 condition values; AWS allows at most 5",
+        ),
+        Case(
+            "ec2-15-no-automatic-public-ip",
+            one("aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": False}),
+            one("aws:ec2/subnet:Subnet", {"mapPublicIpOnLaunch": True}),
+            "subnet 'r' gives every network interface launched in it a public IP",
+        ),
+        Case(
+            "ec2-18-public-ingress-web-ports-only",
+            lambda: [ingress("r", 443, cidr="0.0.0.0/0")],
+            lambda: [ingress("r", 22, cidr="0.0.0.0/0")],
+            "'r' allows tcp port 22 from anywhere",
+        ),
+        Case(
+            "ec2-19-no-public-high-risk-ports",
+            lambda: [ingress("r", 80, cidr="::/0")],
+            lambda: [ingress("r", 5432, cidr="::/0")],
+            "'r' exposes high-risk ports (5432) to the internet",
+        ),
+        Case(
+            "nat-instance-arm64",
+            one(
+                "aws:ec2/launchTemplate:LaunchTemplate",
+                {
+                    "imageId": "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+                    "instanceType": "t4g.nano",
+                },
+            ),
+            one(
+                "aws:ec2/launchTemplate:LaunchTemplate",
+                {
+                    "imageId": "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+                    "instanceType": "t3.nano",
+                },
+            ),
+            "starts the arm64 image on t3.nano, which is not an arm64 (Graviton) type",
+        ),
+        Case(
+            "iam-no-wildcard-ec2-writes",
+            one(
+                ROLE_POLICY,
+                {
+                    "policy": policy_doc(
+                        "arn:aws:ec2:eu-west-1:1:network-interface/eni-1",
+                        "ec2:AttachNetworkInterface",
+                    )
+                },
+            ),
+            one(
+                ROLE_POLICY,
+                {"policy": policy_doc("*", "ec2:AttachNetworkInterface", "ec2:DescribeInstances")},
+            ),
+            "allows ec2:AttachNetworkInterface on every resource",
+        ),
+        Case(
+            "ecs-2-no-public-ip",
+            one(SERVICE, {"networkConfiguration": {"assignPublicIp": False}}),
+            one(SERVICE, {"networkConfiguration": {"assignPublicIp": True}}),
+            "service 'r' assigns public IPs to its tasks",
+        ),
+        Case(
+            "ecs-4-not-privileged",
+            one(TASK, {"containerDefinitions": containers()}),
+            one(TASK, {"containerDefinitions": containers(privileged=True)}),
+            "container 'shop' of 'r' runs privileged",
+        ),
+        Case(
+            "ecs-8-no-secrets-in-environment",
+            one(TASK, {"containerDefinitions": containers()}),
+            one(
+                TASK,
+                {
+                    "containerDefinitions": containers(
+                        environment=[
+                            *container_env,
+                            {"name": "AWS_SECRET_ACCESS_KEY", "value": "x" * 40},
+                        ]
+                    )
+                },
+            ),
+            "gets AWS_SECRET_ACCESS_KEY as plain environment (its name is one ECS.8 reserves",
+        ),
+        Case(
+            "ecs-9-logging-configured",
+            one(TASK, {"containerDefinitions": containers()}),
+            one(TASK, {"containerDefinitions": containers(logConfiguration=None)}),
+            "container 'shop' of 'r' has no logConfiguration",
+        ),
+        Case(
+            "ecs-12-container-insights",
+            one(CLUSTER, {"settings": [{"name": "containerInsights", "value": "enabled"}]}),
+            one(CLUSTER, {"settings": [{"name": "containerInsights", "value": "disabled"}]}),
+            "cluster 'r' has Container Insights off",
+        ),
+        Case(
+            "ecs-20-non-root-user",
+            one(TASK, {"containerDefinitions": containers(user="1000:1000")}),
+            one(TASK, {"containerDefinitions": containers(user="root")}),
+            "container 'shop' of 'r' runs as root (root)",
+        ),
+        Case(
+            "ecr-1-scan-on-push",
+            one(REPO, {"imageScanningConfiguration": {"scanOnPush": True}}),
+            one(REPO, {"imageScanningConfiguration": {"scanOnPush": False}}),
+            "repository 'r' does not scan images",
+        ),
+        Case(
+            "ecr-2-immutable-tags",
+            one(REPO, {"imageTagMutability": "IMMUTABLE"}),
+            one(REPO, {"imageTagMutability": "MUTABLE"}),
+            "repository 'r' allows overwriting tags",
+        ),
+        Case(
+            "rds-2-not-public",
+            one(DB, {**db, "publiclyAccessible": False}),
+            one(DB, {**db, "publiclyAccessible": True}),
+            "database 'r' is publicly accessible",
+        ),
+        Case(
+            "rds-3-encrypted",
+            one(DB, db),
+            one(DB, {**db, "storageEncrypted": False}),
+            "database 'r' stores data unencrypted",
+        ),
+        Case(
+            "rds-5-multi-az",
+            one(DB, {**db, "multiAz": True}),
+            one(DB, {**db, "multiAz": False}),
+            "database 'r' runs in one Availability Zone",
+        ),
+        Case(
+            "rds-6-enhanced-monitoring",
+            one(
+                DB,
+                {
+                    **db,
+                    "monitoringInterval": 60,
+                    "monitoringRoleArn": "arn:aws:iam::1:role/rds-monitoring",
+                },
+            ),
+            one(DB, db),
+            "database 'r' has no enhanced monitoring (monitoringInterval 0)",
+        ),
+        Case(
+            "rds-8-deletion-protection",
+            one(DB, {**db, "deletionProtection": True}),
+            one(DB, {**db, "deletionProtection": False}),
+            "database 'r' can be deleted",
+        ),
+        Case(
+            "rds-9-logs-exported",
+            one(DB, {**db, "enabledCloudwatchLogsExports": ["postgresql", "upgrade"]}),
+            one(DB, {**db, "enabledCloudwatchLogsExports": ["postgresql"]}),
+            "database 'r' does not export its upgrade log to CloudWatch",
+        ),
+        Case(
+            "rds-11-automatic-backups",
+            one(DB, {**db, "backupRetentionPeriod": 7}),
+            one(DB, {**db, "backupRetentionPeriod": 1}),
+            "database 'r' keeps backups for 1 day(s)",
+        ),
+        Case(
+            "rds-13-minor-version-upgrades",
+            one(DB, {**db, "autoMinorVersionUpgrade": True}),
+            one(DB, {**db, "autoMinorVersionUpgrade": False}),
+            "database 'r' never gets minor version upgrades",
+        ),
+        Case(
+            "elasticache-3-automatic-failover",
+            one(REDIS, {**redis, "automaticFailoverEnabled": True}),
+            one(REDIS, {**redis, "automaticFailoverEnabled": False}),
+            "replication group 'r' has no automatic failover",
+        ),
+        Case(
+            "elasticache-4-encrypted-at-rest",
+            one(REDIS, {**redis, "atRestEncryptionEnabled": True}),
+            one(REDIS, redis),
+            "replication group 'r' is not encrypted at rest",
+        ),
+        Case(
+            "elasticache-5-encrypted-in-transit",
+            one(REDIS, {**redis, "transitEncryptionEnabled": True}),
+            one(REDIS, {**redis, "transitEncryptionEnabled": False}),
+            "replication group 'r' is not encrypted in transit",
+        ),
+        Case(
+            "elasticache-alarm-dimensions",
+            one(
+                ALARM,
+                {
+                    "namespace": "AWS/ElastiCache",
+                    "metricName": "EngineCPUUtilization",
+                    "dimensions": {"CacheClusterId": "pubsub-001"},
+                },
+            ),
+            one(
+                ALARM,
+                {
+                    "namespace": "AWS/ElastiCache",
+                    "metricName": "EngineCPUUtilization",
+                    "dimensions": {"ReplicationGroupId": "pubsub"},
+                },
+            ),
+            "watches EngineCPUUtilization by ReplicationGroupId; ElastiCache publishes it per CacheClusterId",
+        ),
+        Case(
+            "logs-retention-set",
+            one(LOGS, {"name": "/ecs/x", "retentionInDays": 30}),
+            one(LOGS, {"name": "/ecs/x"}),
+            "log group '/ecs/x' keeps its logs forever",
+        ),
+        Case(
+            "waf-10-web-acl-has-rules",
+            one(
+                WAF_ACL,
+                {
+                    "rules": [{"name": "a", "visibilityConfig": visibility()}],
+                    "visibilityConfig": visibility(),
+                },
+            ),
+            one(WAF_ACL, {"rules": [], "visibilityConfig": visibility()}),
+            "web ACL 'r' has no rules",
+        ),
+        Case(
+            "waf-12-rule-metrics",
+            one(
+                WAF_ACL,
+                {
+                    "rules": [{"name": "a", "visibilityConfig": visibility()}],
+                    "visibilityConfig": visibility(),
+                },
+            ),
+            one(
+                WAF_ACL,
+                {
+                    "rules": [{"name": "a", "visibilityConfig": visibility()}],
+                    "visibilityConfig": visibility(sampled=False),
+                },
+            ),
+            "web ACL 'r' does not sample requests",
+        ),
     ]
 
 
@@ -460,14 +805,19 @@ def test_a_value_unknown_at_preview_is_not_guessed():
 )
 def test_secret_looking_environment_is_flagged_without_echoing_the_value(name, value):
     """ECS.8 (https://docs.aws.amazon.com/securityhub/latest/userguide/ecs-controls.html#ecs-8)."""
-    task = res(TASK, "task", {"containerDefinitions": containers(environment=[{"name": name, "value": value}])})
+    task = res(
+        TASK,
+        "task",
+        {"containerDefinitions": containers(environment=[{"name": name, "value": value}])},
+    )
     found = violations_of("ecs-8-no-secrets-in-environment", [task], PROD)
     assert len(found) == 1 and name in found[0].message
     assert value not in found[0].message and value.split("\n")[0] not in found[0].message
 
 
 @pytest.mark.parametrize(
-    "name", ["POOL_SIZE", "PHX_HOST", "DATABASE_SSL", "DRAIN_PARAMETER", "DNS_CLUSTER_QUERY", "ERL_AFLAGS"]
+    "name",
+    ["POOL_SIZE", "PHX_HOST", "DATABASE_SSL", "DRAIN_PARAMETER", "DNS_CLUSTER_QUERY", "ERL_AFLAGS"],
 )
 def test_the_apps_plain_environment_is_not_mistaken_for_secrets(name):
     assert secret_looking(name, "10") is None
@@ -475,18 +825,38 @@ def test_the_apps_plain_environment_is_not_mistaken_for_secrets(name):
 
 def test_world_open_ingress_on_inline_group_rules_is_checked_too():
     """EC2.18/19 read inline `ingress` blocks of aws:ec2/securityGroup as well as rule resources."""
-    group = res(SG, "legacy", {"ingress": [{"protocol": "tcp", "fromPort": 22, "toPort": 22,
-                                             "cidrBlocks": ["0.0.0.0/0"]}]})
-    found = evaluate([group], PROD, [rule_named("ec2-18-public-ingress-web-ports-only"),
-                                     rule_named("ec2-19-no-public-high-risk-ports")])
-    assert {v.rule for v in found} == {"ec2-18-public-ingress-web-ports-only",
-                                       "ec2-19-no-public-high-risk-ports"}
+    group = res(
+        SG,
+        "legacy",
+        {
+            "ingress": [
+                {"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]}
+            ]
+        },
+    )
+    found = evaluate(
+        [group],
+        PROD,
+        [
+            rule_named("ec2-18-public-ingress-web-ports-only"),
+            rule_named("ec2-19-no-public-high-risk-ports"),
+        ],
+    )
+    assert {v.rule for v in found} == {
+        "ec2-18-public-ingress-web-ports-only",
+        "ec2-19-no-public-high-risk-ports",
+    }
 
 
 def test_depending_on_a_component_means_waiting_for_its_children():
     """The engine makes a resource that depends on a component wait for the component's children."""
     component = res("phoenix-aws:components:LoadBalancer", "edge")
-    child = Resource("aws:s3/bucketPolicy:BucketPolicy", "policy", engine_props({}),
-                     urn="urn:child", parent=component.urn)
+    child = Resource(
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "policy",
+        engine_props({}),
+        urn="urn:child",
+        parent=component.urn,
+    )
     waiting = res(LB, "alb", {}, (component,))
     assert "urn:child" in Stack([component, child, waiting]).closure(waiting)

@@ -59,9 +59,7 @@ def analyze(stack: str):
     servicer = _PolicyAnalyzerServicer(
         pack.PACK_NAME,
         "0.0.1",
-        pack.policies(
-            RULES, load_waivers(), lambda: context_of(stack, mocks.stack_config(stack))
-        ),
+        pack.policies(RULES, load_waivers(), lambda: context_of(stack, mocks.stack_config(stack))),
         EnforcementLevel.ADVISORY,
     )
     run = shipped_stack_run(stack)

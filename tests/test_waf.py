@@ -13,7 +13,6 @@ import botocore.session
 import pulumi_aws as aws
 import pytest
 from botocore.validate import validate_parameters
-
 from phoenix_aws.waf import (
     MAX_RATE_LIMIT,
     MIN_RATE_LIMIT,
@@ -22,6 +21,7 @@ from phoenix_aws.waf import (
     path_statement,
     web_acl_rules,
 )
+
 from policy.offline import resources_of
 from policy.rules import Context, evaluate, rule_named
 
@@ -31,7 +31,9 @@ WAF_MODEL = botocore.session.get_session().get_service_model("wafv2")
 
 def firewall(run_component, **args):
     def program():
-        WebFirewall("edge-waf", {"name_parts": ["phoenix-aws", "prod"], "load_balancer_arn": LB_ARN, **args})
+        WebFirewall(
+            "edge-waf", {"name_parts": ["phoenix-aws", "prod"], "load_balancer_arn": LB_ARN, **args}
+        )
 
     return run_component(program)
 
@@ -60,7 +62,9 @@ def to_api(value):
     return value
 
 
-def test_the_web_acl_is_regional_allows_by_default_and_guards_the_given_load_balancer(run_component):
+def test_the_web_acl_is_regional_allows_by_default_and_guards_the_given_load_balancer(
+    run_component,
+):
     """Regional web ACLs protect Application Load Balancers (WAF developer guide, "Protecting
     resources": https://docs.aws.amazon.com/waf/latest/developerguide/web-acl-associating-aws-resource.html)."""
     run = firewall(run_component)
@@ -77,12 +81,17 @@ def test_the_aws_core_rule_set_and_known_bad_inputs_apply_their_own_actions(run_
         ("aws-common-rules", "AWSManagedRulesCommonRuleSet"),
         ("aws-known-bad-inputs", "AWSManagedRulesKnownBadInputsRuleSet"),
     ):
-        assert rules[name]["statement"]["managedRuleGroupStatement"] == {"vendorName": "AWS", "name": group}
+        assert rules[name]["statement"]["managedRuleGroupStatement"] == {
+            "vendorName": "AWS",
+            "name": group,
+        }
         assert rules[name]["overrideAction"] == {"none": {}}
 
 
 def test_a_client_ip_above_the_rate_limit_is_blocked(run_component):
-    rule = rules_by_name(firewall(run_component, rate_limit=500, rate_limit_window_seconds=60))["rate-limit-per-ip"]
+    rule = rules_by_name(firewall(run_component, rate_limit=500, rate_limit_window_seconds=60))[
+        "rate-limit-per-ip"
+    ]
     assert rule["action"] == {"block": {}}
     assert rule["statement"]["rateBasedStatement"] == {
         "limit": 500,
@@ -118,14 +127,20 @@ def test_an_allow_listed_webhook_path_is_left_out_of_the_per_ip_limit(run_compon
 
 def test_a_path_with_its_own_limit_is_counted_by_its_own_rule_only(run_component):
     rules = rules_by_name(
-        firewall(run_component, path_rate_limits=[{"path": "/api/telegram/*"}, {"path": "/users/log_in", "limit": 50}])
+        firewall(
+            run_component,
+            path_rate_limits=[{"path": "/api/telegram/*"}, {"path": "/users/log_in", "limit": 50}],
+        )
     )
     own = rules["rate-limit-path-1"]["statement"]["rateBasedStatement"]
     assert own["limit"] == 50
     assert own["scopeDownStatement"]["byteMatchStatement"]["searchString"] == "/users/log_in"
     assert own["scopeDownStatement"]["byteMatchStatement"]["positionalConstraint"] == "EXACTLY"
     excluded = rules["rate-limit-per-ip"]["statement"]["rateBasedStatement"]["scopeDownStatement"]
-    paths = [s["byteMatchStatement"]["searchString"] for s in excluded["notStatement"]["statement"]["orStatement"]["statements"]]
+    paths = [
+        s["byteMatchStatement"]["searchString"]
+        for s in excluded["notStatement"]["statement"]["orStatement"]["statements"]
+    ]
     assert paths == ["/api/telegram/", "/users/log_in"]
     assert rules["rate-limit-path-1"]["priority"] < rules["rate-limit-per-ip"]["priority"]
 
@@ -158,11 +173,18 @@ def test_the_association_satisfies_elb_16_for_the_load_balancer_it_names(run_com
     """ELB.16: the ALB has a web ACL (https://docs.aws.amazon.com/securityhub/latest/userguide/elb-controls.html#elb-16)."""
 
     def program():
-        lb = aws.lb.LoadBalancer("alb", load_balancer_type="application", internal=False, subnets=["a", "b"])
+        lb = aws.lb.LoadBalancer(
+            "alb", load_balancer_type="application", internal=False, subnets=["a", "b"]
+        )
         WebFirewall("edge-waf", {"name_parts": ["shop", "prod"], "load_balancer_arn": lb.arn})
 
     run = run_component(program)
-    assert evaluate(resources_of(run.resources), Context("prod"), [rule_named("elb-16-waf-on-public-alb")]) == []
+    assert (
+        evaluate(
+            resources_of(run.resources), Context("prod"), [rule_named("elb-16-waf-on-public-alb")]
+        )
+        == []
+    )
 
 
 def test_the_rules_form_a_valid_create_web_acl_request():
@@ -178,7 +200,11 @@ def test_the_rules_form_a_valid_create_web_acl_request():
         "DefaultAction": {"Allow": {}},
         "Rules": to_api(rules),
         "VisibilityConfig": to_api(
-            {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": True, "metric_name": "shop-prod-waf"}
+            {
+                "cloudwatch_metrics_enabled": True,
+                "sampled_requests_enabled": True,
+                "metric_name": "shop-prod-waf",
+            }
         ),
     }
     validate_parameters(params, WAF_MODEL.operation_model("CreateWebACL").input_shape)
@@ -192,7 +218,10 @@ def test_names_and_metric_names_fit_the_wafv2_model(run_component):
     entity = WAF_MODEL.shape_for("EntityName").metadata
     metric = WAF_MODEL.shape_for("MetricName").metadata
     names = [acl(run)["name"], *[r["name"] for r in acl(run)["rules"]]]
-    metrics = [acl(run)["visibilityConfig"]["metricName"], *[r["visibilityConfig"]["metricName"] for r in acl(run)["rules"]]]
+    metrics = [
+        acl(run)["visibilityConfig"]["metricName"],
+        *[r["visibilityConfig"]["metricName"] for r in acl(run)["rules"]],
+    ]
     for name in names:
         assert entity["min"] <= len(name) <= entity["max"] and re.match(entity["pattern"], name)
     for name in metrics:
@@ -201,7 +230,7 @@ def test_names_and_metric_names_fit_the_wafv2_model(run_component):
 
 def test_the_rate_limit_bounds_are_the_api_models():
     limit = WAF_MODEL.shape_for("RateLimit").metadata
-    assert (MIN_RATE_LIMIT, MAX_RATE_LIMIT) == (limit["min"], limit["max"])
+    assert (limit["min"], limit["max"]) == (MIN_RATE_LIMIT, MAX_RATE_LIMIT)
     assert RATE_WINDOWS_SECONDS == (60, 120, 300, 600)
 
 
@@ -219,9 +248,14 @@ def test_logs_go_to_an_aws_waf_logs_group_with_credentials_redacted(run_componen
     assert group["name"].startswith("aws-waf-logs-")
     assert group["retentionInDays"] == 90
     logging = run.named("edge-waf-logging")
-    assert logging["redactedFields"] == [{"singleHeader": {"name": "authorization"}}, {"singleHeader": {"name": "cookie"}}]
+    assert logging["redactedFields"] == [
+        {"singleHeader": {"name": "authorization"}},
+        {"singleHeader": {"name": "cookie"}},
+    ]
     assert logging["loggingFilter"]["defaultBehavior"] == "DROP"
-    kept = {c["actionCondition"]["action"] for c in logging["loggingFilter"]["filters"][0]["conditions"]}
+    kept = {
+        c["actionCondition"]["action"] for c in logging["loggingFilter"]["filters"][0]["conditions"]
+    }
     assert kept == {"BLOCK", "COUNT"}
     validate_parameters(
         {"LoggingConfiguration": to_api({k: v for k, v in logging.inputs.items()})},
@@ -235,21 +269,43 @@ def test_logging_every_request_keeps_allowed_requests_too(run_component):
 
 
 def test_a_core_rule_can_be_set_to_count_instead_of_block(run_component):
-    rules = rules_by_name(firewall(run_component, count_only_common_rules=["SizeRestrictions_BODY"]))
-    overrides = rules["aws-common-rules"]["statement"]["managedRuleGroupStatement"]["ruleActionOverrides"]
+    rules = rules_by_name(
+        firewall(run_component, count_only_common_rules=["SizeRestrictions_BODY"])
+    )
+    overrides = rules["aws-common-rules"]["statement"]["managedRuleGroupStatement"][
+        "ruleActionOverrides"
+    ]
     assert overrides == [{"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}}]
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ({"rate_limit": 5}, "rate_limit must be between 10 and 2,000,000,000 requests per window, got 5"),
+        (
+            {"rate_limit": 5},
+            "rate_limit must be between 10 and 2,000,000,000 requests per window, got 5",
+        ),
         ({"rate_limit": True}, "rate_limit must be a whole number of requests, got True"),
-        ({"rate_limit_window_seconds": 45}, "rate_limit_window_seconds must be one of 60, 120, 300, 600, got 45"),
-        ({"path_rate_limits": [{"path": "api/telegram/*"}]}, "path 'api/telegram/*' must start with '/'"),
-        ({"path_rate_limits": [{"path": "/login", "limit": 3}]}, "path_rate_limits[0].limit must be between 10"),
-        ({"path_rate_limits": [{"path": "/a"}, {"path": "/a", "limit": 50}]}, "'/a' is listed more than once"),
-        ({"count_only_common_rules": ["SizeRestrictions_Body"]}, "'SizeRestrictions_Body' is not a rule of AWSManagedRulesCommonRuleSet"),
+        (
+            {"rate_limit_window_seconds": 45},
+            "rate_limit_window_seconds must be one of 60, 120, 300, 600, got 45",
+        ),
+        (
+            {"path_rate_limits": [{"path": "api/telegram/*"}]},
+            "path 'api/telegram/*' must start with '/'",
+        ),
+        (
+            {"path_rate_limits": [{"path": "/login", "limit": 3}]},
+            "path_rate_limits[0].limit must be between 10",
+        ),
+        (
+            {"path_rate_limits": [{"path": "/a"}, {"path": "/a", "limit": 50}]},
+            "'/a' is listed more than once",
+        ),
+        (
+            {"count_only_common_rules": ["SizeRestrictions_Body"]},
+            "'SizeRestrictions_Body' is not a rule of AWSManagedRulesCommonRuleSet",
+        ),
     ],
 )
 def test_bad_arguments_are_refused_before_any_resource(run_component, args, message):
