@@ -118,7 +118,7 @@ def path_statement(pattern: str) -> dict[str, Any]:
     """
     check_path_pattern(pattern)
     body = pattern[:-1] if pattern.endswith("*") else pattern
-    field_to_match = {"uri_path": {}}
+    field_to_match: dict[str, Any] = {"uri_path": {}}
     transformations = [{"priority": 0, "type": "NONE"}]
     if "*" not in body and "?" not in body:
         return {

@@ -107,18 +107,26 @@ def policy_for(rule: Rule, waivers: Waivers, context: ContextProvider) -> Policy
         for violation in rule.check_stack(to_stack(args.resources), ctx):
             report(violation.message, violation.urn)
 
-    common = {
-        "name": rule.name,
-        "description": rule.description,
-        "enforcement_level": LEVELS[rule.enforcement],
-        "url": rule.doc_url,
-        "framework": PolicyComplianceFramework(name=FRAMEWORK, reference=rule.control)
-        if rule.control
-        else None,
-    }
+    framework = (
+        PolicyComplianceFramework(name=FRAMEWORK, reference=rule.control) if rule.control else None
+    )
     if rule.is_stack_rule:
-        return StackValidationPolicy(validate=validate_stack, **common)
-    return ResourceValidationPolicy(validate=validate_resource, **common)
+        return StackValidationPolicy(
+            name=rule.name,
+            description=rule.description,
+            validate=validate_stack,
+            enforcement_level=LEVELS[rule.enforcement],
+            url=rule.doc_url,
+            framework=framework,
+        )
+    return ResourceValidationPolicy(
+        name=rule.name,
+        description=rule.description,
+        validate=validate_resource,
+        enforcement_level=LEVELS[rule.enforcement],
+        url=rule.doc_url,
+        framework=framework,
+    )
 
 
 def policies(

@@ -797,8 +797,10 @@ def alb_ipv6_needs_dualstack(stack: Stack, ctx: Context) -> Iterator[Finding]:
 EC2_DOCS = "https://docs.aws.amazon.com/securityhub/latest/userguide/ec2-controls.html"
 AUTHORIZED_PUBLIC_PORTS = (80, 443)
 # EC2.19's high-risk ports.
-HIGH_RISK_PORTS = (20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3000, 3306, 3389, 4333)
-HIGH_RISK_PORTS += (5000, 5432, 5500, 5601, 8080, 8088, 8888, 9200, 9300)
+HIGH_RISK_PORTS: tuple[int, ...] = (
+    *(20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3000, 3306, 3389, 4333),
+    *(5000, 5432, 5500, 5601, 8080, 8088, 8888, 9200, 9300),
+)
 
 
 @stack_rule("ec2-2-default-security-group-closed", Enforcement.MANDATORY, control="EC2.2")

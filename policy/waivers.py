@@ -100,7 +100,8 @@ def split_waived(
 ) -> tuple[list[Violation], list[Violation]]:
     """(violations that count, violations a waiver of `stack` covers)."""
     waived_rules = waivers.get(stack, {})
-    counted, waived = [], []
+    counted: list[Violation] = []
+    waived: list[Violation] = []
     for violation in violations:
         (waived if violation.rule in waived_rules else counted).append(violation)
     return counted, waived
