@@ -1,4 +1,5 @@
-"""The two blue-green release slots. Pure: the release planner imports it without Pulumi."""
+"""Names every part of phoenix-aws shares: the two blue-green release slots, the image sentinel
+`build`, and the header that reaches one slot. Pure: the release planner imports it too."""
 
 from enum import StrEnum
 
@@ -15,3 +16,9 @@ class Slot(StrEnum):
 
 
 SLOTS: tuple[str, ...] = tuple(slot.value for slot in Slot)
+
+BUILD = "build"
+"""A slot's `image` that means "the image built from this stack's source"."""
+
+TEST_HEADER = "X-Release-Slot"
+"""Default header that routes a request to one slot (`X-Release-Slot: green`) for smoke tests."""

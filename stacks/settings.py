@@ -357,7 +357,7 @@ class EdgeSettings(_Frozen):
     """An existing ACM certificate instead."""
     plain_http_only: bool = False
     """Serve plain HTTP only (dev/local without a domain). Refused in production."""
-    ingress_cidrs: list[str] = ["0.0.0.0/0", "::/0"]
+    ingress_cidrs: list[str] = ["0.0.0.0/0"]
     idle_timeout_seconds: int = Field(default=120, ge=60, le=4000)
     deregistration_delay_seconds: int = Field(default=60, ge=0, le=3600)
     slow_start_seconds: int = Field(default=0, ge=0, le=900)
