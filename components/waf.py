@@ -10,16 +10,19 @@ Every rule emits CloudWatch metrics and samples requests; request logs (optional
 CloudWatch log group, with credentials redacted and, by default, only blocked or counted requests.
 """
 
-from __future__ import annotations
 
 import re
-from typing import Any, NotRequired, TypedDict
+from collections.abc import Callable
+from typing import Any, NotRequired, TypedDict, TypeVar
 
 import pulumi
 import pulumi_aws as aws
 
+from .load_balancer import check_path_pattern as check_alb_path_pattern
 from .naming import physical_name
+from .validation import check_arg, check_args, check_arn, check_log_retention, check_tags
 
+T = TypeVar("T")
 WEB_ACL_NAME_MAX = 128
 DEFAULT_RATE_LIMIT = 2000
 DEFAULT_RATE_WINDOW_SECONDS = 300
@@ -145,47 +148,100 @@ def path_statement(pattern: str) -> dict[str, Any]:
     }
 
 
-def check_path_pattern(pattern: str) -> None:
-    """Raise ValueError unless `pattern` is an ALB-style path pattern WAF can match."""
-    if not isinstance(pattern, str) or not pattern.startswith("/"):
-        raise ValueError(f"path {pattern!r} must start with '/', e.g. /api/telegram/*")
+# The checks raise ValueError in plain words without the arg's name: the component reports them
+# against its arg (`WebFirewall 'x': arg 'rate_limit': …`), like every other component.
+
+
+def check_path_pattern(pattern: str) -> str:
+    """An ALB path pattern (the load balancer's rule) that WAF can also match: at most 200 bytes
+    before a trailing `*`, no whitespace.
+    https://docs.aws.amazon.com/waf/latest/APIReference/API_ByteMatchStatement.html"""
+    if not isinstance(pattern, str):
+        raise ValueError(f"expected a path pattern such as /api/telegram/*, got {pattern!r}")
+    check_alb_path_pattern(pattern)
     body = pattern[:-1] if pattern.endswith("*") else pattern
     if len(body.encode()) > MAX_PATH_PREFIX_BYTES:
-        raise ValueError(
-            f"path {pattern!r} is longer than the {MAX_PATH_PREFIX_BYTES} bytes WAF can match"
-        )
+        raise ValueError(f"is longer than the {MAX_PATH_PREFIX_BYTES} bytes WAF can match")
     if any(c.isspace() for c in pattern):
         raise ValueError(f"path {pattern!r} must not contain spaces")
+    return pattern
 
 
-def check_rate_limit(limit: int, what: str = "rate_limit") -> None:
-    """Raise ValueError unless `limit` is a rate WAF accepts (10 to 2,000,000,000)."""
+def check_rate_limit(limit: int) -> int:
+    """A rate WAF accepts: 10 to 2,000,000,000 requests per evaluation window.
+    https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html"""
     if isinstance(limit, bool) or not isinstance(limit, int):
-        raise ValueError(f"{what} must be a whole number of requests, got {limit!r}")
+        raise ValueError(f"expected a whole number of requests, got {limit!r}")
     if not MIN_RATE_LIMIT <= limit <= MAX_RATE_LIMIT:
         raise ValueError(
-            f"{what} must be between {MIN_RATE_LIMIT} and {MAX_RATE_LIMIT:,} requests per "
-            f"window, got {limit}"
+            f"must be between {MIN_RATE_LIMIT} and {MAX_RATE_LIMIT:,} requests per window, "
+            f"got {limit}"
         )
+    return limit
 
 
-def check_rate_window(seconds: int) -> None:
-    """Raise ValueError unless `seconds` is an evaluation window WAF offers."""
-    if seconds not in RATE_WINDOWS_SECONDS or isinstance(seconds, bool):
+def check_rate_window(seconds: int) -> int:
+    """An evaluation window WAF offers: 60, 120, 300 or 600 seconds (same page as above)."""
+    if isinstance(seconds, bool) or seconds not in RATE_WINDOWS_SECONDS:
         raise ValueError(
-            "rate_limit_window_seconds must be one of "
-            f"{', '.join(map(str, RATE_WINDOWS_SECONDS))}, got {seconds!r}"
+            f"must be one of {', '.join(map(str, RATE_WINDOWS_SECONDS))} seconds, got {seconds!r}"
         )
+    return seconds
 
 
-def check_count_only_rules(names: list[str]) -> None:
-    """Raise ValueError for a name that is not a rule of the core rule set."""
+def check_path_rate_limits(entries: list[PathRateLimit]) -> list[PathRateLimit]:
+    """Each path once, a valid pattern, and a valid limit where one is given."""
+    paths = []
+    for index, entry in enumerate(entries):
+        unknown = sorted(set(entry) - {"path", "limit"})
+        if unknown:
+            raise ValueError(f"entry {index}: unknown key {unknown[0]!r}; expected path, limit")
+        try:
+            check_path_pattern(entry["path"])
+            if "limit" in entry:
+                check_rate_limit(entry["limit"])
+        except KeyError:
+            raise ValueError(f"entry {index} needs a path") from None
+        except ValueError as exc:
+            raise ValueError(f"entry {index} ({entry.get('path')!r}): {exc}") from None
+        paths.append(entry["path"])
+    duplicates = sorted({p for p in paths if paths.count(p) > 1})
+    if duplicates:
+        raise ValueError(f"{duplicates[0]!r} is listed more than once")
+    return entries
+
+
+def check_count_only_rules(names: list[str]) -> list[str]:
+    """Names of rules of the core rule set (AWSManagedRulesCommonRuleSet).
+    https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html"""
     for name in names:
         if name not in COMMON_RULE_SET_RULES:
             raise ValueError(
-                f"count_only_common_rules: {name!r} is not a rule of {COMMON_RULE_SET}; "
+                f"{name!r} is not a rule of {COMMON_RULE_SET}; "
                 f"expected one of {', '.join(COMMON_RULE_SET_RULES)}"
             )
+    return names
+
+
+def check_load_balancer_arn(arn: str) -> str:
+    """The full ARN of an Application Load Balancer: a REGIONAL web ACL protects ALBs (not
+    Network Load Balancers).
+    https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html"""
+    return check_arn(
+        arn,
+        service="elasticloadbalancing",
+        resource="loadbalancer/app/",
+        what="an Application Load Balancer",
+        example="arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shop/50dc6c495c0c9188",
+    )
+
+
+def _named(key: str, rule: Callable[[T], object], value: T) -> None:
+    """Apply a check, naming the argument in its error (for callers of the pure functions)."""
+    try:
+        rule(value)
+    except ValueError as exc:
+        raise ValueError(f"{key}: {exc}") from None
 
 
 def _visibility(metric: str) -> dict[str, Any]:
@@ -209,15 +265,13 @@ def web_acl_rules(
     Requests on a path of `path_rate_limits` are left out of the per-IP rule (scope-down
     `NOT path`) and counted by that path's own rule, if it has a limit.
     """
-    check_rate_limit(rate_limit)
-    check_rate_window(window_seconds)
     overrides = list(path_rate_limits or [])
-    paths = [entry["path"] for entry in overrides]
-    duplicates = sorted({p for p in paths if paths.count(p) > 1})
-    if duplicates:
-        raise ValueError(f"path_rate_limits: {duplicates[0]!r} is listed more than once")
     count_only = list(count_only_common_rules or [])
-    check_count_only_rules(count_only)
+    _named("rate_limit", check_rate_limit, rate_limit)
+    _named("rate_limit_window_seconds", check_rate_window, window_seconds)
+    _named("path_rate_limits", check_path_rate_limits, overrides)
+    _named("count_only_common_rules", check_count_only_rules, count_only)
+    paths = [entry["path"] for entry in overrides]
 
     def rate_rule(name: str, priority: int, limit: int, scope: dict | None) -> dict[str, Any]:
         statement: dict[str, Any] = {
@@ -238,7 +292,6 @@ def web_acl_rules(
     rules: list[dict[str, Any]] = []
     for index, entry in enumerate(overrides):
         if "limit" in entry:
-            check_rate_limit(entry["limit"], f"path_rate_limits[{index}].limit")
             rules.append(
                 rate_rule(
                     f"rate-limit-path-{index}",
@@ -314,6 +367,7 @@ class WebFirewall(pulumi.ComponentResource):
         self, name: str, args: WebFirewallArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("phoenix-aws:components:WebFirewall", name, None, opts)
+        _validate(name, args)
         tags = dict(args.get("tags") or {})
         child = pulumi.ResourceOptions(parent=self)
         acl_name = physical_name(*args["name_parts"], "waf", max_length=WEB_ACL_NAME_MAX)
@@ -373,3 +427,17 @@ class WebFirewall(pulumi.ComponentResource):
                 "log_group_name": self.log_group_name,
             }
         )
+
+
+def _validate(name: str, args: WebFirewallArgs) -> None:
+    check_args("WebFirewall", name, args, WebFirewallArgs)
+    for key, value, rule in (
+        ("load_balancer_arn", args.get("load_balancer_arn"), check_load_balancer_arn),
+        ("rate_limit", args.get("rate_limit"), check_rate_limit),
+        ("rate_limit_window_seconds", args.get("rate_limit_window_seconds"), check_rate_window),
+        ("path_rate_limits", args.get("path_rate_limits"), check_path_rate_limits),
+        ("count_only_common_rules", args.get("count_only_common_rules"), check_count_only_rules),
+        ("log_retention_days", args.get("log_retention_days"), check_log_retention),
+        ("tags", args.get("tags"), check_tags),
+    ):
+        check_arg("WebFirewall", name, key, value, rule)

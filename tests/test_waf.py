@@ -283,33 +283,54 @@ def test_a_core_rule_can_be_set_to_count_instead_of_block(run_component):
     [
         (
             {"rate_limit": 5},
-            "rate_limit must be between 10 and 2,000,000,000 requests per window, got 5",
+            "arg 'rate_limit': must be between 10 and 2,000,000,000 requests per window, got 5",
         ),
-        ({"rate_limit": True}, "rate_limit must be a whole number of requests, got True"),
+        ({"rate_limit": True}, "arg 'rate_limit': expected a whole number of requests, got True"),
         (
             {"rate_limit_window_seconds": 45},
-            "rate_limit_window_seconds must be one of 60, 120, 300, 600, got 45",
+            "arg 'rate_limit_window_seconds': must be one of 60, 120, 300, 600 seconds, got 45",
         ),
         (
             {"path_rate_limits": [{"path": "api/telegram/*"}]},
-            "path 'api/telegram/*' must start with '/'",
+            "arg 'path_rate_limits': entry 0 ('api/telegram/*'): expected a path pattern starting with /",
         ),
         (
             {"path_rate_limits": [{"path": "/login", "limit": 3}]},
-            "path_rate_limits[0].limit must be between 10",
+            "arg 'path_rate_limits': entry 0 ('/login'): must be between 10",
+        ),
+        (
+            {"path_rate_limits": [{"path": "/login", "limt": 30}]},
+            "arg 'path_rate_limits': entry 0: unknown key 'limt'; expected path, limit",
         ),
         (
             {"path_rate_limits": [{"path": "/a"}, {"path": "/a", "limit": 50}]},
-            "'/a' is listed more than once",
+            "arg 'path_rate_limits': '/a' is listed more than once",
         ),
         (
             {"count_only_common_rules": ["SizeRestrictions_Body"]},
-            "'SizeRestrictions_Body' is not a rule of AWSManagedRulesCommonRuleSet",
+            "arg 'count_only_common_rules': 'SizeRestrictions_Body' is not a rule of AWSManagedRulesCommonRuleSet",
         ),
+        (
+            {
+                "load_balancer_arn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/nlb/abc"
+            },
+            "arg 'load_balancer_arn': expected the ARN of an Application Load Balancer",
+        ),
+        (
+            {"log_retention_days": 45},
+            "arg 'log_retention_days': CloudWatch Logs keeps logs for one of",
+        ),
+        ({"rate_limt": 100}, "unknown arg 'rate_limt'; did you mean 'rate_limit'?"),
     ],
 )
 def test_bad_arguments_are_refused_before_any_resource(run_component, args, message):
     with pytest.raises(ValueError, match=re.escape(message)) as caught:
         firewall(run_component, **args)
+    assert str(caught.value).startswith("WebFirewall 'edge-waf': ")
     recorded = getattr(caught.value, "recorded", [])
     assert [r.type for r in recorded if r.custom] == []
+
+
+def test_the_pure_rule_builder_names_the_argument_it_refuses():
+    with pytest.raises(ValueError, match=re.escape("rate_limit_window_seconds: must be one of")):
+        web_acl_rules("shop-prod-waf", window_seconds=30)
