@@ -10,7 +10,6 @@ Every rule emits CloudWatch metrics and samples requests; request logs (optional
 CloudWatch log group, with credentials redacted and, by default, only blocked or counted requests.
 """
 
-
 import re
 from collections.abc import Callable
 from typing import Any, NotRequired, TypedDict, TypeVar
