@@ -487,7 +487,9 @@ INGRESS_TYPES = (INGRESS_RULE, SECURITY_GROUP_RULE, SECURITY_GROUP)
 
 ELB_DOCS = "https://docs.aws.amazon.com/securityhub/latest/userguide/elb-controls.html"
 
-# ELB.17's default `sslPolicies` parameter: TLS 1.3 policies (with TLS 1.2 fallback), FIPS variants.
+# ELB.17's `sslPolicies`: the TLS 1.3 policies (TLS 1.2 fallback allowed) and their FIPS variants,
+# plus the hybrid post-quantum 2025-09 versions of the same policies, which the ALB security
+# policy page now recommends (the console's default is ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09).
 RECOMMENDED_TLS_POLICIES = frozenset(
     {
         "ELBSecurityPolicy-TLS13-1-2-2021-06",
@@ -496,6 +498,12 @@ RECOMMENDED_TLS_POLICIES = frozenset(
         "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
         "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
         "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-FIPS-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-3-FIPS-PQ-2025-09",
     }
 )
 

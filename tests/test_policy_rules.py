@@ -724,11 +724,13 @@ def test_every_rule_has_a_compliant_and_a_non_compliant_case():
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_rule_accepts_its_compliant_resource(case: Case):
+    """The AWS page each case follows is its rule's `AWS docs:` line (rule.doc_url)."""
     assert violations_of(case.rule, case.good(), case.context) == []
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_rule_flags_its_non_compliant_resource_with_a_plain_message(case: Case):
+    """The AWS page each case follows is its rule's `AWS docs:` line (rule.doc_url)."""
     found = violations_of(case.rule, case.bad(), case.context)
     assert found, f"{case.rule} did not flag its non-compliant case"
     assert all(v.rule == case.rule for v in found)
