@@ -15,6 +15,7 @@ from phoenix_aws.node_security import NodeSecurityGroup
 from phoenix_aws.pubsub import RedisPubSub
 from phoenix_aws.release_slot import ReleaseSlot
 from phoenix_aws.slots import BUILD
+from phoenix_aws.waf import WebFirewall
 
 from stacks.deployed import deployed_outputs
 from stacks.settings import (
@@ -91,6 +92,12 @@ edge = LoadBalancer(
         tags=tags,
     ),
 )
+if settings.waf_enabled:
+    waf = WebFirewall(
+        "edge-waf",
+        settings.edge.waf_args(name_parts=parts, load_balancer_arn=edge.arn, tags=tags),
+    )
+    pulumi.export("web_acl_arn", waf.web_acl_arn)
 app_image = AppImage(
     "image",
     settings.image.args(

@@ -321,14 +321,8 @@ def run(
         region = str((config or {}).get("aws:region") or REGION)
         mocks = RecordingMocks(previous_outputs, region)
         monitor = RecordingMonitor(mocks)
-        host_config = {
-            k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()
-        }
-        pulumi.runtime.set_all_config(host_config, secret_keys or [])
-        # What the language host hands a real program: the whole config map and the secret keys.
-        saved_env = {k: os.environ.get(k) for k in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
-        os.environ["PULUMI_CONFIG"] = json.dumps(host_config)
-        os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(secret_keys or [])
+        given_config = host_config(config, secret_keys)
+        given_config.__enter__()
         pulumi_settings.ROOT.set(None)
         pulumi_settings.SETTINGS.rpc_manager.clear()
         pulumi_settings.SETTINGS.outputs.clear()
@@ -349,11 +343,7 @@ def run(
             raise
         finally:
             pulumi.export = original_export  # type: ignore[assignment]
-            for key, value in saved_env.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+            given_config.__exit__(None, None, None)
         resolved: dict[str, Any] = {}
         secret: set[str] = set()
         for key, value in exports.items():
@@ -365,6 +355,28 @@ def run(
     finally:
         loop.close()
         asyncio.set_event_loop(None)
+
+
+@contextlib.contextmanager
+def host_config(
+    config: dict[str, Any] | None, secret_keys: list[str] | None = None
+) -> Iterator[None]:
+    """Hand the program its config as the Pulumi language host does: the SDK's config map and
+    secret keys, and the whole map and secret keys in PULUMI_CONFIG(_SECRET_KEYS)."""
+    flat = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()}
+    saved = {k: os.environ.get(k) for k in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
+    pulumi.runtime.set_all_config(flat, secret_keys or [])
+    os.environ["PULUMI_CONFIG"] = json.dumps(flat)
+    os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(secret_keys or [])
+    try:
+        yield
+    finally:
+        pulumi.runtime.set_all_config({}, [])
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def stack_config(stack: str) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import enum
-import json
 import re
 import runpy
 import threading
@@ -27,7 +26,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import pulumi
 import pytest
 from annotated_types import Ge, Le
 from hypothesis import HealthCheck, Phase, assume, example, given, settings
@@ -45,6 +43,7 @@ from stacks.settings import (
     raw_config_from_pulumi,
     settings_from_pulumi,
 )
+from stacks.settings.stack import APP_NODE_ENDPOINTS
 
 PROD_CONFIG = mocks.stack_config("prod")
 BASE: dict[str, Any] = raw_config_from_pulumi(PROD_CONFIG)
@@ -500,15 +499,11 @@ def test_a_secret_in_a_plain_field_is_refused_and_never_echoed(case):
 
 def settings_error(config: dict, secret_keys: list[str] | None = None) -> str:
     """The error reading the full Pulumi config map gives (what `__main__.py` does first)."""
-    pulumi.runtime.set_all_config(
-        {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}, secret_keys
-    )
-    try:
-        settings_from_pulumi()
-    except ConfigError as error:
-        return str(error)
-    finally:
-        pulumi.runtime.set_all_config({})
+    with mocks.host_config(config, secret_keys):
+        try:
+            settings_from_pulumi()
+        except ConfigError as error:
+            return str(error)
     pytest.fail("accepted a malformed config")
 
 
@@ -586,7 +581,7 @@ def test_a_pulumi_secret_config_value_is_never_echoed():
 # ---------------------------------------------------------------------------------------------
 # Valid but unusual configs: accepted, and the graph breaks no mandatory policy
 
-ENDPOINTS_WITHOUT_NAT = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssmmessages"]
+ENDPOINTS_WITHOUT_NAT = list(APP_NODE_ENDPOINTS)  # what the settings require without NAT
 MANDATORY = [rule for rule in RULES if rule.enforcement is Enforcement.MANDATORY]
 
 

@@ -21,6 +21,14 @@ from phoenix_aws.load_balancer import (
     plan_test_routes,
 )
 from phoenix_aws.slots import TEST_HEADER
+from phoenix_aws.validation import check_log_retention
+from phoenix_aws.waf import (
+    WebFirewallArgs,
+    check_count_only_rules,
+    check_path_rate_limits,
+    check_rate_limit,
+    check_rate_window,
+)
 from pydantic import Field, model_validator
 
 from .base import FieldError, Frozen, field_rule, ruled
@@ -64,6 +72,24 @@ class PathAllowListSettings(Frozen):
     cidrs: Annotated[list[str], ruled(check_cidr_list)] = Field(min_length=1)
 
 
+class WafSettings(Frozen):
+    """`phoenix-aws:edge.waf`: the AWS WAF web ACL in front of the load balancer."""
+
+    enabled: bool | None = None
+    """Default: on in production, off in development."""
+    rate_limit: Annotated[int, ruled(check_rate_limit)] = 2000
+    """Requests one client IP may send per window before it is blocked. Default: 2000."""
+    rate_limit_window_seconds: Annotated[int, ruled(check_rate_window)] = 300
+    path_rate_limits: Annotated[list[dict[str, Any]], ruled(check_path_rate_limits)] = []
+    """Paths counted apart, each with its own `limit` or none. The allow-listed paths of
+    `edge.path_allow_lists` are exempt from the per-IP limit unless listed here."""
+    count_only_common_rules: Annotated[list[str], ruled(check_count_only_rules)] = []
+    """Core rule set rules that only count (e.g. SizeRestrictions_BODY for large uploads)."""
+    logging: bool = False
+    log_all_requests: bool = False
+    log_retention_days: Annotated[int, ruled(check_log_retention)] = 30
+
+
 class EdgeSettings(Frozen):
     """`phoenix-aws:edge`: the public load balancer."""
 
@@ -91,6 +117,7 @@ class EdgeSettings(Frozen):
     desync_mitigation_mode: Literal["defensive", "strictest"] = "defensive"
     access_logs: bool = True
     access_logs_retention_days: int = Field(default=90, ge=1, le=3650)
+    waf: WafSettings = WafSettings()
 
     @model_validator(mode="after")
     def _aws_rules(self) -> "EdgeSettings":
@@ -170,6 +197,26 @@ class EdgeSettings(Frozen):
             if value:
                 args[key] = value
         return LoadBalancerArgs(**args)  # type: ignore[typeddict-item]
+
+    def waf_args(
+        self, *, name_parts: list[str], load_balancer_arn: Any, tags: dict[str, str]
+    ) -> WebFirewallArgs:
+        listed = {entry["path"] for entry in self.waf.path_rate_limits}
+        # A webhook path the load balancer already allow-lists must not be rate limited by
+        # mistake: its senders (Telegram, Stripe) burst from a few addresses.
+        exempt = [{"path": e.path} for e in self.path_allow_lists if e.path not in listed]
+        return WebFirewallArgs(  # type: ignore[typeddict-item]
+            name_parts=name_parts,
+            load_balancer_arn=load_balancer_arn,
+            rate_limit=self.waf.rate_limit,
+            rate_limit_window_seconds=self.waf.rate_limit_window_seconds,
+            path_rate_limits=[*self.waf.path_rate_limits, *exempt],
+            count_only_common_rules=list(self.waf.count_only_common_rules),
+            enable_logging=self.waf.logging,
+            log_all_requests=self.waf.log_all_requests,
+            log_retention_days=self.waf.log_retention_days,
+            tags=tags,
+        )
 
     def routing_args(
         self,

@@ -16,6 +16,8 @@ from .base import NAMESPACE, FieldError
 
 # Values under these config paths are secrets or point at them: never shown.
 SECRET_PATHS: tuple[tuple[str, ...], ...] = (("app", "secrets"),)
+# Maps whose values may be secrets put in the wrong place: only their keys are shown.
+KEYS_ONLY_PATHS: tuple[tuple[str, ...], ...] = (("app", "env"), ("image", "build_args"), ("tags",))
 HIDDEN = "a value that is not shown"
 
 
@@ -86,6 +88,8 @@ def show(
         return HIDDEN
     if isinstance(value, Enum):
         value = value.value
+    if isinstance(value, dict) and tuple(map(str, loc)) in KEYS_ONLY_PATHS:
+        return "{" + ", ".join(f"{k}: …" for k in value) + "}"
     if isinstance(value, str):
         return repr(value)
     try:

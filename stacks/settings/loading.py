@@ -94,6 +94,11 @@ def settings_from_pulumi() -> StackSettings:
             raw[name] = _parse(value)
     problems = key_problems(everything, {k: _parse(v) for k, v in everything.items()})
     secret_names = {key.partition(":")[2] for key in secret if key.startswith(f"{NAMESPACE}:")}
+    secret_names |= {
+        name
+        for name in StackSettings.model_fields
+        if pulumi.runtime.is_config_secret(f"{NAMESPACE}:{name}")
+    }
     try:
         settings = load_settings(
             raw, region=pulumi.Config("aws").get("region"), secret_keys=secret_names

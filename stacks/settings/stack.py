@@ -203,6 +203,13 @@ class StackSettings(Frozen):
         return ReleaseSlotArgs(**args)  # type: ignore[typeddict-item]
 
     @property
+    def waf_enabled(self) -> bool:
+        """The web firewall: as set, else on in production and off in development."""
+        if self.edge.waf.enabled is not None:
+            return self.edge.waf.enabled
+        return self.stage is Stage.PRODUCTION
+
+    @property
     def slots_in_use(self) -> list[str]:
         """Slots that exist (a slot is created with its first image)."""
         return [name for name in ("blue", "green") if self.release.slot(name).image is not None]
