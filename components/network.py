@@ -45,6 +45,8 @@ KNOWN_INTERFACE_ENDPOINTS = (
 # Amazon Linux 2023 for arm64 (t4g): resolved by the launch template at each launch, so a
 # replacement NAT instance always boots the current AMI without a program change.
 NAT_INSTANCE_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
+# Amazon Linux 2023's images need 8 GiB; a NAT instance stores nothing.
+NAT_ROOT_VOLUME_GB = 8
 
 
 class NatStrategy(StrEnum):
@@ -676,6 +678,18 @@ class Network(pulumi.ComponentResource):
             f"{name}-nat-lt",
             image_id=f"resolve:ssm:{NAT_INSTANCE_AMI_PARAMETER}",
             instance_type=instance_type,
+            # An explicit, encrypted root volume (the AMI's own size otherwise, unencrypted).
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name="/dev/xvda",
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=NAT_ROOT_VOLUME_GB,
+                        volume_type="gp3",
+                        encrypted="true",
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
             iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1

@@ -115,6 +115,7 @@ FREE_TYPES: dict[str, str] = {
     ),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": "no charge of its own",
     "aws:sns/topicSubscription:TopicSubscription": "billed as SNS notifications",
+    "aws:sns/topicPolicy:TopicPolicy": "a topic setting: no charge of its own",
     "aws:acm/certificate:Certificate": (
         "public ACM certificates are free (https://digitaliceroom.com/aws-cheat-sheet/"
         "aws-security/aws-certificate-manager)"

@@ -15,8 +15,8 @@ from typing import Any
 import pulumi_aws as aws
 import pytest
 import yaml
+from phoenix_aws.network import NAT_ROOT_VOLUME_GB, NatStrategy, Network
 
-from components.network import NatStrategy, Network
 from cost.__main__ import main
 from cost.prices import TABLE_PATH, PriceTable, PriceTableError, default_table, load_table
 from cost.report import build_report, render_diff_markdown, render_markdown, render_text, to_dict
@@ -167,19 +167,35 @@ def test_a_class_without_a_confirmed_price_is_unpriced_and_its_storage_still_pri
     )
 
 
-def test_redis_is_node_type_price_times_nodes_times_730(runs):
-    redis = settings("dev", "pubsub")["redis"]
-    nodes = 1 + redis["replicas"]
-    key = f"elasticache.redis.{redis['node_type']}"
-    report = price_run(runs["dev"], table_with({key: 0.25}), stack="dev", deploy_region=None)
+REDIS = {
+    "node_type": "cache.t4g.micro",
+    "replicas": 1,
+    "automatic_failover": True,
+    "protect": False,
+}
+
+
+@pytest.fixture(scope="session")
+def dev_with_redis() -> mocks.Run:
+    """dev with the Redis PubSub fallback switched on (dev as shipped uses distributed Erlang)."""
+    config = mocks.with_overrides(
+        mocks.stack_config("dev"), pubsub={"adapter": "redis", "redis": REDIS}
+    )
+    return mocks.run_main(config, stack="dev")
+
+
+def test_redis_is_node_type_price_times_nodes_times_730(dev_with_redis):
+    nodes = 1 + REDIS["replicas"]
+    key = f"elasticache.redis.{REDIS['node_type']}"
+    report = price_run(dev_with_redis, table_with({key: 0.25}), stack="dev", deploy_region=None)
     assert charge(report, "pubsub-redis", key).monthly == pytest.approx(0.25 * nodes * HOURS)
 
 
-def test_redis_without_a_confirmed_node_price_is_unpriced_not_guessed(reports, table):
-    redis = settings("dev", "pubsub")["redis"]
-    assert table.get(f"elasticache.redis.{redis['node_type']}") is None
-    assert "pubsub-redis" not in {line.resource for line in reports["dev"].lines}
-    assert [u.resource for u in reports["dev"].unpriced].count("pubsub-redis") == 1
+def test_redis_without_a_confirmed_node_price_is_unpriced_not_guessed(dev_with_redis, table):
+    assert table.get(f"elasticache.redis.{REDIS['node_type']}") is None
+    report = build_report("dev", dev_with_redis)
+    assert "pubsub-redis" not in {line.resource for line in report.lines}
+    assert [u.resource for u in report.unpriced].count("pubsub-redis") == 1
 
 
 def test_fargate_is_task_size_times_desired_tasks_times_the_architecture_rate(reports, table):
@@ -299,21 +315,19 @@ def test_public_ipv4_addresses_are_what_the_network_settings_imply(stack, report
     )
 
 
-def test_the_nat_instance_is_its_instance_type_plus_its_public_address(reports, table):
+def test_the_nat_instance_is_its_instance_type_its_public_address_and_its_root_volume(
+    reports, table
+):
     line = reports["dev"].line("network-nat-asg")
     instance_type = "t4g.nano"  # the network default nat_instance_type; dev does not set it
     assert "nat_instance_type" not in settings("dev", "network")
     assert charge(
         reports["dev"], "network-nat-asg", f"ec2.{instance_type}"
     ).monthly == pytest.approx(HOURS * price(table, f"ec2.{instance_type}"))
+    volume_gb = NAT_ROOT_VOLUME_GB  # the launch template states it
     assert line.monthly == pytest.approx(
         HOURS * (price(table, f"ec2.{instance_type}") + price(table, "vpc.public_ipv4"))
-    )
-    # The root volume's size comes from the AMI, which the program does not state: unpriced.
-    assert any(
-        "root EBS volume" in u.reason
-        for u in reports["dev"].unpriced
-        if u.resource == "network-nat-asg"
+        + volume_gb * price(table, "ebs.gp3")
     )
 
 
@@ -481,3 +495,10 @@ def test_the_command_refuses_a_comparison_file_that_is_not_a_report(tmp_path, ca
     bad.write_text('{"stack": "dev"}')
     assert main(["local", "--compare-to", str(bad)]) == 2
     assert "not a cost report of this version" in capsys.readouterr().err
+
+
+def test_dev_as_shipped_costs_at_most_60_dollars_a_month_with_nothing_unpriced(reports):
+    """Issue 14's budget for the dev stack's fixed charges, at the table's list prices."""
+    report = reports["dev"]
+    assert report.unpriced == []
+    assert report.total <= 60

@@ -455,15 +455,15 @@ def test_valid_fargate_sizes(cpu, memory):
         ),
         (
             {"app": {"name": "shop", "env": {"PHX_HOST": "x"}}},
-            'phoenix-aws:app.env: \'PHX_HOST\' is set by phoenix-aws and cannot be overridden (got {PHX_HOST: …})',
+            "phoenix-aws:app.env: 'PHX_HOST' is set by phoenix-aws and cannot be overridden (got {PHX_HOST: …})",
         ),
         (
             {"app": {"name": "shop", "env": {"AWS_REGION": "x"}}},
-            'phoenix-aws:app.env: \'AWS_REGION\' is set by phoenix-aws and cannot be overridden (got {AWS_REGION: …})',
+            "phoenix-aws:app.env: 'AWS_REGION' is set by phoenix-aws and cannot be overridden (got {AWS_REGION: …})",
         ),
         (
             {"app": {"name": "shop", "env": {"pool-size": "1"}}},
-            'phoenix-aws:app.env: \'pool-size\' is not a valid environment variable name (A-Z, 0-9, _) (got {pool-size: …})',
+            "phoenix-aws:app.env: 'pool-size' is not a valid environment variable name (A-Z, 0-9, _) (got {pool-size: …})",
         ),
         (
             {"app": {"name": "shop", "secrets": {"SECRET_KEY_BASE": "arn:aws:secretsmanager:x"}}},
