@@ -3,17 +3,17 @@
 from operator import itemgetter
 
 import pulumi
+from phoenix_aws.cluster import Cluster
+from phoenix_aws.database import Database
+from phoenix_aws.image import AppImage
+from phoenix_aws.load_balancer import LoadBalancer, TrafficRouting, plan_test_routes
+from phoenix_aws.migration import Migration
+from phoenix_aws.monitoring import Monitoring
+from phoenix_aws.network import Network
+from phoenix_aws.node_security import NodeSecurityGroup
+from phoenix_aws.pubsub import RedisPubSub
+from phoenix_aws.release_slot import ReleaseSlot
 
-from components.cluster import Cluster
-from components.database import Database
-from components.image import AppImage
-from components.load_balancer import LoadBalancer
-from components.migration import Migration
-from components.monitoring import Monitoring
-from components.network import Network
-from components.node_security import NodeSecurityGroup
-from components.pubsub import RedisPubSub
-from components.release_slot import ReleaseSlot
 from stacks.settings import BUILD, settings_from_pulumi
 
 settings = settings_from_pulumi()  # raises ConfigError before any resource is registered
@@ -101,9 +101,6 @@ if settings.pubsub.redis_enabled:
         },
     )
 
-# The listener's weights wait for this gate: every slot steady and its migrations done.
-traffic_gate, open_traffic_gate = pulumi.deferred_output()
-
 edge = LoadBalancer(
     "edge",
     {
@@ -121,13 +118,9 @@ edge = LoadBalancer(
         "deregistration_delay_seconds": edge_cfg.deregistration_delay_seconds,
         "slow_start_seconds": edge_cfg.slow_start_seconds,
         "health_check": edge_cfg.health_check.model_dump(),
-        "live": settings.release.live.value,
-        "canary_percent": settings.release.canary_percent,
-        "traffic_gate": traffic_gate,
         "enable_stickiness": edge_cfg.enable_stickiness,
         "test_header": edge_cfg.test_header,
         "operator_cidrs": edge_cfg.operator_cidrs,
-        "path_allow_lists": [entry.model_dump() for entry in edge_cfg.path_allow_lists],
         "enable_deletion_protection": edge_cfg.deletion_protection,
         "desync_mitigation_mode": edge_cfg.desync_mitigation_mode,
         "enable_access_logs": edge_cfg.access_logs,
@@ -262,11 +255,25 @@ for slot_name in ("blue", "green"):
             )
         )
 
-open_traffic_gate(
-    pulumi.Output.all(
-        *[m.completed for m in migrations], *[s.service_arn for s in slots.values()]
-    ).apply(lambda _: "open")
+# The weighted rules wait for every slot's steady service and its migrations.
+routing = TrafficRouting(
+    "traffic",
+    {
+        "listener_arn": edge.production_listener_arn,
+        "target_group_arns": edge.target_group_arns,
+        "live": settings.release.live.value,
+        "canary_percent": settings.release.canary_percent,
+        "ready": pulumi.Output.all(
+            *[m.completed for m in migrations], *[s.service_arn for s in slots.values()]
+        ).apply(lambda _: "ready"),
+        "path_allow_lists": [entry.model_dump() for entry in edge_cfg.path_allow_lists],
+        "previous_rule_bands": deployed.get_output("listener_rule_bands"),
+        "other_rule_count": len(plan_test_routes(edge_cfg.operator_cidrs, edge_cfg.test_header)),
+        "enable_stickiness": edge_cfg.enable_stickiness,
+        "tags": tags,
+    },
 )
+pulumi.export("listener_rule_bands", routing.rule_bands)
 
 if settings.monitoring.enabled:
     monitoring = Monitoring(

@@ -2,8 +2,6 @@
 find each other, the per-stack secrets, the IAM roles and the log group.
 """
 
-from __future__ import annotations
-
 import json
 from typing import NotRequired, TypedDict
 
@@ -11,10 +9,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.naming import IAM_ROLE_NAME_MAX, physical_name
-from components.policies import allow, assume_role_policy
-from components.secrets import stored_secret
-from components.slots import SLOTS
+from .naming import IAM_ROLE_NAME_MAX, physical_name
+from .policies import allow, assume_role_policy
+from .secrets import stored_secret
+from .slots import SLOTS
 
 # ECS Exec (`aws ecs execute-command` → `bin/APP remote`) talks to SSM Session Manager channels.
 ECS_EXEC_ACTIONS = [

@@ -7,15 +7,13 @@ secret) and builds its Ecto config at boot (see examples/phoenix_app/config/runt
 baked into a separate secret would break at the first rotation.
 """
 
-from __future__ import annotations
-
 from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from components.naming import DB_IDENTIFIER_MAX, physical_name
-from components.security import server_security_group
+from .naming import DB_IDENTIFIER_MAX, physical_name
+from .security import server_security_group
 
 POSTGRES_PORT = 5432
 SUPPORTED_MAJOR_VERSIONS = ("14", "15", "16", "17")

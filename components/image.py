@@ -6,8 +6,6 @@
   same tag, no rebuild and no redeploy; slots use the pushed image's digest, never a tag.
 """
 
-from __future__ import annotations
-
 import fnmatch
 import functools
 import hashlib
@@ -21,19 +19,12 @@ import pulumi_aws as aws
 import pulumi_command as command
 import pulumi_docker as docker
 
-from components.naming import ECR_NAME_MAX, physical_name
+from .helpers import helper_command
+from .naming import ECR_NAME_MAX, physical_name
 
 IN_USE_TAG_PREFIX = "inuse-"
 BUILD_TAG_PREFIX = "build-"
 PLATFORMS = {"ARM64": "linux/arm64", "X86_64": "linux/amd64"}
-# The helpers (release/*.py) run on the machine that runs `pulumi up` and need boto3. The release
-# command and the workflows set PHOENIX_AWS_PYTHON (an interpreter with boto3) and
-# PHOENIX_AWS_HOME (this project); by default `python3` from the current directory. The string
-# is constant, so it never shows up as a diff between machines.
-HELPER_PYTHON = (
-    'PYTHONPATH="${PHOENIX_AWS_HOME:-$PWD}${PYTHONPATH:+:$PYTHONPATH}" '
-    "${PHOENIX_AWS_PYTHON:-python3}"
-)
 
 
 def lifecycle_policy(keep_last: int) -> dict:
@@ -206,8 +197,8 @@ class AppImage(pulumi.ComponentResource):
         for slot, image in (args.get("pinned_images") or {}).items():
             command.local.Command(
                 f"{name}-inuse-{slot}",
-                create=f"{HELPER_PYTHON} -m release.ecr_tags add",
-                delete=f"{HELPER_PYTHON} -m release.ecr_tags remove",
+                create=helper_command("ecr_tags", "add"),
+                delete=helper_command("ecr_tags", "remove"),
                 environment={
                     "ECR_REPOSITORY": self.repository.name,
                     "ECR_IMAGE": image,

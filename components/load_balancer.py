@@ -1,31 +1,214 @@
-"""LoadBalancer: the only public entry point of a stack. An ALB tuned for Phoenix WebSockets, with a
-blue and a green target group whose forward weights follow the live slot.
+"""The public edge of a stack, in two components.
+
+- `LoadBalancer`: the only public entry point. An ALB tuned for Phoenix WebSockets, a blue and a
+  green target group, the listeners (503 until a release is live) and the slot test routes.
+- `TrafficRouting`: what moves traffic. The live rule and the per-path allow lists, forwarding to
+  both target groups with the blue/green weights. It is created after the slots and their
+  migrations and waits for them (`ready`), so traffic never moves before they are done.
+
+Rules AWS enforces are written once here as `check_*` functions (the stack settings call them
+too), each citing the AWS documentation.
 """
 
-from __future__ import annotations
-
-import ipaddress
+import functools
+import hashlib
 import json
+import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from components.naming import LOAD_BALANCER_NAME_MAX, TARGET_GROUP_NAME_MAX, physical_name
-from components.security import allow_between
-from components.slots import SLOTS, Slot
+from .naming import LOAD_BALANCER_NAME_MAX, TARGET_GROUP_NAME_MAX, physical_name, slug
+from .security import allow_between
+from .slots import SLOTS, TEST_HEADER, Slot
+from .validation import arg_error, check_arg, check_args, check_arn, check_cidr, check_tags
 
-# ALB: at most 5 condition values per rule; a path allow rule spends one on the path pattern.
-MAX_CONDITION_VALUES = 5
 MODERN_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-TEST_ROUTE_PRIORITY_BASE = 1
-ALLOW_LIST_PRIORITY_BASE = 100
-LIVE_RULE_PRIORITY = 50000  # the last rule ALB allows: everything not matched before
+LIVE_RULE_PRIORITY = 50000  # the last priority ALB allows: everything not matched before
+
+# Listener rule quotas of an Application Load Balancer (not adjustable for condition values):
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
+MAX_RULES_PER_LOAD_BALANCER = 100
+MAX_CONDITION_VALUES = 5
+# A test route spends one value on the header, an allow-list rule one on its path pattern.
+CIDRS_PER_RULE = MAX_CONDITION_VALUES - 1
+
+# Priorities come in bands of RULE_BAND_WIDTH: band 0 and 1 are the blue and green test routes,
+# every allow-listed path gets a band of its own (its allow rules first, its 403 rule last). A
+# band, once deployed, never moves, so editing one list never renumbers another's rules.
+RULE_BAND_WIDTH = 20
+RULE_BANDS = (LIVE_RULE_PRIORITY - 1) // RULE_BAND_WIDTH  # bands 0 .. RULE_BANDS-1
+TEST_ROUTE_BANDS = {"blue": 0, "green": 1}
+
 # ECS only registers a service with a target group that the load balancer already uses, so the
 # slot test routes always exist. Without operator CIDRs they match only this source, which never
 # reaches an internet-facing load balancer.
 NO_OPERATOR_CIDRS = ("127.0.0.1/32",)
+
+
+class RoutingAlgorithm(StrEnum):
+    """How the ALB picks a target for a new request or WebSocket."""
+
+    LEAST_OUTSTANDING_REQUESTS = "least_outstanding_requests"
+    """The target with the fewest requests in flight: a node added later (or after a deploy)
+    gets new connections first, which evens out long-lived WebSockets (default)."""
+    ROUND_ROBIN = "round_robin"
+    """Targets in turn; the only algorithm that allows slow start."""
+
+
+# --- rules AWS enforces ----------------------------------------------------------------------
+
+
+def check_slow_start(seconds: int) -> int:
+    """Slow start is off (0) or 30-900 seconds.
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#slow-start-mode"""
+    if seconds != 0 and not 30 <= seconds <= 900:
+        raise ValueError("slow start is 0 (off) or 30-900 seconds")
+    return seconds
+
+
+def check_algorithm_with_slow_start(algorithm: str, slow_start_seconds: int) -> None:
+    """AWS refuses a target group that combines slow start with the least outstanding requests
+    algorithm: slow start works only with round robin.
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#slow-start-mode
+    """
+    RoutingAlgorithm(algorithm)
+    check_slow_start(slow_start_seconds)
+    if slow_start_seconds and algorithm != RoutingAlgorithm.ROUND_ROBIN:
+        raise ValueError(
+            "slow start works only with the round_robin algorithm (AWS refuses it together with "
+            "least_outstanding_requests); set slow_start_seconds: 0, or "
+            "load_balancing_algorithm: round_robin"
+        )
+
+
+def check_idle_timeout(seconds: int) -> int:
+    """1-4000 s by AWS; at least 60 here, so Phoenix's 30 s WebSocket heartbeat (and a missed
+    one) never finds the connection closed.
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-load-balancer-attributes.html#connection-idle-timeout"""
+    if not 60 <= seconds <= 4000:
+        raise ValueError("use 60-4000 seconds (Phoenix sends a WebSocket heartbeat every 30 s)")
+    return seconds
+
+
+def check_deregistration_delay(seconds: int) -> int:
+    """0-3600 seconds.
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#deregistration-delay"""
+    if not 0 <= seconds <= 3600:
+        raise ValueError("use 0-3600 seconds")
+    return seconds
+
+
+def check_ingress_cidrs(cidrs: list[str]) -> list[str]:
+    """Who may reach the listeners: at least one IPv4 network. The load balancer is IPv4-only
+    (`ip_address_type: ipv4`), so IPv6 ranges would open nothing."""
+    if not cidrs:
+        raise ValueError(
+            "nobody could reach the load balancer; give at least one network "
+            "(0.0.0.0/0 for the whole internet)"
+        )
+    for cidr in cidrs:
+        try:
+            check_cidr(cidr, version=4)
+        except ValueError as exc:
+            raise ValueError(f"{cidr!r}: {exc} (the load balancer is IPv4-only)") from None
+    return cidrs
+
+
+def check_cidr_list(cidrs: list[str]) -> list[str]:
+    """A list of networks in CIDR notation (operator CIDRs, allow lists)."""
+    for cidr in cidrs:
+        try:
+            check_cidr(cidr)
+        except ValueError as exc:
+            raise ValueError(f"{cidr!r}: {exc}") from None
+    return cidrs
+
+
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
+
+
+def check_domain(domain: str) -> str:
+    """A DNS host name: lower-case letters, digits and hyphens in dot-separated labels of at most
+    63 characters, at most 253 in all, with a top-level domain.
+    https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DomainNameFormat.html"""
+    if len(domain) > 253:
+        raise ValueError("a domain name has at most 253 characters")
+    labels = domain.split(".")
+    if len(labels) < 2:
+        raise ValueError("expected a full host name such as app.example.com")
+    for label in labels:
+        if len(label) > 63:
+            raise ValueError(f"the label {label[:20]}... is longer than 63 characters")
+        if not _LABEL.fullmatch(label):
+            raise ValueError(
+                f"the label {label!r} may only hold lower-case letters, digits and inner hyphens"
+            )
+    if labels[-1].isdigit():
+        raise ValueError("expected a host name, not an address")
+    return domain
+
+
+def check_certificate_arn(arn: str) -> str:
+    return check_arn(
+        arn,
+        service="acm",
+        resource="certificate/",
+        what="an ACM certificate",
+        example="arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-...",
+    )
+
+
+_HEADER = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,40}")
+
+
+def check_test_header(name: str) -> str:
+    """An HTTP header name of at most 40 characters (ALB's limit for header conditions).
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html#http-header-conditions"""
+    if not _HEADER.fullmatch(name):
+        raise ValueError("expected an HTTP header name (letters, digits, hyphens; at most 40)")
+    return name
+
+
+def check_path_pattern(path: str) -> str:
+    """An ALB path pattern: starts with `/`, at most 128 characters, `*` and `?` wildcards.
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html#path-conditions"""
+    if not path.startswith("/") or len(path) > 128:
+        raise ValueError("expected a path pattern starting with / (at most 128 characters)")
+    return path
+
+
+def check_health_check(health: "HealthCheck") -> "HealthCheck":
+    """Target group health check limits: interval 5-300 s, timeout 2-120 s and shorter than the
+    interval, thresholds 2-10, a path, and a matcher of HTTP codes (`200`, `200,204`,
+    `200-299`). https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html"""
+    path = health.get("path", "/health")
+    interval = health.get("interval_seconds", 15)
+    timeout = health.get("timeout_seconds", 5)
+    if not path.startswith("/"):
+        raise ValueError("path: expected a path starting with /")
+    if not 5 <= interval <= 300:
+        raise ValueError("interval_seconds: use 5-300")
+    if not 2 <= timeout <= 120:
+        raise ValueError("timeout_seconds: use 2-120")
+    if timeout >= interval:
+        raise ValueError(f"timeout_seconds must be shorter than interval_seconds ({interval})")
+    thresholds = {
+        "healthy_threshold": health.get("healthy_threshold", 2),
+        "unhealthy_threshold": health.get("unhealthy_threshold", 3),
+    }
+    for key, value in thresholds.items():
+        if not 2 <= value <= 10:
+            raise ValueError(f"{key}: use 2-10")
+    if not re.fullmatch(r"[1-5]\d\d((,|-)[1-5]\d\d)*", health.get("matcher", "200")):
+        raise ValueError("matcher: HTTP codes such as 200, 200,204 or 200-299")
+    return health
+
+
+# --- pure helpers ----------------------------------------------------------------------------
 
 
 def forward_weights(live: str, canary_percent: int = 0) -> dict[str, int]:
@@ -34,7 +217,7 @@ def forward_weights(live: str, canary_percent: int = 0) -> dict[str, int]:
     >>> forward_weights("blue")
     {'blue': 100, 'green': 0}
     >>> forward_weights("green", 10)
-    {'blue': 10, 'green': 90}
+    {'green': 90, 'blue': 10}
     """
     slot = Slot(live)
     if isinstance(canary_percent, bool) or not isinstance(canary_percent, int):
@@ -44,100 +227,211 @@ def forward_weights(live: str, canary_percent: int = 0) -> dict[str, int]:
     return {slot.value: 100 - canary_percent, slot.other.value: canary_percent}
 
 
-def chunk(values: list[str], size: int) -> list[list[str]]:
+def chunk(values: list[str], size: int = CIDRS_PER_RULE) -> list[list[str]]:
     """Split `values` into lists of at most `size` (ALB rules take few condition values)."""
     if size < 1:
         raise ValueError("size must be positive")
     return [values[i : i + size] for i in range(0, len(values), size)]
 
 
+def path_group(path: str) -> str:
+    """The stable identity of an allow-listed path: its rules' names and band derive from it."""
+    return f"path-{slug(path)[:24] or 'root'}-{hashlib.sha256(path.encode()).hexdigest()[:8]}"
+
+
+def assign_rule_bands(groups: list[str], previous: dict[str, int] | None) -> dict[str, int]:
+    """A priority band for each allow-list group (path).
+
+    A group that was deployed keeps its band. A new group takes the lowest band that no group of
+    the deployed graph holds and no other group takes now, so a new rule never receives a
+    priority that a different rule holds in the deployed graph (AWS refuses duplicate
+    priorities while both exist), and no unrelated rule is ever renumbered.
+    """
+    previous = dict(previous or {})
+    held = set(previous.values()) | set(TEST_ROUTE_BANDS.values())
+    bands: dict[str, int] = {}
+    for group in groups:
+        if group in previous:
+            bands[group] = previous[group]
+    taken = held | set(bands.values())
+    free = (band for band in range(len(TEST_ROUTE_BANDS), RULE_BANDS) if band not in taken)
+    for group in groups:
+        if group not in bands:
+            band = next(free, None)
+            if band is None:
+                raise ValueError("no free listener rule priorities are left")
+            bands[group] = band
+    return bands
+
+
+def band_priority(band: int, offset: int) -> int:
+    """The priority of the rule at `offset` in `band` (offset RULE_BAND_WIDTH - 1 is last)."""
+    if not 0 <= offset < RULE_BAND_WIDTH:
+        raise ValueError(f"a band holds {RULE_BAND_WIDTH} rules")
+    return band * RULE_BAND_WIDTH + offset + 1
+
+
 @dataclass(frozen=True)
 class PlannedRule:
-    """One listener rule: a priority, its conditions and whether it forwards or answers 403."""
+    """One listener rule: its stable key, its group and offset in the group's band, its
+    conditions, and whether it forwards (to a slot, or weighted) or answers 403."""
 
     key: str
-    priority: int
+    group: str
+    offset: int
     path: str | None
     cidrs: tuple[str, ...]
     header: tuple[str, str] | None
     action: str  # "forward" (weighted, gated) | "forward-slot:<slot>" | "deny"
 
+    @property
+    def condition_values(self) -> int:
+        return len(self.cidrs) + (1 if self.path else 0) + (1 if self.header else 0)
 
-def plan_listener_rules(
-    *,
-    operator_cidrs: list[str],
-    test_header: str,
-    allow_lists: list[PathAllowList] | list[dict[str, Any]],
-) -> list[PlannedRule]:
-    """Listener rules in priority order: slot test routes, per-path allow lists, then the live
-    rule that forwards everything else with the blue/green weights.
 
-    - A request with `<test_header>: <slot>` from an operator CIDR goes to that slot's target
-      group (both slots get a rule, so flipping `live` never touches these rules).
-    - For each allow list, requests on its path from its CIDRs are forwarded with the weights;
-      every other request on that path gets 403.
-    """
-    rules: list[PlannedRule] = []
-    priority = TEST_ROUTE_PRIORITY_BASE
+def plan_test_routes(operator_cidrs: list[str], test_header: str) -> list[PlannedRule]:
+    """A request with `<test_header>: <slot>` from an operator CIDR goes to that slot's target
+    group. Both slots get their rules, so flipping `live` never touches them."""
     sources = list(operator_cidrs) or list(NO_OPERATOR_CIDRS)
-    if sources:
-        # The header condition takes one of the rule's condition values, the CIDRs the rest.
-        for slot in SLOTS:
-            for n, cidrs in enumerate(chunk(sources, MAX_CONDITION_VALUES - 1)):
-                rules.append(
-                    PlannedRule(
-                        key=f"test-{slot}-{n}",
-                        priority=priority,
-                        path=None,
-                        cidrs=tuple(cidrs),
-                        header=(test_header, slot),
-                        action=f"forward-slot:{slot}",
-                    )
-                )
-                priority += 1
-    priority = ALLOW_LIST_PRIORITY_BASE
-    for index, entry in enumerate(allow_lists):
-        for n, cidrs in enumerate(chunk(list(entry["cidrs"]), MAX_CONDITION_VALUES - 1)):
+    return [
+        PlannedRule(
+            key=f"test-{slot}-{n}",
+            group=f"test-{slot}",
+            offset=n,
+            path=None,
+            cidrs=tuple(cidrs),
+            header=(test_header, slot),
+            action=f"forward-slot:{slot}",
+        )
+        for slot in SLOTS
+        for n, cidrs in enumerate(chunk(sources))
+    ]
+
+
+def plan_allow_list_rules(allow_lists: list["PathAllowList"]) -> list[PlannedRule]:
+    """For each allow list, requests on its path from its CIDRs are forwarded with the weights;
+    every other request on that path gets 403 (the last rule of the path's band)."""
+    rules: list[PlannedRule] = []
+    for entry in allow_lists:
+        group = path_group(entry["path"])
+        for n, cidrs in enumerate(chunk(list(entry["cidrs"]))):
             rules.append(
-                PlannedRule(
-                    key=f"allow-{index}-{n}",
-                    priority=priority,
-                    path=entry["path"],
-                    cidrs=tuple(cidrs),
-                    header=None,
-                    action="forward",
-                )
+                PlannedRule(f"{group}-{n}", group, n, entry["path"], tuple(cidrs), None, "forward")
             )
-            priority += 1
         rules.append(
             PlannedRule(
-                key=f"deny-{index}",
-                priority=priority,
-                path=entry["path"],
-                cidrs=(),
-                header=None,
-                action="deny",
+                f"{group}-deny", group, RULE_BAND_WIDTH - 1, entry["path"], (), None, "deny"
             )
         )
-        priority += 1
-    rules.append(
-        PlannedRule(
-            key="live",
-            priority=LIVE_RULE_PRIORITY,
-            path="/*",
-            cidrs=(),
-            header=None,
-            action="forward",
-        )
-    )
     return rules
 
 
-class PathAllowList(TypedDict):
-    """Requests on `path` (an ALB path pattern such as `/api/telegram/*`) only from `cidrs`."""
+def count_listener_rules(operator_cidrs: list[str], allow_lists: list["PathAllowList"]) -> int:
+    """Listener rules the edge needs: test routes, allow lists (+ their 403 rules), the live
+    rule."""
+    live_rule = 1
+    return (
+        len(plan_test_routes(operator_cidrs, TEST_HEADER))
+        + len(plan_allow_list_rules(allow_lists))
+        + live_rule
+    )
 
-    path: str
-    cidrs: list[str]
+
+def check_listener_rules(operator_cidrs: list[str], allow_lists: list["PathAllowList"]) -> None:
+    """The planned rules fit ALB's quotas: at most 100 rules per load balancer, 5 condition
+    values per rule, and no allow list with more CIDRs than one band holds.
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html"""
+    paths = [entry["path"] for entry in allow_lists]
+    duplicates = sorted({p for p in paths if paths.count(p) > 1})
+    if duplicates:
+        raise ValueError(f"the path {duplicates[0]} has two allow lists; merge them")
+    groups = [plan_test_routes(operator_cidrs, TEST_HEADER)] + [
+        plan_allow_list_rules([entry]) for entry in allow_lists
+    ]
+    for rules in groups:
+        if max(rule.offset for rule in rules if rule.action != "deny") >= RULE_BAND_WIDTH - 1:
+            limit = (RULE_BAND_WIDTH - 1) * CIDRS_PER_RULE
+            raise ValueError(f"one list holds at most {limit} networks")
+        for rule in rules:
+            if rule.condition_values > MAX_CONDITION_VALUES:  # pragma: no cover - by construction
+                raise ValueError(f"rule {rule.key} has {rule.condition_values} condition values")
+    total = count_listener_rules(operator_cidrs, allow_lists)
+    if total > MAX_RULES_PER_LOAD_BALANCER:
+        raise ValueError(
+            f"these lists need {total} listener rules; an Application Load Balancer allows "
+            f"{MAX_RULES_PER_LOAD_BALANCER} (each rule holds {CIDRS_PER_RULE} networks): "
+            "merge networks into wider CIDRs"
+        )
+
+
+def target_group_name(
+    name_parts: list[str], slot: str, port: int = 4000, protocol: str = "HTTP", target_type="ip"
+) -> str:
+    """`<project>-<stack>-<slot>-<hash>` within AWS's 32 characters. The hash covers what forces
+    a new target group (port, protocol, target type), so the replacement gets a new name and is
+    created before the old one is deleted instead of colliding with it."""
+    fingerprint = hashlib.sha256(f"{port}/{protocol}/{target_type}".encode()).hexdigest()[:4]
+    return physical_name(*name_parts, slot, fingerprint, max_length=TARGET_GROUP_NAME_MAX)
+
+
+def access_log_bucket_policy(bucket_arn: str, elb_account_arn: str, account_id: str) -> dict:
+    """Let ELB log delivery write under `alb/AWSLogs/<account>/` (the regional ELB account in
+    older regions, the log-delivery service principal in newer ones) and refuse plain HTTP.
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html"""
+    target = f"{bucket_arn}/alb/AWSLogs/{account_id}/*"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ElbAccountLogDelivery",
+                "Effect": "Allow",
+                "Principal": {"AWS": elb_account_arn},
+                "Action": "s3:PutObject",
+                "Resource": target,
+            },
+            {
+                "Sid": "ElbServiceLogDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": target,
+            },
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ],
+    }
+
+
+def _conditions(rule: PlannedRule) -> list[dict[str, Any]]:
+    conditions: list[dict[str, Any]] = []
+    if rule.path:
+        conditions.append({"path_pattern": {"values": [rule.path]}})
+    if rule.header:
+        conditions.append(
+            {"http_header": {"http_header_name": rule.header[0], "values": [rule.header[1]]}}
+        )
+    if rule.cidrs:
+        conditions.append({"source_ip": {"values": list(rule.cidrs)}})
+    return conditions
+
+
+_FORBIDDEN: dict[str, Any] = {
+    "type": "fixed-response",
+    "fixed_response": {
+        "content_type": "text/plain",
+        "message_body": "Forbidden",
+        "status_code": "403",
+    },
+}
+
+
+# --- LoadBalancer ----------------------------------------------------------------------------
 
 
 class HealthCheck(TypedDict):
@@ -154,7 +448,7 @@ class HealthCheck(TypedDict):
     unhealthy_threshold: NotRequired[int]
     """Default: 3."""
     matcher: NotRequired[str]
-    """Default: `200`."""
+    """HTTP codes that mean healthy. Default: `200`."""
 
 
 class LoadBalancerArgs(TypedDict):
@@ -170,12 +464,13 @@ class LoadBalancerArgs(TypedDict):
     app_port: NotRequired[int]
     """Port the app listens on (plain HTTP inside the VPC). Default: 4000."""
     ingress_cidrs: NotRequired[list[str]]
-    """Who may reach the listeners (IPv4 or IPv6). Default: the internet (`0.0.0.0/0`, `::/0`)."""
+    """Who may reach the listeners (IPv4; the load balancer is IPv4-only). Default: the
+    internet, `0.0.0.0/0`."""
     certificate_arn: NotRequired[str]
     """An existing ACM certificate for the HTTPS listener."""
     domain_name: NotRequired[str]
     """Public host name. With `hosted_zone_id` and no `certificate_arn`, a DNS-validated ACM
-    certificate and an alias record are created."""
+    certificate and an A alias record are created."""
     hosted_zone_id: NotRequired[str]
     """Route 53 zone of `domain_name`."""
     plain_http_only: NotRequired[bool]
@@ -185,23 +480,16 @@ class LoadBalancerArgs(TypedDict):
     idle_timeout_seconds: NotRequired[int]
     """Idle time before the ALB closes a connection. Phoenix sends a WebSocket heartbeat every
     30 s; 120 s leaves room for a slow client or a missed beat. Default: 120."""
+    load_balancing_algorithm: NotRequired[RoutingAlgorithm]
+    """Default: `least_outstanding_requests` (new connections go to the least busy node)."""
     deregistration_delay_seconds: NotRequired[int]
-    """Time a draining target keeps its connections, so the app's socket drainer can move clients
-    off gradually before the task stops. Default: 60."""
+    """Time a deregistering target keeps its open connections. Default: 60."""
     slow_start_seconds: NotRequired[int]
-    """Ramp-up for a new target, so a fresh node is not handed a reconnect storm. Default: 0."""
+    """Ramp-up for a new target (round_robin only). Default: 0 (off)."""
     health_check: NotRequired[HealthCheck]
-    live: NotRequired[str]
-    """Slot that takes production traffic: `blue` or `green`. Default: `blue`."""
-    canary_percent: NotRequired[int]
-    """Share of production traffic sent to the idle slot, 0-100. Default: 0."""
-    traffic_gate: NotRequired[pulumi.Input[str]]
-    """The weighted forward rules wait for this value and the resources behind it (e.g. the
-    migration task and the slots' steady services), so traffic never moves before they are done.
-    The listeners themselves answer 503 until the live rule exists. Default: no gate."""
+    """Default: see HealthCheck."""
     enable_stickiness: NotRequired[bool]
-    """Keep a client on one slot and one target (cookie), for LongPoll-heavy apps.
-    Default: false."""
+    """Keep a client on one target (cookie), for LongPoll-heavy apps. Default: false."""
     stickiness_seconds: NotRequired[int]
     """Default: 3600."""
     test_header: NotRequired[str]
@@ -210,8 +498,6 @@ class LoadBalancerArgs(TypedDict):
     operator_cidrs: NotRequired[list[str]]
     """Who may use the test header. Default: nobody (the rules still exist, matching only
     127.0.0.1/32, because they attach the target groups to the load balancer)."""
-    path_allow_lists: NotRequired[list[PathAllowList]]
-    """Per-path source-IP allow lists (the webhook pattern). Default: none."""
     enable_deletion_protection: NotRequired[bool]
     """Default: true."""
     desync_mitigation_mode: NotRequired[str]
@@ -221,36 +507,43 @@ class LoadBalancerArgs(TypedDict):
     access_logs_retention_days: NotRequired[int]
     """Default: 90."""
     tags: NotRequired[dict[str, str]]
+    """Tags for every taggable child. Default: none."""
 
 
 class LoadBalancer(pulumi.ComponentResource):
-    """A WebSocket-ready ALB with blue/green target groups, test routes and IP allow lists."""
+    """A WebSocket-ready ALB with blue/green target groups and slot test routes."""
 
+    arn: pulumi.Output[str]
     dns_name: pulumi.Output[str]
     zone_id: pulumi.Output[str]
     url: pulumi.Output[str]
+    """`https://<host>` (or `http://` with plain_http_only)."""
     host: pulumi.Output[str]
+    """The public host name (the domain, else the ALB's DNS name): the app's PHX_HOST."""
+    scheme: pulumi.Output[str]
+    """`http` or `https`: what browsers use, so the app's check_origin matches."""
     security_group_id: pulumi.Output[str]
     http_listener_arn: pulumi.Output[str]
     https_listener_arn: pulumi.Output[str | None]
     production_listener_arn: pulumi.Output[str]
+    """The listener that serves the app (HTTPS, or HTTP with plain_http_only)."""
     target_group_arns: pulumi.Output[dict[str, str]]
+    """slot → target group ARN; resolves once the group is attached to the load balancer."""
     load_balancer_arn_suffix: pulumi.Output[str]
     target_group_arn_suffixes: pulumi.Output[dict[str, str]]
+    test_route_count: pulumi.Output[int]
+    """Listener rules this component created (for the per-load-balancer rule quota)."""
 
     def __init__(
         self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("phoenix-aws:components:LoadBalancer", name, None, opts)
-        _validate(args)
+        _validate(name, args)
         parts = list(args["name_parts"])
         tags = dict(args.get("tags") or {})
         child = pulumi.ResourceOptions(parent=self)
         app_port = args.get("app_port", 4000)
         plain_http = args.get("plain_http_only", False)
-        weights = forward_weights(args.get("live", "blue"), args.get("canary_percent", 0))
-        sticky = args.get("enable_stickiness", False)
-        sticky_seconds = args.get("stickiness_seconds", 3600)
 
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
@@ -260,8 +553,7 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         ports = [80] if plain_http else [80, 443]
-        for cidr in args.get("ingress_cidrs", ["0.0.0.0/0", "::/0"]):
-            family = "ipv6" if ipaddress.ip_network(cidr).version == 6 else "ipv4"
+        for cidr in args.get("ingress_cidrs", ["0.0.0.0/0"]):
             for port in ports:
                 aws.vpc.SecurityGroupIngressRule(
                     f"{name}-in-{port}-{_cidr_key(cidr)}",
@@ -270,7 +562,7 @@ class LoadBalancer(pulumi.ComponentResource):
                     from_port=port,
                     to_port=port,
                     description=f"Port {port} from {cidr}",
-                    **{f"cidr_{family}": cidr},
+                    cidr_ipv4=cidr,
                     opts=child,
                 )
         allow_between(
@@ -283,8 +575,9 @@ class LoadBalancer(pulumi.ComponentResource):
         )
 
         access_logs = None
+        log_bucket_ready: list[pulumi.Resource] = []
         if args.get("enable_access_logs", True):
-            bucket = self._access_log_bucket(
+            bucket, log_bucket_ready = self._access_log_bucket(
                 name, parts, args.get("access_logs_retention_days", 90), tags
             )
             access_logs = {"bucket": bucket.bucket, "prefix": "alb", "enabled": True}
@@ -294,6 +587,7 @@ class LoadBalancer(pulumi.ComponentResource):
             name=physical_name(*parts, max_length=LOAD_BALANCER_NAME_MAX),
             load_balancer_type="application",
             internal=False,
+            ip_address_type="ipv4",
             security_groups=[self.security_group.id],
             subnets=args["subnet_ids"],
             idle_timeout=args.get("idle_timeout_seconds", 120),
@@ -304,20 +598,26 @@ class LoadBalancer(pulumi.ComponentResource):
             xff_header_processing_mode="append",
             access_logs=access_logs,
             tags=tags,
-            opts=child,
+            # ELB checks that it may write to the bucket when access logs are switched on: the
+            # bucket policy and ownership settings must exist first ("Access Denied for bucket").
+            # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
+            opts=pulumi.ResourceOptions(parent=self, depends_on=log_bucket_ready),
         )
 
         health = args.get("health_check") or {}
+        algorithm = RoutingAlgorithm(
+            args.get("load_balancing_algorithm", RoutingAlgorithm.LEAST_OUTSTANDING_REQUESTS)
+        )
         self.target_groups: dict[str, aws.lb.TargetGroup] = {}
         for slot in SLOTS:
             self.target_groups[slot] = aws.lb.TargetGroup(
                 f"{name}-{slot}",
-                name=target_group_name(parts, slot),
+                name=target_group_name(parts, slot, app_port),
                 target_type="ip",
                 protocol="HTTP",
                 port=app_port,
                 vpc_id=args["vpc_id"],
-                load_balancing_algorithm_type="least_outstanding_requests",
+                load_balancing_algorithm_type=algorithm.value,
                 deregistration_delay=args.get("deregistration_delay_seconds", 60),
                 slow_start=args.get("slow_start_seconds", 0),
                 health_check={
@@ -332,31 +632,15 @@ class LoadBalancer(pulumi.ComponentResource):
                 },
                 stickiness={
                     "type": "lb_cookie",
-                    "enabled": sticky,
-                    "cookie_duration": sticky_seconds,
+                    "enabled": args.get("enable_stickiness", False),
+                    "cookie_duration": args.get("stickiness_seconds", 3600),
                 },
                 tags={**tags, "phoenix-aws:slot": slot},
-                opts=child,
+                # A changed port means a new group (new name); it replaces the old one first.
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=False),
             )
 
-        gate = pulumi.Output.from_input(args.get("traffic_gate", "open"))
-        arns = pulumi.Output.all(gate, *[self.target_groups[slot].arn for slot in SLOTS])
-
-        def forward() -> pulumi.Output[dict[str, Any]]:
-            return arns.apply(
-                lambda a: {
-                    "type": "forward",
-                    "forward": {
-                        "target_groups": [
-                            {"arn": arn, "weight": weights[slot]}
-                            for slot, arn in zip(SLOTS, a[1:], strict=True)
-                        ],
-                        "stickiness": {"enabled": sticky, "duration": sticky_seconds},
-                    },
-                }
-            )
-
-        # Until the gated live rule exists (first deployment), nothing is served.
+        # Until the live rule exists (first deployment), nothing is served.
         not_live: dict[str, Any] = {
             "type": "fixed-response",
             "fixed_response": {
@@ -406,59 +690,31 @@ class LoadBalancer(pulumi.ComponentResource):
             )
             production = self.https_listener
 
-        planned = plan_listener_rules(
-            operator_cidrs=list(args.get("operator_cidrs") or []),
-            test_header=args.get("test_header", "X-Release-Slot"),
-            allow_lists=list(args.get("path_allow_lists") or []),
+        test_routes = plan_test_routes(
+            list(args.get("operator_cidrs") or []), args.get("test_header", TEST_HEADER)
         )
         attachments: dict[str, list[aws.lb.ListenerRule]] = {slot: [] for slot in SLOTS}
-        for rule in planned:
-            conditions: list[dict[str, Any]] = []
-            if rule.path:
-                conditions.append({"path_pattern": {"values": [rule.path]}})
-            if rule.header:
-                conditions.append(
-                    {
-                        "http_header": {
-                            "http_header_name": rule.header[0],
-                            "values": [rule.header[1]],
-                        }
-                    }
+        for rule in test_routes:
+            slot = rule.action.split(":", 1)[1]
+            attachments[slot].append(
+                aws.lb.ListenerRule(
+                    f"{name}-rule-{rule.key}",
+                    listener_arn=production.arn,
+                    priority=band_priority(TEST_ROUTE_BANDS[slot], rule.offset),
+                    conditions=_conditions(rule),
+                    actions=[{"type": "forward", "target_group_arn": self.target_groups[slot].arn}],
+                    tags=tags,
+                    opts=child,
                 )
-            if rule.cidrs:
-                conditions.append({"source_ip": {"values": list(rule.cidrs)}})
-            if rule.action == "deny":
-                action: dict[str, Any] = {
-                    "type": "fixed-response",
-                    "fixed_response": {
-                        "content_type": "text/plain",
-                        "message_body": "Forbidden",
-                        "status_code": "403",
-                    },
-                }
-            elif rule.action.startswith("forward-slot:"):
-                slot = rule.action.split(":", 1)[1]
-                action = {"type": "forward", "target_group_arn": self.target_groups[slot].arn}
-            else:
-                action = forward()  # type: ignore[assignment]
-            listener_rule = aws.lb.ListenerRule(
-                f"{name}-rule-{rule.key}",
-                listener_arn=production.arn,
-                priority=rule.priority,
-                conditions=conditions,
-                actions=[action],
-                tags=tags,
-                opts=child,
             )
-            if rule.action.startswith("forward-slot:"):
-                attachments[rule.action.split(":", 1)[1]].append(listener_rule)
 
+        self.arn = self.load_balancer.arn
         self.dns_name = self.load_balancer.dns_name
         self.zone_id = self.load_balancer.zone_id
         domain = args.get("domain_name")
         self.host = pulumi.Output.from_input(domain) if domain else self.dns_name
-        scheme = "http" if plain_http else "https"
-        self.url = self.host.apply(lambda h: f"{scheme}://{h}")
+        self.scheme = pulumi.Output.from_input("http" if plain_http else "https")
+        self.url = pulumi.Output.concat(self.scheme, "://", self.host)
         self.security_group_id = self.security_group.id
         self.http_listener_arn = self.http_listener.arn
         self.https_listener_arn = (
@@ -479,15 +735,23 @@ class LoadBalancer(pulumi.ComponentResource):
         self.target_group_arn_suffixes = pulumi.Output.all(
             **{slot: tg.arn_suffix for slot, tg in self.target_groups.items()}
         )
+        self.test_route_count = pulumi.Output.from_input(len(test_routes))
         self.register_outputs(
             {
+                "arn": self.arn,
                 "dns_name": self.dns_name,
+                "zone_id": self.zone_id,
                 "url": self.url,
+                "host": self.host,
+                "scheme": self.scheme,
                 "security_group_id": self.security_group_id,
                 "http_listener_arn": self.http_listener_arn,
                 "https_listener_arn": self.https_listener_arn,
                 "production_listener_arn": self.production_listener_arn,
                 "target_group_arns": self.target_group_arns,
+                "load_balancer_arn_suffix": self.load_balancer_arn_suffix,
+                "target_group_arn_suffixes": self.target_group_arn_suffixes,
+                "test_route_count": self.test_route_count,
             }
         )
 
@@ -527,25 +791,27 @@ class LoadBalancer(pulumi.ComponentResource):
         return validation.certificate_arn
 
     def _alias(self, name: str, args: LoadBalancerArgs) -> None:
-        for record_type in ("A", "AAAA"):
-            aws.route53.Record(
-                f"{name}-alias-{record_type.lower()}",
-                zone_id=args["hosted_zone_id"],
-                name=args["domain_name"],
-                type=record_type,
-                aliases=[
-                    {
-                        "name": self.load_balancer.dns_name,
-                        "zone_id": self.load_balancer.zone_id,
-                        "evaluate_target_health": True,
-                    }
-                ],
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+        # An A alias only: the load balancer is IPv4-only, so an AAAA alias would resolve to
+        # nothing.
+        aws.route53.Record(
+            f"{name}-alias-a",
+            zone_id=args["hosted_zone_id"],
+            name=args["domain_name"],
+            type="A",
+            aliases=[
+                {
+                    "name": self.load_balancer.dns_name,
+                    "zone_id": self.load_balancer.zone_id,
+                    "evaluate_target_health": True,
+                }
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _access_log_bucket(
         self, name: str, parts: list[str], retention_days: int, tags: dict[str, str]
-    ) -> aws.s3.Bucket:
+    ) -> tuple[aws.s3.Bucket, list[pulumi.Resource]]:
+        """The log bucket, and what must exist before ELB can write to it."""
         child = pulumi.ResourceOptions(parent=self)
         bucket = aws.s3.Bucket(
             f"{name}-logs",
@@ -554,13 +820,13 @@ class LoadBalancer(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        aws.s3.BucketOwnershipControls(
+        ownership = aws.s3.BucketOwnershipControls(
             f"{name}-logs-ownership",
             bucket=bucket.id,
             rule={"object_ownership": "BucketOwnerEnforced"},
             opts=child,
         )
-        aws.s3.BucketPublicAccessBlock(
+        public_access = aws.s3.BucketPublicAccessBlock(
             f"{name}-logs-public-access",
             bucket=bucket.id,
             block_public_acls=True,
@@ -570,7 +836,7 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         # ALB log delivery writes only with SSE-S3 (not SSE-KMS).
-        aws.s3.BucketServerSideEncryptionConfiguration(
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-logs-encryption",
             bucket=bucket.id,
             rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
@@ -594,74 +860,196 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(parent=self)
         )
         caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        aws.s3.BucketPolicy(
+        policy = aws.s3.BucketPolicy(
             f"{name}-logs-policy",
             bucket=bucket.id,
             policy=pulumi.Output.all(bucket.arn, elb_account.arn, caller.account_id).apply(
                 lambda a: json.dumps(access_log_bucket_policy(a[0], a[1], a[2]))
             ),
+            # Public access block first: with it in place the policy is checked as non-public.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+        )
+        return bucket, [policy, ownership, public_access, encryption]
+
+
+# --- TrafficRouting --------------------------------------------------------------------------
+
+
+class PathAllowList(TypedDict):
+    """Requests on `path` (an ALB path pattern such as `/api/telegram/*`) only from `cidrs`."""
+
+    path: str
+    """ALB path pattern."""
+    cidrs: list[str]
+    """Networks allowed on that path; everyone else gets 403."""
+
+
+class TrafficRoutingArgs(TypedDict):
+    """Inputs of a TrafficRouting."""
+
+    listener_arn: pulumi.Input[str]
+    """The production listener (LoadBalancer.production_listener_arn)."""
+    target_group_arns: pulumi.Input[dict[str, str]]
+    """slot → target group ARN (LoadBalancer.target_group_arns)."""
+    live: NotRequired[str]
+    """Slot that takes production traffic: `blue` or `green`. Default: `blue`."""
+    canary_percent: NotRequired[int]
+    """Share of production traffic sent to the idle slot, 0-100. Default: 0."""
+    ready: NotRequired[pulumi.Input[str]]
+    """The rules wait for this value and the resources behind it (e.g. the migrations and the
+    slots' steady services), so traffic never moves before they are done. Default: no wait."""
+    path_allow_lists: NotRequired[list[PathAllowList]]
+    """Per-path source-IP allow lists (the webhook pattern). Default: none."""
+    previous_rule_bands: NotRequired[pulumi.Input[dict[str, int]]]
+    """`rule_bands` of the last deployment (read back from the stack's outputs): deployed paths
+    keep their priorities. Default: none (a first deployment)."""
+    other_rule_count: NotRequired[int]
+    """Listener rules that exist besides these (LoadBalancer.test_route_count), for the rule
+    quota. Default: 2."""
+    enable_stickiness: NotRequired[bool]
+    """Keep a client on the slot it first reached while weights are split. Default: false."""
+    stickiness_seconds: NotRequired[int]
+    """Default: 3600."""
+    tags: NotRequired[dict[str, str]]
+    """Default: none."""
+
+
+class TrafficRouting(pulumi.ComponentResource):
+    """The weighted forward rules: the live rule (`/*`, last) and the per-path allow lists."""
+
+    rule_bands: pulumi.Output[dict[str, int]]
+    """Allow-list path group → priority band. Export it and pass it back as
+    `previous_rule_bands` so deployed rules keep their priorities."""
+    weights: pulumi.Output[dict[str, int]]
+    """slot → forward weight."""
+
+    def __init__(
+        self, name: str, args: TrafficRoutingArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("phoenix-aws:components:TrafficRouting", name, None, opts)
+        check_args("TrafficRouting", name, args, TrafficRoutingArgs)
+        allow_lists = list(args.get("path_allow_lists") or [])
+        for entry in allow_lists:
+            check_arg("TrafficRouting", name, "path_allow_lists", entry["path"], check_path_pattern)
+            check_arg("TrafficRouting", name, "path_allow_lists", entry["cidrs"], check_cidr_list)
+        check_arg(
+            "TrafficRouting",
+            name,
+            "path_allow_lists",
+            allow_lists,
+            lambda lists: check_listener_rules([], lists),
+        )
+        total = len(plan_allow_list_rules(allow_lists)) + 1 + args.get("other_rule_count", 2)
+        if total > MAX_RULES_PER_LOAD_BALANCER:
+            raise arg_error(
+                "TrafficRouting",
+                name,
+                "path_allow_lists",
+                f"{total} listener rules in all; an Application Load Balancer allows "
+                f"{MAX_RULES_PER_LOAD_BALANCER}",
+            )
+        try:
+            weights = forward_weights(args.get("live", "blue"), args.get("canary_percent", 0))
+        except ValueError as exc:
+            raise arg_error("TrafficRouting", name, "live/canary_percent", str(exc)) from None
+        tags = dict(args.get("tags") or {})
+        sticky = args.get("enable_stickiness", False)
+        sticky_seconds = args.get("stickiness_seconds", 3600)
+        child = pulumi.ResourceOptions(parent=self)
+
+        planned = plan_allow_list_rules(allow_lists)
+        groups = list(dict.fromkeys(rule.group for rule in planned))
+        bands = pulumi.Output.from_input(args.get("previous_rule_bands")).apply(
+            lambda previous: assign_rule_bands(groups, previous)
+        )
+        ready = pulumi.Output.from_input(args.get("ready", "ready"))
+        arns = pulumi.Output.from_input(args["target_group_arns"])
+        forward = pulumi.Output.all(ready, arns).apply(
+            lambda a: {
+                "type": "forward",
+                "forward": {
+                    "target_groups": [
+                        {"arn": a[1][slot], "weight": weights[slot]} for slot in SLOTS
+                    ],
+                    "stickiness": {"enabled": sticky, "duration": sticky_seconds},
+                },
+            }
+        )
+        for rule in planned:
+            aws.lb.ListenerRule(
+                f"{name}-{rule.key}",
+                listener_arn=args["listener_arn"],
+                priority=pulumi.Output.all(bands, ready).apply(
+                    functools.partial(_priority_of, rule)
+                ),
+                conditions=_conditions(rule),
+                actions=[_FORBIDDEN if rule.action == "deny" else forward],
+                tags=tags,
+                opts=child,
+            )
+        aws.lb.ListenerRule(
+            f"{name}-live",
+            listener_arn=args["listener_arn"],
+            priority=LIVE_RULE_PRIORITY,
+            conditions=[{"path_pattern": {"values": ["/*"]}}],
+            actions=[forward],
+            tags=tags,
             opts=child,
         )
-        return bucket
+        self.rule_bands = bands
+        self.weights = pulumi.Output.from_input(weights)
+        self.register_outputs({"rule_bands": self.rule_bands, "weights": self.weights})
 
 
-def access_log_bucket_policy(bucket_arn: str, elb_account_arn: str, account_id: str) -> dict:
-    """Let ELB log delivery write under `alb/AWSLogs/<account>/` (the regional ELB account in
-    older regions, the log-delivery service principal in newer ones) and refuse plain HTTP."""
-    target = f"{bucket_arn}/alb/AWSLogs/{account_id}/*"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ElbAccountLogDelivery",
-                "Effect": "Allow",
-                "Principal": {"AWS": elb_account_arn},
-                "Action": "s3:PutObject",
-                "Resource": target,
-            },
-            {
-                "Sid": "ElbServiceLogDelivery",
-                "Effect": "Allow",
-                "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
-                "Action": "s3:PutObject",
-                "Resource": target,
-            },
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
-        ],
-    }
-
-
-def target_group_name(name_parts: list[str], slot: str) -> str:
-    """`<project>-<stack>-<slot>`, cut with a stable hash to AWS's 32-character limit."""
-    return physical_name(*name_parts, slot, max_length=TARGET_GROUP_NAME_MAX)
+def _priority_of(rule: PlannedRule, resolved: list[Any]) -> int:
+    bands = resolved[0]
+    return band_priority(bands[rule.group], rule.offset)
 
 
 def _cidr_key(cidr: str) -> str:
     return cidr.replace(".", "-").replace("/", "-").replace(":", "x")
 
 
-def _validate(args: LoadBalancerArgs) -> None:
+def _validate(name: str, args: LoadBalancerArgs) -> None:
+    check_args("LoadBalancer", name, args, LoadBalancerArgs)
     plain = args.get("plain_http_only", False)
     has_cert = bool(args.get("certificate_arn"))
     can_issue = bool(args.get("domain_name") and args.get("hosted_zone_id"))
     if not plain and not (has_cert or can_issue):
-        raise ValueError(
+        raise arg_error(
+            "LoadBalancer",
+            name,
+            "certificate_arn",
             "HTTPS needs certificate_arn, or domain_name with hosted_zone_id; "
-            "set plain_http_only to serve plain HTTP explicitly"
+            "set plain_http_only to serve plain HTTP explicitly",
         )
-    idle = args.get("idle_timeout_seconds", 120)
-    if not 60 <= idle <= 4000:
-        raise ValueError(
-            f"idle_timeout_seconds must be 60-4000 (Phoenix heartbeats every 30 s), got {idle}"
-        )
-    mode = args.get("desync_mitigation_mode", "defensive")
-    if mode not in ("defensive", "strictest"):
-        raise ValueError(f"desync_mitigation_mode must be defensive or strictest, got {mode!r}")
-    forward_weights(args.get("live", "blue"), args.get("canary_percent", 0))
+    algorithm = args.get("load_balancing_algorithm", RoutingAlgorithm.LEAST_OUTSTANDING_REQUESTS)
+    slow_start = args.get("slow_start_seconds", 0)
+    for key, value, rule in (
+        ("ingress_cidrs", args.get("ingress_cidrs"), check_ingress_cidrs),
+        ("operator_cidrs", args.get("operator_cidrs"), check_cidr_list),
+        ("certificate_arn", args.get("certificate_arn"), check_certificate_arn),
+        ("domain_name", args.get("domain_name"), check_domain),
+        ("idle_timeout_seconds", args.get("idle_timeout_seconds"), check_idle_timeout),
+        (
+            "deregistration_delay_seconds",
+            args.get("deregistration_delay_seconds"),
+            check_deregistration_delay,
+        ),
+        ("slow_start_seconds", slow_start, lambda s: check_algorithm_with_slow_start(algorithm, s)),
+        ("test_header", args.get("test_header"), check_test_header),
+        ("health_check", args.get("health_check"), check_health_check),
+        (
+            "desync_mitigation_mode",
+            args.get("desync_mitigation_mode"),
+            lambda m: _one_of(m, ("defensive", "strictest")),
+        ),
+        ("tags", args.get("tags"), check_tags),
+    ):
+        check_arg("LoadBalancer", name, key, value, rule)
+
+
+def _one_of(value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"expected one of {', '.join(choices)}")
+    return value

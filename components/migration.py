@@ -2,18 +2,17 @@
 config and secrets (`bin/APP eval "APP.Release.migrate()"`); a non-zero exit fails `pulumi up`
 with the task's log tail, so nothing that depends on it (the listener's weights) changes.
 
-The task is started by `release/migrate_task.py` (boto3) through pulumi-command, on the machine
-that runs `pulumi up`. It runs again only when the slot's image or the command changes.
+The task is started by `phoenix_aws.helpers.migrate_task` (boto3) through pulumi-command, on the
+machine that runs `pulumi up`, with the interpreter that runs the program. It runs again only
+when the slot's image or the command changes.
 """
-
-from __future__ import annotations
 
 from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_command as command
 
-from components.image import HELPER_PYTHON
+from .helpers import helper_command
 
 
 class MigrationArgs(TypedDict):
@@ -53,7 +52,7 @@ class Migration(pulumi.ComponentResource):
             raise ValueError(f"timeout_seconds must be 60-3600, got {timeout}")
         self.task = command.local.Command(
             f"{name}-run",
-            create=f"{HELPER_PYTHON} -m release.migrate_task",
+            create=helper_command("migrate_task"),
             environment={
                 "MIGRATION_CLUSTER": args["cluster_name"],
                 "MIGRATION_TASK_FAMILY": args["task_definition_family"],

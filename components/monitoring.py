@@ -4,8 +4,6 @@ Edge error rates by status, unhealthy targets, node CPU/memory, database CPU/sto
 PubSub runs through Redis, Redis CPU and memory (all broadcasts pass through it).
 """
 
-from __future__ import annotations
-
 import operator
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict

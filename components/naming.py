@@ -3,8 +3,6 @@
 Pure functions: tests and the stack model call them without Pulumi.
 """
 
-from __future__ import annotations
-
 import hashlib
 import re
 

@@ -1,11 +1,10 @@
 """Network: a VPC with public, private and isolated subnets per availability zone.
 
-- public: the load balancer and NAT; the only tier whose subnets assign public IPs.
+- public: the load balancer and NAT; no subnet hands out public IPs by default (the ALB and the NAT
+  instance ask for their own).
 - private: app nodes; egress to the internet only through NAT (or none at all), plus VPC endpoints.
 - isolated: data stores; no route to the internet at all.
 """
-
-from __future__ import annotations
 
 import base64
 import functools
@@ -19,7 +18,8 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.policies import allow, assume_role_policy
+from .policies import allow, assume_role_policy
+from .validation import check_arg, check_args, check_log_retention, check_tags
 
 # Each tier reserves room for this many AZs, so adding an AZ later never renumbers a subnet.
 RESERVED_AZ_SLOTS = 8
@@ -106,33 +106,225 @@ def endpoint_service_name(region: str, short_name: str) -> str:
     return f"com.amazonaws.{region}.{short_name}"
 
 
+# AZ IDs (`euw1-az1`) name the same physical zone in every account, unlike AZ names.
+# https://docs.aws.amazon.com/ram/latest/userguide/working-with-az-ids.html
+_DIRECTIONS = {
+    "east": "e",
+    "west": "w",
+    "north": "n",
+    "south": "s",
+    "central": "c",
+    "northeast": "ne",
+    "northwest": "nw",
+    "southeast": "se",
+    "southwest": "sw",
+}
+
+
+def zone_id_prefix(region: str) -> str:
+    """The region code that starts its AZ IDs: `use1` for us-east-1, `euw1` for eu-west-1,
+    `apne1` for ap-northeast-1, `usgw1` for us-gov-west-1."""
+    parts = region.split("-")
+    if len(parts) == 4 and parts[1] == "gov":
+        parts = [parts[0] + "g", parts[2], parts[3]]
+    if len(parts) != 3 or parts[1] not in _DIRECTIONS or not parts[2].isdigit():
+        raise ValueError(f"{region!r} is not an AWS region name such as eu-west-1")
+    return f"{parts[0]}{_DIRECTIONS[parts[1]]}{parts[2]}"
+
+
+def check_availability_zones(zones: list[str], region: str | None = None) -> list[str]:
+    """Pinned AZs: 2-6 distinct AZ names (`eu-west-1a`) or AZ IDs (`euw1-az1`), all of the
+    stack's region when it is known."""
+    if len(zones) < 2:
+        raise ValueError(
+            "at least two availability zones are needed, so one AZ outage is not an outage"
+        )
+    if len(zones) > MAX_AZS:
+        raise ValueError(f"at most {MAX_AZS} availability zones are supported")
+    if len(set(zones)) != len(zones):
+        raise ValueError("availability zones must be distinct")
+    if region:
+        prefix = zone_id_prefix(region)
+        for zone in zones:
+            is_name = zone.startswith(region) and len(zone) == len(region) + 1
+            is_id = zone.startswith(f"{prefix}-az") and zone[len(prefix) + 3 :].isdigit()
+            if not (is_name and zone[-1].isalpha()) and not is_id:
+                raise ValueError(
+                    f"{zone!r} is not an availability zone of {region} "
+                    f"(expected names like {region}a or IDs like {prefix}-az1)"
+                )
+    return zones
+
+
+def choose_availability_zones(
+    count: int,
+    available_names: list[str],
+    available_ids: list[str],
+    *,
+    pinned: list[str] | None = None,
+    previous: list[str] | None = None,
+) -> list[str]:
+    """The AZ names a stack uses, fixed once so that a change in the region's list of available
+    AZs never moves (replaces) a subnet.
+
+    Pinned AZs (names or IDs) win. Otherwise the AZs of the last deployment are kept in their
+    order (`previous`), trimmed or extended with the first other available AZs up to `count`.
+    Only a first deployment takes the region's first `count` available AZs.
+    """
+    by_id = dict(zip(available_ids, available_names, strict=False))
+    if pinned:
+        names = [by_id.get(zone, zone) for zone in pinned]
+        unknown = [z for z, n in zip(pinned, names, strict=True) if n not in available_names]
+        if unknown:
+            raise ValueError(
+                f"availability zone(s) {', '.join(unknown)} are not available in this region "
+                f"(available: {', '.join(available_names)})"
+            )
+        return names
+    chosen = list((previous or [])[:count])
+    for name in available_names:
+        if len(chosen) == count:
+            break
+        if name not in chosen:
+            chosen.append(name)
+    if len(chosen) < count:
+        raise ValueError(
+            f"the region has {len(available_names)} available AZs "
+            f"({', '.join(available_names)}), {count} requested"
+        )
+    return chosen
+
+
+def check_vpc_cidr(cidr: str) -> str:
+    """An IPv4 network of /16 to /22 that the subnet plan can carve (see `plan_subnets`)."""
+    plan_subnets(cidr, 1)
+    return cidr
+
+
+def check_az_count(count: int) -> int:
+    if not 2 <= count <= MAX_AZS:
+        raise ValueError(
+            f"use 2 to {MAX_AZS} availability zones (two, so one AZ outage is not an outage)"
+        )
+    return count
+
+
+def check_interface_endpoints(names: list[str]) -> list[str]:
+    unknown = [n for n in names if n not in KNOWN_INTERFACE_ENDPOINTS]
+    if unknown:
+        raise ValueError(
+            f"unknown endpoint {unknown[0]!r}; "
+            f"expected any of {', '.join(KNOWN_INTERFACE_ENDPOINTS)}"
+        )
+    if len(set(names)) != len(names):
+        raise ValueError("each endpoint may be listed once")
+    return names
+
+
+def check_nat_instance_type(instance_type: str) -> str:
+    """An arm64 (AWS Graviton) instance type: the NAT instance boots the arm64 Amazon Linux
+    image. In EC2's naming a `g` right after the generation digit means Graviton (`t4g`,
+    `c7gn`), and `a1` is the first Graviton family.
+    https://docs.aws.amazon.com/ec2/latest/instancetypes/instance-type-names.html"""
+    family, _, size = instance_type.partition(".")
+    digits = [i for i, c in enumerate(family) if c.isdigit()]
+    graviton = family == "a1" or (
+        bool(digits) and family[digits[-1] + 1 : digits[-1] + 2] == "g" and family[0].isalpha()
+    )
+    if not size or not graviton:
+        raise ValueError(
+            "the NAT instance runs an arm64 image: use an AWS Graviton type such as t4g.nano "
+            "or t4g.micro"
+        )
+    return instance_type
+
+
+# A private Fargate node with no route to the internet reaches AWS only through these: pull the
+# image (ECR API, ECR Docker registry, image layers in S3 through the gateway endpoint), read
+# its secrets and ship its logs. https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html
+# and https://docs.aws.amazon.com/AmazonECS/latest/developerguide/vpc-endpoints.html
+FARGATE_NODE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
+
+
+def endpoints_missing_without_nat(endpoints: list[str], needed: tuple[str, ...]) -> list[str]:
+    """Endpoints that nodes in private subnets without NAT still need."""
+    return [name for name in needed if name not in endpoints]
+
+
 def nat_instance_user_data(eni_id: str) -> str:
     """Cloud-init script that turns a fresh Amazon Linux instance into a NAT for the VPC.
 
-    It attaches the stable ENI that the private route tables point at (the instance itself is
-    replaceable by its auto-scaling group), turns off source/dest checks and masquerades traffic
-    from that ENI out of the primary interface.
+    The instance is replaceable (its auto-scaling group launches a new one), the route target is
+    not: it attaches the stable ENI that the private route tables point at as a second
+    interface. Traffic from the VPC arrives on that interface and leaves, masqueraded, through
+    the primary one, whose address is public. Replies come back on the primary interface, so
+    the kernel's reverse-path filter would drop the VPC's packets as arriving on the "wrong"
+    interface: it is switched off on every interface (the kernel applies the stricter of `all`
+    and the interface's own value, so both are set). Source/destination checks are off on both
+    interfaces (the ENI is created without them; the primary one here).
     """
     return f"""#!/bin/bash
 set -euo pipefail
 dnf install -y iptables-services
 IMDS=http://169.254.169.254/latest
 TOKEN=$(curl -sX PUT $IMDS/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
-MD() {{ curl -s -H "X-aws-ec2-metadata-token: $TOKEN" "$IMDS/meta-data/$1"; }}
+MD() {{ curl -sf -H "X-aws-ec2-metadata-token: $TOKEN" "$IMDS/meta-data/$1"; }}
 INSTANCE_ID=$(MD instance-id)
 REGION=$(MD placement/region)
-aws ec2 modify-instance-attribute --region "$REGION" --instance-id "$INSTANCE_ID" \\
-  --no-source-dest-check
-aws ec2 attach-network-interface --region "$REGION" --instance-id "$INSTANCE_ID" \\
-  --network-interface-id {eni_id} --device-index 1
-sysctl -w net.ipv4.ip_forward=1
-echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/90-nat.conf
 PRIMARY=$(ip -o route get 1.1.1.1 | awk '{{print $5}}')
+sysctl -w net.ipv4.conf.default.rp_filter=0
+sysctl -w net.ipv4.conf.all.rp_filter=0
+aws ec2 modify-instance-attribute --region "$REGION" --instance-id "$INSTANCE_ID" \
+  --no-source-dest-check
+aws ec2 attach-network-interface --region "$REGION" --instance-id "$INSTANCE_ID" \
+  --network-interface-id {eni_id} --device-index 1
+# Wait for the kernel to see the attached interface, then take its name.
+for _ in $(seq 1 60); do
+  INSIDE=$(ip -o link | awk -F': ' '{{print $2}}' | grep -v -e '^lo$' -e "^$PRIMARY$" | head -n1)
+  [ -n "$INSIDE" ] && break
+  sleep 2
+done
+[ -n "$INSIDE" ] || {{ echo "the NAT interface {eni_id} never appeared" >&2; exit 1; }}
+ip link set "$INSIDE" up
+cat > /etc/sysctl.d/90-nat.conf <<SYSCTL
+net.ipv4.ip_forward = 1
+net.ipv4.conf.all.rp_filter = 0
+net.ipv4.conf.default.rp_filter = 0
+net.ipv4.conf.$PRIMARY.rp_filter = 0
+net.ipv4.conf.$INSIDE.rp_filter = 0
+SYSCTL
+sysctl -p /etc/sysctl.d/90-nat.conf
 iptables -t nat -A POSTROUTING -o "$PRIMARY" -j MASQUERADE
 iptables -F FORWARD
+iptables -A FORWARD -i "$INSIDE" -o "$PRIMARY" -j ACCEPT
+iptables -A FORWARD -i "$PRIMARY" -o "$INSIDE" -m state --state RELATED,ESTABLISHED -j ACCEPT
 service iptables save
 systemctl enable --now iptables
 """
+
+
+def nat_instance_policy(eni_arn: str, instance_tag: tuple[str, str]) -> dict:
+    """The NAT instance may attach only its own stable interface, and modify only instances that
+    carry its own tag (itself: its launch template tags every instance it starts)."""
+    key, value = instance_tag
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AttachTheStableInterface",
+                "Effect": "Allow",
+                "Action": "ec2:AttachNetworkInterface",
+                "Resource": eni_arn,
+            },
+            {
+                "Sid": "OnlyItself",
+                "Effect": "Allow",
+                "Action": ["ec2:AttachNetworkInterface", "ec2:ModifyInstanceAttribute"],
+                "Resource": "arn:{0}:ec2:{2}:{3}:instance/*".format(*eni_arn.split(":")[1:5]),
+                "Condition": {"StringEquals": {f"aws:ResourceTag/{key}": value}},
+            },
+        ],
+    }
 
 
 class NetworkArgs(TypedDict):
@@ -143,19 +335,27 @@ class NetworkArgs(TypedDict):
     az_count: NotRequired[int]
     """Number of availability zones, 2 to 6. Default: 3."""
     availability_zones: NotRequired[list[str]]
-    """Explicit AZ names (their count wins over `az_count`). Default: the first `az_count`
-    AZs of the region's available list."""
+    """Pin the AZs by ID (`euw1-az1`, the same physical zone in every account) or by name
+    (`eu-west-1a`); their count wins over `az_count`. Default: not pinned (see
+    `previous_availability_zones`)."""
+    previous_availability_zones: NotRequired[pulumi.Input[list[str]]]
+    """The AZ names of the last deployment (e.g. read back from the stack's own outputs). They
+    are kept, so a change in the region's list of available AZs never replaces a subnet.
+    Default: none (a first deployment takes the region's first `az_count` available AZs)."""
+    region: NotRequired[str]
+    """The stack's region, to check pinned AZs against it before anything is created. Default:
+    not checked here (an unknown AZ still fails before any subnet is created)."""
     nat: NotRequired[NatStrategy]
     """Egress for private subnets. Default: `per_az` (one NAT gateway per AZ)."""
     nat_instance_type: NotRequired[str]
-    """EC2 instance type for `nat: instance` (must be arm64). Default: `t4g.nano`."""
+    """EC2 instance type for `nat: instance`; must be arm64 (Graviton). Default: `t4g.nano`."""
     interface_endpoints: NotRequired[list[str]]
     """Interface endpoints to create in the private subnets (e.g. `ecr.api`, `ecr.dkr`, `logs`,
-    `secretsmanager`, `ssmmessages`). Default: none."""
+    `secretsmanager`, `ssm`, `ssmmessages`). Default: none."""
     enable_flow_logs: NotRequired[bool]
     """Send VPC flow logs (all traffic) to CloudWatch Logs. Default: true."""
     flow_logs_retention_days: NotRequired[int]
-    """Retention of the flow log group. Default: 90."""
+    """Retention of the flow log group (a CloudWatch Logs retention value). Default: 90."""
     tags: NotRequired[dict[str, str]]
     """Tags for every taggable child. Default: none."""
 
@@ -164,8 +364,10 @@ class Network(pulumi.ComponentResource):
     """A three-tier VPC for a Phoenix cluster: public, private and isolated subnets per AZ."""
 
     vpc_id: pulumi.Output[str]
+    """The VPC."""
     vpc_cidr_block: pulumi.Output[str]
     availability_zones: pulumi.Output[list[str]]
+    """AZ names in subnet order (export them: they are this stack's fixed AZs)."""
     public_subnet_ids: pulumi.Output[list[str]]
     private_subnet_ids: pulumi.Output[list[str]]
     isolated_subnet_ids: pulumi.Output[list[str]]
@@ -173,26 +375,44 @@ class Network(pulumi.ComponentResource):
     private_route_table_ids: pulumi.Output[list[str]]
     isolated_route_table_ids: pulumi.Output[list[str]]
     endpoint_security_group_id: pulumi.Output[str | None]
+    """SG of the interface endpoints (none without endpoints)."""
 
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("phoenix-aws:components:Network", name, None, opts)
+        check_args("Network", name, args, NetworkArgs)
         cidr = args.get("cidr_block", "10.0.0.0/16")
-        explicit_azs = args.get("availability_zones")
-        az_count = len(explicit_azs) if explicit_azs else args.get("az_count", 3)
+        pinned = list(args.get("availability_zones") or [])
+        region = args.get("region")
+        for key, value, rule in (
+            ("cidr_block", cidr, check_vpc_cidr),
+            ("az_count", args.get("az_count"), check_az_count),
+            ("availability_zones", pinned or None, lambda z: check_availability_zones(z, region)),
+            ("nat_instance_type", args.get("nat_instance_type"), check_nat_instance_type),
+            ("interface_endpoints", args.get("interface_endpoints"), check_interface_endpoints),
+            ("flow_logs_retention_days", args.get("flow_logs_retention_days"), check_log_retention),
+            ("tags", args.get("tags"), check_tags),
+        ):
+            check_arg("Network", name, key, value, rule)
+        az_count = len(pinned) if pinned else args.get("az_count", 3)
         nat = NatStrategy(args.get("nat", NatStrategy.PER_AZ))
         tags = dict(args.get("tags") or {})
         plan = plan_subnets(cidr, az_count)
         child = pulumi.ResourceOptions(parent=self)
 
-        if explicit_azs:
-            az_names: pulumi.Output[list[str]] = pulumi.Output.from_input(list(explicit_azs))
-        else:
-            available = aws.get_availability_zones_output(
-                state="available", opts=pulumi.InvokeOutputOptions(parent=self)
+        available = aws.get_availability_zones_output(
+            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        az_names: pulumi.Output[list[str]] = pulumi.Output.all(
+            available.names,
+            available.zone_ids,
+            pulumi.Output.from_input(args.get("previous_availability_zones")),
+        ).apply(
+            lambda a: choose_availability_zones(
+                az_count, list(a[0]), list(a[1]), pinned=pinned, previous=a[2]
             )
-            az_names = available.names.apply(lambda names: _first_azs(names, az_count))
+        )
 
         def tagged(suffix: str, **extra: str) -> dict[str, str]:
             return {**tags, "Name": f"{name}-{suffix}", **extra}
@@ -225,12 +445,12 @@ class Network(pulumi.ComponentResource):
                 vpc_id=self.vpc.id,
                 cidr_block=entry.cidr,
                 availability_zone=az_names.apply(operator.itemgetter(entry.az_index)),
-                map_public_ip_on_launch=entry.tier == "public",
+                # No tier hands out public IPs: the ALB and the NAT instance ask for theirs.
+                map_public_ip_on_launch=False,
                 tags=tagged(f"{entry.tier}-{entry.az_index}", Tier=entry.tier),
                 opts=child,
             )
             self.subnets[entry.tier].append(subnet)
-
         # Public tier: one route table with the internet gateway as default route.
         self.public_route_table = aws.ec2.RouteTable(
             f"{name}-public-rt", vpc_id=self.vpc.id, tags=tagged("public-rt"), opts=child
@@ -445,12 +665,11 @@ class Network(pulumi.ComponentResource):
             policy_arn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
             opts=child,
         )
+        nat_tag = ("phoenix-aws:nat", f"{name}-nat")
         aws.iam.RolePolicy(
             f"{name}-nat-eni-policy",
             role=role.id,
-            policy=json.dumps(
-                allow(["ec2:AttachNetworkInterface", "ec2:ModifyInstanceAttribute"], "*")
-            ),
+            policy=eni.arn.apply(lambda arn: json.dumps(nat_instance_policy(arn, nat_tag))),
             opts=child,
         )
         profile = aws.iam.InstanceProfile(f"{name}-nat-profile", role=role.name, opts=child)
@@ -475,7 +694,7 @@ class Network(pulumi.ComponentResource):
             ),
             tag_specifications=[
                 aws.ec2.LaunchTemplateTagSpecificationArgs(
-                    resource_type="instance", tags=tagged("nat")
+                    resource_type="instance", tags={**tagged("nat"), nat_tag[0]: nat_tag[1]}
                 )
             ],
             opts=child,
@@ -537,11 +756,3 @@ class Network(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-
-
-def _first_azs(names: list[str], count: int) -> list[str]:
-    if len(names) < count:
-        raise ValueError(
-            f"the region has {len(names)} available AZs ({', '.join(names)}), {count} requested"
-        )
-    return list(names[:count])

@@ -4,14 +4,12 @@ Created before the data stores and the load balancer, which add their own client
 to it (see components/security.py), so no component depends on another in a cycle.
 """
 
-from __future__ import annotations
-
 from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from components.security import allow_between
+from .security import allow_between
 
 EPMD_PORT = 4369
 DEFAULT_DISTRIBUTION_PORTS = (9100, 9109)

@@ -1,7 +1,5 @@
 """IAM policy documents shared by the components (pure functions returning dicts)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 

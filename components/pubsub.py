@@ -4,17 +4,15 @@ All PubSub messages pass through this one replication group, so it is encrypted,
 replicated across AZs and monitored. It replaces PubSub only, not the rest of distribution.
 """
 
-from __future__ import annotations
-
 from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.naming import ELASTICACHE_ID_MAX, physical_name
-from components.secrets import stored_secret
-from components.security import server_security_group
+from .naming import ELASTICACHE_ID_MAX, physical_name
+from .secrets import stored_secret
+from .security import server_security_group
 
 REDIS_PORT = 6379
 

@@ -3,8 +3,6 @@ twelve-factor contract, an ECS service in the private subnets registered with th
 group and the discovery service, and target-tracking autoscaling.
 """
 
-from __future__ import annotations
-
 import json
 import re
 from enum import StrEnum
@@ -13,8 +11,8 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.naming import ECS_NAME_MAX, physical_name
-from components.slots import SLOTS
+from .naming import ECS_NAME_MAX, physical_name
+from .slots import SLOTS
 
 FARGATE_MAX_STOP_TIMEOUT = 120
 NOFILE_LIMIT = 65536

@@ -1,7 +1,5 @@
 """A Secrets Manager secret holding one value that Pulumi produced (generated or assembled)."""
 
-from __future__ import annotations
-
 import pulumi
 import pulumi_aws as aws
 

@@ -1,8 +1,6 @@
 """Security-group rules as standalone resources, so two components can wire a client to a server
 without a dependency cycle (each side's group exists before either rule is made)."""
 
-from __future__ import annotations
-
 import pulumi
 import pulumi_aws as aws
 

@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 import yaml
 from google.protobuf import json_format
+from phoenix_aws.network import zone_id_prefix
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
@@ -158,14 +159,17 @@ def _computed_state(type_token: str, name: str, inputs: dict[str, Any]) -> dict[
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self, previous_outputs: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, previous_outputs: dict[str, Any] | None = None, region: str = REGION
+    ) -> None:
         super().__init__()
         self.previous_outputs = previous_outputs or {}
+        self.region = region
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         if args.typ == "pulumi:pulumi:StackReference":
             # This stack's last deployment, as a self-reference reads it.
-            state = {
+            state: dict[str, Any] = {
                 "name": args.inputs.get("name"),
                 "outputs": self.previous_outputs,
                 "secretOutputNames": [],
@@ -173,20 +177,21 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return str(args.inputs.get("name")), state
         return f"{args.name}-id", _computed_state(args.typ, args.name, args.inputs)
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
         token = args.token
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            prefix = zone_id_prefix(self.region)
             return {
-                "names": AZ_NAMES,
-                "zoneIds": [f"euw1-az{i}" for i in range(1, 7)],
-                "id": REGION,
+                "names": [f"{self.region}{letter}" for letter in "abcdef"],
+                "zoneIds": [f"{prefix}-az{i}" for i in range(1, 7)],
+                "id": self.region,
             }
         if token == "aws:index/getRegion:getRegion":
             return {
-                "name": REGION,
-                "region": REGION,
-                "id": REGION,
-                "endpoint": f"ec2.{REGION}.amazonaws.com",
+                "name": self.region,
+                "region": self.region,
+                "id": self.region,
+                "endpoint": f"ec2.{self.region}.amazonaws.com",
             }
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
@@ -304,7 +309,8 @@ def run(
     asyncio.set_event_loop(loop)
     exports: dict[str, Any] = {}
     try:
-        mocks = RecordingMocks(previous_outputs)
+        region = str((config or {}).get("aws:region") or REGION)
+        mocks = RecordingMocks(previous_outputs, region)
         monitor = RecordingMonitor(mocks)
         pulumi.runtime.set_all_config(
             {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()},
@@ -326,7 +332,7 @@ def run(
         try:
             loop.run_until_complete(run_pulumi_func(program))
         except Exception as exc:
-            exc.recorded = monitor.recorded  # type: ignore[attr-defined] - what got registered
+            exc.recorded = monitor.recorded  # type: ignore[attr-defined]  # what got registered
             raise
         finally:
             pulumi.export = original_export  # type: ignore[assignment]

@@ -12,7 +12,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.slots import SLOTS, Slot
+from phoenix_aws.slots import SLOTS, Slot
 
 ACTIONS = ("deploy", "promote", "drain", "rollback", "status")
 BUILD = "build"

@@ -15,23 +15,22 @@ from enum import Enum, StrEnum
 from typing import Any, Literal
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
-from components.database import (
+from phoenix_aws.database import (
     MAX_STORAGE_GB,
     MIN_STORAGE_GB,
     SUPPORTED_MAJOR_VERSIONS,
     engine_major,
 )
-from components.network import KNOWN_INTERFACE_ENDPOINTS, MAX_AZS, NatStrategy, plan_subnets
-from components.node_security import EPMD_PORT
-from components.release_slot import (
+from phoenix_aws.network import KNOWN_INTERFACE_ENDPOINTS, MAX_AZS, NatStrategy, plan_subnets
+from phoenix_aws.node_security import EPMD_PORT
+from phoenix_aws.release_slot import (
     CpuArchitecture,
     check_env_name,
     check_fargate_size,
     fargate_memory_options,
 )
-from components.slots import Slot
+from phoenix_aws.slots import Slot
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 NAMESPACE = "phoenix-aws"
 
@@ -358,7 +357,7 @@ class EdgeSettings(_Frozen):
     """An existing ACM certificate instead."""
     plain_http_only: bool = False
     """Serve plain HTTP only (dev/local without a domain). Refused in production."""
-    ingress_cidrs: list[str] = ["0.0.0.0/0", "::/0"]
+    ingress_cidrs: list[str] = ["0.0.0.0/0"]
     idle_timeout_seconds: int = Field(default=120, ge=60, le=4000)
     deregistration_delay_seconds: int = Field(default=60, ge=0, le=3600)
     slow_start_seconds: int = Field(default=0, ge=0, le=900)

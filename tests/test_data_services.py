@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import harness
 import pytest
+from phoenix_aws.database import Database
+from phoenix_aws.pubsub import RedisPubSub
 from tests_support import load_settings_with_edge
 
-from components.database import Database
-from components.pubsub import RedisPubSub
 from stacks.settings import ConfigError
 
 COMMON = {

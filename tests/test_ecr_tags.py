@@ -7,8 +7,7 @@ import json
 import boto3
 import pytest
 from moto import mock_aws
-
-from release.ecr_tags import add_tag, image_in_repository, main, remove_tag
+from phoenix_aws.helpers.ecr_tags import add_tag, image_in_repository, main, remove_tag
 
 REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import harness
 import pytest
-
-from components.image import AppImage, content_tag, in_use_tag, lifecycle_policy
+from phoenix_aws.image import AppImage, content_tag, in_use_tag, lifecycle_policy
 
 EXAMPLE = str(harness.ROOT / "examples" / "phoenix_app")
 DIGEST_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-prod@sha256:" + "d" * 64
@@ -132,8 +131,8 @@ def test_content_tag_ignores_dockerignored_files(tmp_path):
 def test_in_use_images_are_tagged_while_a_slot_runs_them():
     run = image(pinned_images={"blue": DIGEST_IMAGE})
     (tagger,) = run.of_type("command:local:Command")
-    assert tagger["create"].endswith("-m release.ecr_tags add")
-    assert tagger["delete"].endswith("-m release.ecr_tags remove")
+    assert tagger["create"].endswith("-m phoenix_aws.helpers.ecr_tags add")
+    assert tagger["delete"].endswith("-m phoenix_aws.helpers.ecr_tags remove")
     assert (
         tagger["environment"]["ECR_TAG"]
         == in_use_tag("blue", DIGEST_IMAGE)

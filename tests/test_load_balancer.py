@@ -8,16 +8,28 @@ import harness
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests_support import load_settings_with_edge
-
-from components.load_balancer import (
+from phoenix_aws.load_balancer import (
+    LIVE_RULE_PRIORITY,
     MAX_CONDITION_VALUES,
+    RULE_BAND_WIDTH,
     SLOTS,
+    TEST_ROUTE_BANDS,
     LoadBalancer,
+    TrafficRouting,
+    assign_rule_bands,
+    band_priority,
+    check_algorithm_with_slow_start,
+    check_listener_rules,
+    count_listener_rules,
     forward_weights,
-    plan_listener_rules,
+    path_group,
+    plan_allow_list_rules,
+    plan_test_routes,
     target_group_name,
 )
+from phoenix_aws.validation import ComponentArgError
+from tests_support import load_settings_with_edge
+
 from stacks.settings import ConfigError
 
 CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/abc"
@@ -30,16 +42,33 @@ BASE = {
 }
 
 
+TARGET_GROUPS = {
+    slot: f"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/{slot}/x"
+    for slot in SLOTS
+}
+
+
 def edge(**args):
     return harness.run(lambda: LoadBalancer("lb", {**BASE, **args}))
 
 
-def listener_rules(run):
-    return sorted(run.of_type("aws:lb/listenerRule:ListenerRule"), key=lambda r: r["priority"])
+def routing(**args):
+    def program():
+        component = TrafficRouting(
+            "traffic",
+            {"listener_arn": "arn:listener", "target_group_arns": TARGET_GROUPS, **args},
+        )
+        harness.pulumi.export("bands", component.rule_bands)
+
+    return harness.run(program)
 
 
 def weights_of(action):
-    return {tg["arn"].split("/")[-1]: tg["weight"] for tg in action["forward"]["targetGroups"]}
+    by_arn = {arn: slot for slot, arn in TARGET_GROUPS.items()}
+    return {
+        by_arn.get(tg["arn"], tg["arn"].split("/")[-1]): tg["weight"]
+        for tg in action["forward"]["targetGroups"]
+    }
 
 
 # --- pure helpers -----------------------------------------------------------------------------
@@ -83,31 +112,242 @@ def test_target_group_names_fit_32_chars_are_distinct_per_slot_and_stable(projec
     assert not blue.startswith("-") and not blue.endswith("-")
 
 
-def test_short_target_group_names_are_readable():
-    assert target_group_name(["shop", "prod"], "green") == "shop-prod-green"
+@given(
+    names,
+    st.integers(min_value=1024, max_value=65535),
+    st.integers(min_value=1024, max_value=65535),
+)
+def test_a_target_group_that_must_be_replaced_gets_a_new_name(stack, port, other_port):
+    """A new port forces a new target group; its name must differ from the old one's, or
+    create-before-delete collides with it (target group names are unique per region)."""
+    old = target_group_name(["shop", stack], "blue", port)
+    new = target_group_name(["shop", stack], "blue", other_port)
+    assert (old == new) is (port == other_port)
+
+
+def test_changing_the_app_port_renames_both_target_groups():
+    before, after = edge(app_port=4000), edge(app_port=4001)
+    for slot in SLOTS:
+        assert before.named(f"lb-{slot}")["name"] != after.named(f"lb-{slot}")["name"]
+        assert before.named(f"lb-{slot}").delete_before_replace is False
+
+
+# --- AWS rules ------------------------------------------------------------------------------
+
+
+def test_slow_start_with_least_outstanding_requests_is_refused_by_every_route():
+    """AWS: slow start mode works only with round robin
+    (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#slow-start-mode).
+    The rule holds whether the algorithm comes by default or explicitly, in the component and in
+    the stack settings."""
+    with pytest.raises(ValueError, match="round_robin"):
+        check_algorithm_with_slow_start("least_outstanding_requests", 30)
+    with pytest.raises(ComponentArgError, match="slow_start_seconds"):
+        edge(slow_start_seconds=30)
+    with pytest.raises(ComponentArgError, match="slow_start_seconds"):
+        edge(slow_start_seconds=60, load_balancing_algorithm="least_outstanding_requests")
+    check_algorithm_with_slow_start("round_robin", 30)
+    check_algorithm_with_slow_start("least_outstanding_requests", 0)
+
+
+@given(st.sampled_from(["least_outstanding_requests", "round_robin"]), st.integers(0, 900))
+def test_every_target_group_the_component_makes_is_one_aws_accepts(algorithm, slow_start):
+    """Whatever the inputs, a target group either satisfies AWS's rules or is never made."""
+    try:
+        run = edge(load_balancing_algorithm=algorithm, slow_start_seconds=slow_start)
+    except ComponentArgError:
+        return
+    for slot in SLOTS:
+        tg = run.named(f"lb-{slot}")
+        assert tg["slowStart"] == 0 or tg["loadBalancingAlgorithmType"] == "round_robin"
+        assert tg["slowStart"] == 0 or 30 <= tg["slowStart"] <= 900
+
+
+def test_round_robin_with_slow_start_reaches_the_target_groups():
+    run = edge(load_balancing_algorithm="round_robin", slow_start_seconds=45)
+    for slot in SLOTS:
+        tg = run.named(f"lb-{slot}")
+        assert (tg["loadBalancingAlgorithmType"], tg["slowStart"]) == ("round_robin", 45)
+
+
+def test_the_alb_is_created_after_its_log_bucket_is_writable():
+    """ELB checks bucket permissions when access logs are enabled: without the bucket policy
+    (and ownership settings) the first deploy fails with "Access Denied for bucket"
+    (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html)."""
+    run = edge()
+    needs = run.dependencies_of(run.named("lb-alb"))
+    assert {
+        "lb-logs-policy",
+        "lb-logs-ownership",
+        "lb-logs-public-access",
+        "lb-logs-encryption",
+    } <= needs
+
+
+def test_the_load_balancer_is_ipv4_only_and_refuses_ipv6_ranges():
+    """An IPv4-only ALB has no IPv6 address: `::/0` ingress and AAAA records would be dead
+    config, so they are not made and IPv6 ranges are refused."""
+    run = edge()
+    assert run.named("lb-alb")["ipAddressType"] == "ipv4"
+    ingress = [
+        r
+        for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r["securityGroupId"] == "lb-sg-id"
+    ]
+    assert all("cidrIpv6" not in r.inputs for r in ingress)
+    with pytest.raises(ComponentArgError, match="IPv4-only"):
+        edge(ingress_cidrs=["::/0"])
+    with pytest.raises(ComponentArgError, match="nobody could reach"):
+        edge(ingress_cidrs=[])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"ingress_cidrs": ["198.51.100.7"]}, "write 198.51.100.7/32"),
+        ({"operator_cidrs": ["203.0.113.5/24"]}, "host bits set"),
+        ({"certificate_arn": "arn:aws:acm:eu-west-1:123456789012:abc"}, "ACM certificate"),
+        ({"certificate_arn": "arn:aws:iam::123456789012:server-certificate/x"}, "an ARN of iam"),
+        ({"domain_name": "a" * 64 + ".example.com", "certificate_arn": CERT}, "longer than 63"),
+        ({"test_header": "X Release"}, "HTTP header name"),
+        ({"health_check": {"interval_seconds": 5, "timeout_seconds": 5}}, "shorter than"),
+        ({"tags": {"aws:owner": "me"}}, "reserves"),
+        ({"idel_timeout_seconds": 120}, "did you mean 'idle_timeout_seconds'"),
+    ],
+)
+def test_bad_edge_args_are_refused_before_anything_is_made(args, message):
+    with pytest.raises(ComponentArgError, match=message) as info:
+        edge(**args)
+    assert "LoadBalancer 'lb'" in str(info.value)
+
+
+# --- listener rule priorities -----------------------------------------------------------------
+
+paths = st.sampled_from(["/a/*", "/b/*", "/hooks/telegram/*", "/api/stripe", "/c"])
+cidr_lists = st.lists(
+    st.integers(0, 40).map(lambda i: f"10.{i}.0.0/16"), min_size=1, max_size=9, unique=True
+)
+allow_lists = st.lists(st.tuples(paths, cidr_lists), max_size=4, unique_by=lambda t: t[0]).map(
+    lambda entries: [{"path": p, "cidrs": c} for p, c in entries]
+)
+
+
+def deployed_rules(allow, previous_bands):
+    """priority → rule identity (its key), and the bands to store, as a deployment would."""
+    planned = plan_allow_list_rules(allow)
+    bands = assign_rule_bands(list(dict.fromkeys(r.group for r in planned)), previous_bands)
+    rules = {band_priority(bands[r.group], r.offset): r.key for r in planned}
+    rules.update(
+        {
+            band_priority(TEST_ROUTE_BANDS[r.group[5:]], r.offset): r.key
+            for r in plan_test_routes(["203.0.113.0/24"], "X")
+        }
+    )
+    rules[LIVE_RULE_PRIORITY] = "live"
+    return rules, bands
+
+
+def one_edit(draw_lists, data):
+    lists = [dict(e, cidrs=list(e["cidrs"])) for e in draw_lists]
+    kind = data.draw(st.sampled_from(["add-path", "remove-path", "add-cidr", "remove-cidr"]))
+    if kind == "add-path":
+        new = (
+            data.draw(paths.filter(lambda p: p not in [e["path"] for e in lists]), label="path")
+            if len(lists) < 5
+            else None
+        )
+        if new:
+            lists.insert(
+                data.draw(st.integers(0, len(lists))), {"path": new, "cidrs": ["192.0.2.0/24"]}
+            )
+    elif kind == "remove-path" and lists:
+        lists.pop(data.draw(st.integers(0, len(lists) - 1)))
+    elif kind == "add-cidr" and lists:
+        entry = lists[data.draw(st.integers(0, len(lists) - 1))]
+        entry["cidrs"].insert(data.draw(st.integers(0, len(entry["cidrs"]))), "198.51.100.0/24")
+    elif kind == "remove-cidr" and lists:
+        entry = lists[data.draw(st.integers(0, len(lists) - 1))]
+        if len(entry["cidrs"]) > 1:
+            entry["cidrs"].pop(data.draw(st.integers(0, len(entry["cidrs"]) - 1)))
+    return lists
+
+
+@given(allow_lists, st.data())
+def test_one_edit_never_hands_a_deployed_priority_to_another_rule(before, data):
+    """Adding or removing a path or a CIDR: every priority the deployed graph holds is, after
+    the edit, either free or held by the same rule (AWS refuses two rules on one priority), and
+    rules of untouched paths keep their priorities."""
+    deployed, bands = deployed_rules(before, None)
+    after = one_edit(before, data)
+    planned, _ = deployed_rules(after, bands)
+    for priority, key in planned.items():
+        assert deployed.get(priority, key) == key
+    untouched = {path_group(e["path"]) for e in before if e in after}
+    for priority, key in deployed.items():
+        if any(key.startswith(group) for group in untouched):
+            assert planned.get(priority) == key
+
+
+@pytest.mark.parametrize("cidrs", [1, 4, 5, 76])
+def test_every_rule_fits_five_condition_values(cidrs):
+    allow = [{"path": "/hook/*", "cidrs": [f"10.0.{i}.0/24" for i in range(cidrs)]}]
+    for rule in plan_allow_list_rules(allow) + plan_test_routes(
+        [f"10.1.{i}.0/24" for i in range(cidrs)], "X"
+    ):
+        assert rule.condition_values <= MAX_CONDITION_VALUES
+
+
+def test_a_config_over_the_listener_rule_quota_is_refused_with_the_count():
+    """100 rules per load balancer (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html).
+    A new user's 243-rule config was accepted before this rule."""
+    operators = [f"10.{i}.0.0/16" for i in range(40)]  # 2 x 10 rules
+    lists = [
+        {"path": f"/hook{n}/*", "cidrs": [f"172.16.{n}.{i * 4}/30" for i in range(15)]}
+        for n in range(20)
+    ]
+    total = count_listener_rules(operators, lists)
+    assert total == 20 + 20 * 5 + 1
+    with pytest.raises(
+        ValueError, match=f"need {total} listener rules; an Application Load Balancer allows 100"
+    ):
+        check_listener_rules(operators, lists)
+    check_listener_rules(operators, lists[:10])
+
+
+def test_the_live_rule_comes_last_and_catches_everything():
+    run = routing(path_allow_lists=[{"path": "/a", "cidrs": ["10.0.0.0/8"]}])
+    rules = sorted(run.of_type("aws:lb/listenerRule:ListenerRule"), key=lambda r: r["priority"])
+    live = rules[-1]
+    assert (live.name, live["priority"]) == ("traffic-live", LIVE_RULE_PRIORITY)
+    assert live["conditions"] == [{"pathPattern": {"values": ["/*"]}}]
 
 
 def test_allow_list_rules_chunk_cidrs_and_end_with_a_deny():
     cidrs = [f"10.0.{i}.0/24" for i in range(9)]
-    planned = plan_listener_rules(
-        operator_cidrs=[], test_header="X", allow_lists=[{"path": "/hook/*", "cidrs": cidrs}]
-    )
-    rules = [r for r in planned if r.key.startswith(("allow", "deny"))]
-    assert [r.action for r in rules] == ["forward", "forward", "forward", "deny"]
-    assert all(len(r.cidrs) + 1 <= MAX_CONDITION_VALUES for r in rules)
-    assert [c for r in rules for c in r.cidrs] == cidrs
-    assert [r.priority for r in planned] == sorted({r.priority for r in planned})
+    planned = plan_allow_list_rules([{"path": "/hook/*", "cidrs": cidrs}])
+    assert [r.action for r in planned] == ["forward", "forward", "forward", "deny"]
+    assert [c for r in planned for c in r.cidrs] == cidrs
+    assert [r.offset for r in planned] == [0, 1, 2, RULE_BAND_WIDTH - 1]
 
 
-def test_the_live_rule_comes_last_and_catches_everything():
-    planned = plan_listener_rules(
-        operator_cidrs=["203.0.113.0/24"],
-        test_header="X",
-        allow_lists=[{"path": "/a", "cidrs": ["10.0.0.0/8"]}],
+def test_deployed_paths_keep_their_band_when_a_path_is_added_before_them():
+    first = routing(path_allow_lists=[{"path": "/b", "cidrs": ["10.0.0.0/8"]}])
+    bands = first.exports["bands"]
+    second = routing(
+        path_allow_lists=[
+            {"path": "/a", "cidrs": ["10.1.0.0/16"]},
+            {"path": "/b", "cidrs": ["10.0.0.0/8"]},
+        ],
+        previous_rule_bands=bands,
     )
-    live = planned[-1]
-    assert (live.key, live.path, live.priority, live.action) == ("live", "/*", 50000, "forward")
-    assert all(r.priority < live.priority for r in planned[:-1])
+    group_b = path_group("/b")
+    assert (
+        second.named(f"traffic-{group_b}-0")["priority"]
+        == first.named(f"traffic-{group_b}-0")["priority"]
+    )
+    assert second.named(f"traffic-{path_group('/a')}-0")["priority"] not in {
+        r["priority"] for r in first.of_type("aws:lb/listenerRule:ListenerRule")
+    }
 
 
 # --- the ALB and its security group -------------------------------------------------------------
@@ -126,17 +366,19 @@ def test_alb_is_public_in_the_given_subnets_with_safe_settings():
 def test_idle_timeout_outlasts_the_phoenix_heartbeat():
     assert edge().named("lb-alb")["idleTimeout"] == 120
     assert edge(idle_timeout_seconds=300).named("lb-alb")["idleTimeout"] == 300
+    with pytest.raises(ComponentArgError, match="heartbeat"):
+        edge(idle_timeout_seconds=30)
 
 
 def test_alb_sg_accepts_only_listener_ports_from_configured_cidrs():
-    run = edge(ingress_cidrs=["198.51.100.0/24", "2001:db8::/32"])
+    run = edge(ingress_cidrs=["198.51.100.0/24", "192.0.2.0/24"])
     rules = [
         r
         for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
         if r["securityGroupId"] == "lb-sg-id"
     ]
-    seen = {(r["fromPort"], r["toPort"], r.get("cidrIpv4") or r.get("cidrIpv6")) for r in rules}
-    assert seen == {(p, p, c) for p in (80, 443) for c in ("198.51.100.0/24", "2001:db8::/32")}
+    seen = {(r["fromPort"], r["toPort"], r["cidrIpv4"]) for r in rules}
+    assert seen == {(p, p, c) for p in (80, 443) for c in ("198.51.100.0/24", "192.0.2.0/24")}
 
 
 def test_alb_sg_default_is_the_internet_on_80_and_443_only():
@@ -146,11 +388,9 @@ def test_alb_sg_default_is_the_internet_on_80_and_443_only():
         for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
         if r["securityGroupId"] == "lb-sg-id"
     ]
-    assert {(r["fromPort"], r.get("cidrIpv4") or r.get("cidrIpv6")) for r in rules} == {
+    assert {(r["fromPort"], r["cidrIpv4"]) for r in rules} == {
         (80, "0.0.0.0/0"),
         (443, "0.0.0.0/0"),
-        (80, "::/0"),
-        (443, "::/0"),
     }
 
 
@@ -232,7 +472,7 @@ def test_http_listener_only_redirects_to_https():
     assert action["redirect"] == {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}
 
 
-def test_domain_and_zone_give_a_dns_validated_certificate_and_alias_records():
+def test_domain_and_zone_give_a_dns_validated_certificate_and_an_a_alias():
     args = {k: v for k, v in BASE.items() if k != "certificate_arn"}
     run = harness.run(
         lambda: LoadBalancer(
@@ -245,13 +485,13 @@ def test_domain_and_zone_give_a_dns_validated_certificate_and_alias_records():
     assert (
         run.named("lb-https")["certificateArn"] == run.named("lb-cert-validated")["certificateArn"]
     )
-    for kind in ("a", "aaaa"):
-        alias = run.named(f"lb-alias-{kind}")
-        assert alias["name"] == "app.example.com" and alias["zoneId"] == "ZONE1"
-        assert alias["aliases"][0]["evaluateTargetHealth"] is True
+    alias = run.named("lb-alias-a")
+    assert alias["name"] == "app.example.com" and alias["zoneId"] == "ZONE1"
+    assert alias["aliases"][0]["evaluateTargetHealth"] is True
+    assert run.maybe("lb-alias-aaaa") is None
 
 
-def test_plain_http_mode_forwards_on_80_and_has_no_https_listener():
+def test_plain_http_mode_serves_on_80_and_has_no_https_listener():
     run = harness.run(
         lambda: LoadBalancer(
             "lb",
@@ -259,9 +499,6 @@ def test_plain_http_mode_forwards_on_80_and_has_no_https_listener():
         )
     )
     assert run.maybe("lb-https") is None
-    live = run.named("lb-rule-live")
-    assert live["listenerArn"] == harness.mock_arn("aws:lb/listener:Listener", "lb-http")
-    assert live["actions"][0]["type"] == "forward"
     ports = {
         r["fromPort"]
         for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
@@ -272,7 +509,7 @@ def test_plain_http_mode_forwards_on_80_and_has_no_https_listener():
 
 def test_https_without_a_certificate_source_is_refused():
     args = {k: v for k, v in BASE.items() if k != "certificate_arn"}
-    with pytest.raises(ValueError, match="plain_http_only"):
+    with pytest.raises(ComponentArgError, match="plain_http_only"):
         harness.run(lambda: LoadBalancer("lb", args))
 
 
@@ -280,14 +517,14 @@ def test_https_without_a_certificate_source_is_refused():
 
 
 def test_two_ip_target_groups_tuned_for_websockets():
-    run = edge(app_port=4000, deregistration_delay_seconds=90, slow_start_seconds=30)
+    run = edge(app_port=4000, deregistration_delay_seconds=90)
     for slot in SLOTS:
         tg = run.named(f"lb-{slot}")
-        assert tg["name"] == f"shop-prod-{slot}"
+        assert tg["name"] == target_group_name(["shop", "prod"], slot, 4000)
         assert (tg["targetType"], tg["protocol"], tg["port"]) == ("ip", "HTTP", 4000)
         assert tg["loadBalancingAlgorithmType"] == "least_outstanding_requests"
         assert tg["deregistrationDelay"] == 90
-        assert tg["slowStart"] == 30
+        assert tg["slowStart"] == 0
 
 
 def test_health_check_is_shallow_with_sane_thresholds():
@@ -310,15 +547,14 @@ def test_health_check_is_shallow_with_sane_thresholds():
     ],
 )
 def test_production_forward_follows_live_and_canary(live, canary, expected):
-    rule = edge(live=live, canary_percent=canary).named("lb-rule-live")
-    assert rule["conditions"] == [{"pathPattern": {"values": ["/*"]}}]
+    rule = routing(live=live, canary_percent=canary).named("traffic-live")
     (action,) = rule["actions"]
-    assert weights_of(action) == {f"lb-{k}": v for k, v in expected.items()}
+    assert weights_of(action) == expected
 
 
 def test_stickiness_across_groups_is_a_switch():
-    (off,) = edge().named("lb-rule-live")["actions"]
-    (on,) = edge(enable_stickiness=True).named("lb-rule-live")["actions"]
+    (off,) = routing().named("traffic-live")["actions"]
+    (on,) = routing(enable_stickiness=True).named("traffic-live")["actions"]
     assert off["forward"]["stickiness"]["enabled"] is False
     assert on["forward"]["stickiness"]["enabled"] is True
     assert edge(enable_stickiness=True).named("lb-blue")["stickiness"]["enabled"] is True
@@ -329,7 +565,7 @@ def test_stickiness_across_groups_is_a_switch():
 
 def test_test_route_reaches_each_slot_only_by_header_from_operator_cidrs():
     run = edge(operator_cidrs=["203.0.113.0/24"])
-    rules = {r.name: r for r in listener_rules(run)}
+    rules = {r.name: r for r in run.of_type("aws:lb/listenerRule:ListenerRule")}
     for slot in SLOTS:
         rule = rules[f"lb-rule-test-{slot}-0"]
         assert rule["listenerArn"] == harness.mock_arn("aws:lb/listener:Listener", "lb-https")
@@ -347,7 +583,7 @@ def test_test_route_reaches_each_slot_only_by_header_from_operator_cidrs():
 
 
 def test_without_operator_cidrs_the_test_route_matches_no_internet_source():
-    rules = [r for r in listener_rules(edge()) if "test" in r.name]
+    rules = [r for r in edge().of_type("aws:lb/listenerRule:ListenerRule") if "test" in r.name]
     assert len(rules) == 2  # still there: they attach both target groups to the load balancer
     for rule in rules:
         assert {"values": ["127.0.0.1/32"]} in [c.get("sourceIp") for c in rule["conditions"]]
@@ -360,13 +596,14 @@ def test_slot_target_group_arns_resolve_only_after_the_group_is_attached(run_sta
 
 
 def test_path_allow_list_forwards_from_allowed_cidrs_and_answers_403_otherwise():
-    run = edge(
+    run = routing(
         path_allow_lists=[
             {"path": "/api/telegram/*", "cidrs": ["149.154.160.0/20", "91.108.4.0/22"]}
         ]
     )
-    allow, deny = [r for r in listener_rules(run) if "allow" in r.name or "deny" in r.name]
-    assert allow["priority"] < deny["priority"]
+    group = path_group("/api/telegram/*")
+    allow, deny = run.named(f"traffic-{group}-0"), run.named(f"traffic-{group}-deny")
+    assert allow["priority"] < deny["priority"] < LIVE_RULE_PRIORITY
     assert {"values": ["/api/telegram/*"]} in [c.get("pathPattern") for c in allow["conditions"]]
     assert {"values": ["149.154.160.0/20", "91.108.4.0/22"]} in [
         c.get("sourceIp") for c in allow["conditions"]
@@ -383,7 +620,8 @@ def test_changing_live_changes_only_forward_weights(run_stack):
     after = {(r.type, r.name): r for r in green.resources}
     assert before.keys() == after.keys()
     changed = {key for key in before if before[key].inputs != after[key].inputs}
-    assert {name for _, name in changed} == {"edge-rule-live", "edge-rule-allow-0-0"}
+    group = path_group("/api/telegram/*")
+    assert {name for _, name in changed} == {"traffic-live", f"traffic-{group}-0"}
     for name in changed:
         old, new = before[name].inputs, after[name].inputs
         key = "actions"

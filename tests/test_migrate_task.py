@@ -5,8 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-
-from release.migrate_task import (
+from phoenix_aws.helpers.migrate_task import (
     MigrationError,
     MigrationRequest,
     log_stream_name,

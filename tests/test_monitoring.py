@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import harness
 import pytest
+from phoenix_aws.load_balancer import target_group_name
 from tests_support import load_settings_with_edge
 
 from stacks.settings import ConfigError
@@ -27,7 +28,7 @@ def test_edge_error_rates_and_unhealthy_targets_page_the_topic(run_stack):
     assert target["alarmActions"] == [harness.mock_arn("aws:sns/topic:Topic", "monitoring-alarms")]
     assert (
         found["unhealthy-green"]["dimensions"]["TargetGroup"]
-        == "targetgroup/phoenix-aws-prod-green/abc"
+        == f"targetgroup/{target_group_name(['phoenix-aws', 'prod'], 'green')}/abc"
     )
     assert "elb-5xx" in found and "response-time" in found
 

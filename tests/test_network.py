@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import harness
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from phoenix_aws.network import (
+    MAX_AZS,
+    RESERVED_AZ_SLOTS,
+    Network,
+    check_availability_zones,
+    check_nat_instance_type,
+    choose_availability_zones,
+    plan_subnets,
+    zone_id_prefix,
+)
+from phoenix_aws.validation import ComponentArgError
 
-from components.network import MAX_AZS, RESERVED_AZ_SLOTS, Network, plan_subnets
+SHELLCHECK = str(Path(sys.executable).parent / "shellcheck")
 
 
 def build(**args):
@@ -107,10 +123,13 @@ def test_subnet_cidrs_are_inside_the_vpc_and_disjoint():
     assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
 
 
-def test_only_public_subnets_assign_public_ips():
-    run = build(az_count=2)
-    for s in run.of_type("aws:ec2/subnet:Subnet"):
-        assert s["mapPublicIpOnLaunch"] is s.name.startswith("net-public-")
+def test_no_subnet_hands_out_public_ips():
+    """Neither the ALB nor the NAT instance needs a subnet that auto-assigns public IPs (each
+    asks for its own), and anything else launched there must not get one by accident
+    (Security Hub EC2.15: https://docs.aws.amazon.com/securityhub/latest/userguide/ec2-controls.html#ec2-15)."""
+    for nat in ("per_az", "instance", "none"):
+        run = build(az_count=2, nat=nat)
+        assert {s["mapPublicIpOnLaunch"] for s in run.of_type("aws:ec2/subnet:Subnet")} == {False}
 
 
 def test_adding_an_az_leaves_existing_subnets_untouched():
@@ -193,14 +212,80 @@ def test_nat_instance_is_a_self_healing_group_of_one_behind_a_stable_eni():
         )
 
 
-def test_nat_instance_user_data_masquerades_through_the_stable_eni():
-    import base64
+def nat_script(run):
+    return base64.b64decode(run.named("net-nat-lt")["userData"]).decode()
 
-    run = build(az_count=2, nat="instance")
-    script = base64.b64decode(run.named("net-nat-lt")["userData"]).decode()
+
+def test_nat_instance_user_data_passes_shellcheck(tmp_path):
+    """The script is checked by a real shell linter (shellcheck), not by string matching."""
+    script = tmp_path / "nat.sh"
+    script.write_text(nat_script(build(az_count=2, nat="instance")))
+    result = subprocess.run(
+        [SHELLCHECK, "--severity=warning", str(script)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+
+
+def test_nat_instance_forwards_through_two_interfaces_without_reverse_path_drops():
+    """With the stable ENI as a second interface, VPC traffic arrives on it and replies leave by
+    the primary one; strict reverse-path filtering would drop it. The kernel applies the larger
+    of `conf.all.rp_filter` and the interface's own value, so both must be 0
+    (https://docs.kernel.org/networking/ip-sysctl.html, rp_filter)."""
+    script = nat_script(build(az_count=2, nat="instance"))
     assert "attach-network-interface" in script and "net-nat-eni-id" in script
     assert "--no-source-dest-check" in script
-    assert "MASQUERADE" in script and "ip_forward=1" in script
+    for setting in ("all", "default", "$PRIMARY", "$INSIDE"):
+        assert f"net.ipv4.conf.{setting}.rp_filter = 0" in script
+    assert "net.ipv4.ip_forward = 1" in script
+    assert 'POSTROUTING -o "$PRIMARY" -j MASQUERADE' in script
+    assert 'FORWARD -i "$INSIDE" -o "$PRIMARY" -j ACCEPT' in script
+
+
+def test_nat_instance_may_only_touch_its_own_interface_and_instance():
+    run = build(az_count=2, nat="instance")
+    policy = json.loads(run.named("net-nat-eni-policy")["policy"])
+    resources = [st["Resource"] for st in policy["Statement"]]
+    assert "*" not in resources
+    eni, instances = policy["Statement"]
+    assert eni["Resource"] == harness.mock_arn(
+        "aws:ec2/networkInterface:NetworkInterface", "net-nat-eni"
+    )
+    assert instances["Resource"] == f"arn:aws:ec2:{harness.REGION}:{harness.ACCOUNT_ID}:instance/*"
+    assert instances["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/phoenix-aws:nat": "net-nat"}
+    }
+    launched = run.named("net-nat-lt")["tagSpecifications"][0]["tags"]
+    assert launched["phoenix-aws:nat"] == "net-nat"
+
+
+@pytest.mark.parametrize(
+    "good",
+    [
+        "t4g.nano",
+        "t4g.micro",
+        "c7gn.large",
+        "m6gd.xlarge",
+        "a1.medium",
+        "x2gd.large",
+        "im4gn.large",
+    ],
+)
+def test_nat_instance_types_must_be_graviton(good):
+    """https://docs.aws.amazon.com/ec2/latest/instancetypes/instance-type-names.html: a `g`
+    after the generation digit is the AWS Graviton (arm64) processor; the NAT instance boots
+    the arm64 Amazon Linux image."""
+    assert check_nat_instance_type(good) == good
+
+
+@pytest.mark.parametrize(
+    "bad", ["t3.nano", "t3a.micro", "m6i.large", "g5.xlarge", "c5n.large", "t4g"]
+)
+def test_x86_nat_instance_types_are_refused(bad):
+    with pytest.raises(ValueError, match="arm64"):
+        check_nat_instance_type(bad)
+    with pytest.raises(ComponentArgError, match="nat_instance_type"):
+        build(az_count=2, nat="instance", nat_instance_type=bad)
 
 
 def test_nat_instance_security_group_only_accepts_traffic_from_the_vpc():
@@ -268,6 +353,75 @@ def test_default_security_group_is_managed_with_no_rules():
 def test_explicit_availability_zones_win():
     run = build(availability_zones=["eu-west-1b", "eu-west-1c"])
     assert [s["availabilityZone"] for s in subnets(run, "isolated")] == ["eu-west-1b", "eu-west-1c"]
+
+
+def test_availability_zones_may_be_pinned_by_zone_id():
+    run = build(availability_zones=["euw1-az3", "euw1-az1"])
+    assert [s["availabilityZone"] for s in subnets(run, "private")] == ["eu-west-1c", "eu-west-1a"]
+
+
+def test_the_last_deployments_zones_are_kept():
+    """The region's available list changed (1a went away, 1d appeared): the deployed zones
+    stay, so no subnet is replaced."""
+    run = build(az_count=2, previous_availability_zones=["eu-west-1c", "eu-west-1a"])
+    assert [s["availabilityZone"] for s in subnets(run, "public")] == ["eu-west-1c", "eu-west-1a"]
+
+
+zone_names = st.lists(
+    st.sampled_from([f"eu-west-1{c}" for c in "abcdef"]), unique=True, min_size=3, max_size=6
+)
+
+
+@given(zone_names, zone_names, st.integers(min_value=2, max_value=3))
+def test_a_change_in_the_available_zones_never_moves_a_deployed_subnet(first, later, count):
+    """Whatever the region's list says later, every zone of the last deployment keeps its
+    position (so its subnets keep their AZ), as long as the count does not shrink."""
+    first_choice = choose_availability_zones(count, first, [], previous=None)
+    later_choice = choose_availability_zones(count, later, [], previous=first_choice)
+    assert later_choice[: len(first_choice)] == first_choice
+    if set(later) - set(first_choice):
+        grown = choose_availability_zones(count + 1, later, [], previous=first_choice)
+        assert grown[:count] == first_choice
+
+
+@pytest.mark.parametrize(
+    ("region", "prefix"),
+    [
+        ("us-east-1", "use1"),
+        ("eu-west-1", "euw1"),
+        ("ap-northeast-1", "apne1"),
+        ("ca-central-1", "cac1"),
+        ("us-gov-west-1", "usgw1"),
+        ("eu-central-2", "euc2"),
+    ],
+)
+def test_zone_id_prefix_follows_the_region_code(region, prefix):
+    """Examples from https://docs.aws.amazon.com/ram/latest/userguide/working-with-az-ids.html
+    (use1-az1) and the AZ ID lists of each region."""
+    assert zone_id_prefix(region) == prefix
+
+
+@pytest.mark.parametrize(
+    "zones",
+    [
+        ["us-east-1a", "us-east-1b"],
+        ["use1-az1", "euw1-az2"],
+        ["eu-west-1a"],
+        ["eu-west-1a", "eu-west-1a"],
+    ],
+)
+def test_pinned_zones_must_belong_to_the_region(zones):
+    with pytest.raises(ValueError):
+        check_availability_zones(zones, "eu-west-1")
+    with pytest.raises(ComponentArgError, match="availability_zones"):
+        build(availability_zones=zones, region="eu-west-1")
+
+
+def test_a_misspelt_arg_is_refused_with_the_nearest_name():
+    with pytest.raises(
+        ComponentArgError, match="unknown arg 'cidr_blok'; did you mean 'cidr_block'"
+    ):
+        build(cidr_blok="10.1.0.0/16")
 
 
 def test_children_are_parented_to_the_component():

@@ -6,15 +6,15 @@ import json
 
 import harness
 import pytest
-from tests_support import load_settings_with_edge
-
-from components.cluster import Cluster, execution_role_policy, secret_resource_arn
-from components.release_slot import (
+from phoenix_aws.cluster import Cluster, execution_role_policy, secret_resource_arn
+from phoenix_aws.release_slot import (
     RESERVED_ENV_NAMES,
     ReleaseSlot,
     check_fargate_size,
     fargate_memory_options,
 )
+from tests_support import load_settings_with_edge
+
 from stacks.settings import ConfigError
 
 SQS_POLICY = "arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess"

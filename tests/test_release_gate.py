@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import harness
 import pytest
+from phoenix_aws.load_balancer import path_group
 from tests_support import IMAGE
 
 NEW_IMAGE = IMAGE.replace("b" * 64, "e" * 64)
@@ -27,7 +28,7 @@ def test_migration_runs_the_release_command_in_the_slot_task_definition(run_stac
     run = run_stack("prod")
     task = run.named("migrate-blue-run")
     env = task["environment"]
-    assert task["create"].endswith("-m release.migrate_task")
+    assert task["create"].endswith("-m phoenix_aws.helpers.migrate_task")
     assert env["MIGRATION_COMMAND"] == 'bin/shop eval "Shop.Release.migrate()"'
     assert env["MIGRATION_TASK_FAMILY"] == "phoenix-aws-prod-blue"
     assert env["MIGRATION_CONTAINER"] == "shop"
@@ -54,7 +55,7 @@ def test_migration_waits_for_the_slot_service(run_stack):
 
 def test_listener_flip_depends_on_migrations_and_steady_slots(run_stack):
     run = run_stack("prod", release={"green": {"desired_count": 2}})
-    deps = run.dependencies_of(run.named("edge-rule-live"))
+    deps = run.dependencies_of(run.named("traffic-live"))
     assert {
         "migrate-blue-run",
         "migrate-green-run",
@@ -99,7 +100,7 @@ def test_changing_the_idle_slot_never_touches_the_live_slot(run_stack):
     diff = changed(base, deployed)
     assert diff, "the deploy changed nothing"
     assert not any(name.startswith(("slot-blue", "migrate-blue")) for name in diff), sorted(diff)
-    assert "edge-rule-live" not in diff  # weights unchanged while green warms up
+    assert "traffic-live" not in diff  # weights unchanged while green warms up
     assert all(
         name.startswith(("slot-green", "image-inuse-green", "migrate-green")) for name in diff
     ), sorted(diff)
@@ -112,8 +113,9 @@ def test_flipping_live_and_canary_changes_only_forward_weights(run_stack):
         "prod", release={"live": "blue", "canary_percent": 10, "promoting": "green", **common}
     )
     green = run_stack("prod", release={"live": "green", **common})
-    assert changed(blue, canary) == {"edge-rule-live", "edge-rule-allow-0-0"}
-    assert changed(blue, green) == {"edge-rule-live", "edge-rule-allow-0-0"}
+    weighted = {"traffic-live", f"traffic-{path_group('/api/telegram/*')}-0"}
+    assert changed(blue, canary) == weighted
+    assert changed(blue, green) == weighted
 
 
 def test_no_config_change_to_the_idle_slot_replaces_or_deletes_live_resources(run_stack):

@@ -1,8 +1,8 @@
 """Tag (or untag) the image a slot runs as `inuse-…` so ECR's lifecycle policy keeps it.
 
-`python -m release.ecr_tags add|remove`, with ECR_REPOSITORY, ECR_IMAGE (`…@sha256:<hex>`) and
-ECR_TAG in the environment (set by the AppImage component through pulumi-command). Images
-from another registry or repository are left alone.
+`python -m phoenix_aws.helpers.ecr_tags add|remove`, with ECR_REPOSITORY, ECR_IMAGE
+(`…@sha256:<hex>`) and ECR_TAG in the environment (set by the AppImage component through
+pulumi-command). Images from another registry or repository are left alone.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
     import boto3
 
     if len(argv) != 1 or argv[0] not in ("add", "remove"):
-        print("usage: python -m release.ecr_tags add|remove", file=sys.stderr)
+        print("usage: python -m phoenix_aws.helpers.ecr_tags add|remove", file=sys.stderr)
         return 2
     env = os.environ
     ecr = boto3.client("ecr")

@@ -1,0 +1,163 @@
+"""Checks every component shares: its args dict, and AWS rules that are not one service's own.
+
+Each `check_*` function raises `ValueError` with a message in plain words that does not repeat the
+key (the caller knows it): the stack settings report it against the config key, a component
+against its arg (`ComponentArgError`). Values that are not known yet (Pulumi `Output`s) are
+skipped, never guessed at.
+"""
+
+import difflib
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pulumi
+
+
+class ComponentArgError(pulumi.RunError, ValueError):
+    """A component was given an arg it does not know or a value AWS would refuse.
+
+    A `pulumi.RunError`, so `pulumi up` prints the message without a Python traceback.
+    """
+
+
+def is_known(value: Any) -> bool:
+    """False for values only known at deployment time (Outputs, awaitables)."""
+    return not isinstance(value, pulumi.Output) and not hasattr(value, "__await__")
+
+
+def nearest(word: str, choices: Iterable[str]) -> str | None:
+    """The closest of `choices` to a misspelt `word`, if any is close enough."""
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def unknown_key_hint(key: str, valid: Iterable[str]) -> str:
+    """`did you mean 'x'?` or the list of valid keys."""
+    valid = sorted(valid)
+    guess = nearest(key, valid)
+    return f"did you mean {guess!r}?" if guess else f"valid keys: {', '.join(valid)}"
+
+
+def check_args(component: str, name: str, args: Mapping[str, Any], spec: type) -> None:
+    """Refuse keys of `args` that the TypedDict `spec` does not declare, and missing required
+    keys, so a typo such as `cidr_blok` fails instead of silently falling back to a default."""
+    if not isinstance(args, Mapping):
+        raise ComponentArgError(f"{component} {name!r}: args must be a dict, got {type(args)}")
+    declared = set(spec.__required_keys__) | set(spec.__optional_keys__)  # type: ignore[attr-defined]
+    problems = [
+        f"unknown arg {key!r}; {unknown_key_hint(key, declared)}"
+        for key in args
+        if key not in declared
+    ]
+    problems += [
+        f"missing required arg {key!r}"
+        for key in sorted(getattr(spec, "__required_keys__", ()))
+        if key not in args
+    ]
+    if problems:
+        raise ComponentArgError(f"{component} {name!r}: " + "; ".join(problems))
+
+
+def arg_error(component: str, name: str, key: str, message: str) -> ComponentArgError:
+    """The error for a component's arg: `<Component> '<name>': arg '<key>': <message>`."""
+    return ComponentArgError(f"{component} {name!r}: arg {key!r}: {message}")
+
+
+def check_arg(component: str, name: str, key: str, value: Any, rule: Callable[[Any], Any]) -> None:
+    """Apply `rule` to a known `value`; report its ValueError against the component's arg."""
+    if value is None or not is_known(value):
+        return
+    try:
+        rule(value)
+    except ValueError as exc:
+        raise arg_error(component, name, key, str(exc)) from None
+
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy, retentionInDays):
+# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
+LOG_RETENTION_DAYS = (
+    *(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731),
+    *(1096, 1827, 2192, 2557, 2922, 3288, 3653),
+)
+
+
+def check_log_retention(days: int) -> int:
+    """A retention CloudWatch Logs accepts (see LOG_RETENTION_DAYS)."""
+    if days not in LOG_RETENTION_DAYS:
+        raise ValueError(
+            "CloudWatch Logs keeps logs for one of "
+            + ", ".join(map(str, LOG_RETENTION_DAYS))
+            + " days"
+        )
+    return days
+
+
+def check_tags(tags: Mapping[str, str]) -> Mapping[str, str]:
+    """Tag keys AWS accepts: 1-128 characters, not starting with `aws:` (reserved for AWS), values
+    up to 256 characters.
+    https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions"""
+    for key, value in tags.items():
+        if key.lower().startswith("aws:"):
+            raise ValueError(f"tag key {key!r} starts with 'aws:', which AWS reserves for itself")
+        if not 1 <= len(key) <= 128:
+            raise ValueError(f"tag key {key!r} must be 1-128 characters")
+        if len(str(value)) > 256:
+            raise ValueError(f"the value of tag {key!r} is longer than 256 characters")
+    return tags
+
+
+def check_cidr(value: str, *, version: int | None = None) -> str:
+    """A network in CIDR notation (`10.0.0.0/16`), normalised. A bare address is refused with the
+    /32 (or /128) it probably means, so nobody opens a whole range by accident."""
+    text = str(value).strip()
+    if "/" not in text:
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            raise ValueError("expected a network in CIDR notation, e.g. 203.0.113.0/24") from None
+        bits = 32 if address.version == 4 else 128
+        raise ValueError(f"a single address needs a prefix length: write {text}/{bits}")
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise ValueError("expected a network in CIDR notation, e.g. 203.0.113.0/24") from None
+    if network.network_address != ipaddress.ip_interface(text).ip:
+        raise ValueError(f"has host bits set; the network is {network.with_prefixlen}")
+    if version is not None and network.version != version:
+        raise ValueError(f"expected an IPv{version} network")
+    return network.with_prefixlen
+
+
+# ARNs: arn:<partition>:<service>:<region>:<account>:<resource>
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html
+_ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws|):(.+)")
+
+
+def check_arn(
+    value: str,
+    *,
+    service: str | tuple[str, ...],
+    resource: str | tuple[str, ...],
+    what: str,
+    regional: bool = True,
+    example: str,
+) -> str:
+    """An ARN of the given service and resource type, complete (partition, region where the
+    service is regional, 12-digit account, resource id)."""
+    services = (service,) if isinstance(service, str) else service
+    resources = (resource,) if isinstance(resource, str) else resource
+    match = _ARN.fullmatch(str(value))
+    if not match:
+        raise ValueError(f"expected the full ARN of {what}, e.g. {example}")
+    _, svc, region, account, rest = match.groups()
+    if svc not in services:
+        raise ValueError(f"this is an ARN of {svc}, expected one of {what}, e.g. {example}")
+    if regional and not region:
+        raise ValueError(f"the ARN has no region; expected e.g. {example}")
+    if not account:
+        raise ValueError(f"the ARN has no account; expected e.g. {example}")
+    if not any(rest.startswith(r) and len(rest) > len(r) for r in resources):
+        raise ValueError(f"expected the ARN of {what}, e.g. {example}")
+    return value
