@@ -77,7 +77,7 @@ def cluster() -> Iterator[Cluster]:
         subprocess.run([*as_server_user, *command], check=True, capture_output=True, timeout=60)
 
     try:
-        run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust")
+        run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync")
         options = f"-k {root} -c listen_addresses='' -c fsync=off"
         run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start")
         cluster = Cluster(bin_dir, root, as_server_user)
@@ -101,7 +101,15 @@ def cluster() -> Iterator[Cluster]:
     finally:
         if (data / "postmaster.pid").exists():
             subprocess.run(
-                [*as_server_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                [
+                    *as_server_user,
+                    str(bin_dir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-m",
+                    "immediate",
+                    "stop",
+                ],
                 capture_output=True,
                 timeout=60,
             )

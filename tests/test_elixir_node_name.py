@@ -58,7 +58,7 @@ class MetadataHandler(BaseHTTPRequestHandler):
     """GET /<layout>/<ip>: the container metadata for <ip>, pretty-printed (as the docs show it)
     or compact; GET /without-address: metadata without an IPv4 address."""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's method name
+    def do_GET(self) -> None:
         _, layout, *rest = self.path.split("/")
         metadata = container_metadata(rest[0] if rest else "0.0.0.0")
         if layout == "without-address":
@@ -77,7 +77,7 @@ class MetadataHandler(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def metadata_endpoint() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), MetadataHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -142,9 +142,7 @@ def test_outside_ecs_the_node_gets_a_loopback_name(env_sh):
     assert (node, distribution) == ("shop@127.0.0.1", "name")
 
 
-def test_metadata_without_an_address_is_reported_and_the_node_falls_back(
-    env_sh, metadata_endpoint
-):
+def test_metadata_without_an_address_is_reported_and_the_node_falls_back(env_sh, metadata_endpoint):
     environment = {"ECS_CONTAINER_METADATA_URI_V4": f"{metadata_endpoint}/without-address"}
     result = source_env_sh(env_sh, environment)
     assert result.stdout.splitlines()[0] == "shop@127.0.0.1"

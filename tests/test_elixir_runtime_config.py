@@ -219,12 +219,35 @@ def test_each_slot_polls_its_own_drain_parameter_and_it_exists(stack):
 # The embedded metric format's structure, as the AWS spec states it ("Specification: Embedded
 # metric format", Amazon CloudWatch User Guide): the members, the 1-255 character names, at most
 # 9 dimension keys per set, at most 100 metrics, the valid units.
-EMF_UNITS = (
-    "Seconds|Microseconds|Milliseconds|Bytes|Kilobytes|Megabytes|Gigabytes|Terabytes|Bits|"
-    "Kilobits|Megabits|Gigabits|Terabits|Percent|Count|Bytes/Second|Kilobytes/Second|"
-    "Megabytes/Second|Gigabytes/Second|Terabytes/Second|Bits/Second|Kilobits/Second|"
-    "Megabits/Second|Gigabits/Second|Terabits/Second|Count/Second|None"
-).split("|")
+EMF_UNITS = [
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
+]
 NAME = {"type": "string", "minLength": 1, "maxLength": 255}
 EMF_SCHEMA = {
     "type": "object",

@@ -250,7 +250,10 @@ def _cases() -> list[RuntimeCase]:
     reference = reference_task()
     cases += [removal_case(reference, n) for n in [*REQUIRED_AT_BOOT, *REQUIRED_WITH_REDIS]]
     cases += [removal_case(t, n) for t in admin_tasks("dev") for n in REQUIRED_WITH_PASSWORD]
-    cases += [removal_case(reference, "PHX_SERVER"), changed_case(reference, "DATABASE_SSL", "false")]
+    cases += [
+        removal_case(reference, "PHX_SERVER"),
+        changed_case(reference, "DATABASE_SSL", "false"),
+    ]
     return cases
 
 
@@ -264,7 +267,9 @@ class Batch:
     def runtime_config(self, case_id: str) -> dict[str, Any]:
         """The evaluated config/runtime.exs (`config`), health report and metric line."""
         outcome = self.runtime[case_id]
-        assert "error" not in outcome, f"config/runtime.exs failed for {case_id}: {outcome['error']}"
+        assert "error" not in outcome, (
+            f"config/runtime.exs failed for {case_id}: {outcome['error']}"
+        )
         return outcome
 
     def runtime_error(self, case_id: str) -> str:
@@ -305,9 +310,7 @@ def batch() -> Batch:
                     "release_name": reference_task().plain.get("RELEASE_NAME", "shop"),
                     "app_user": "shop_app",
                     "database": "app",
-                    "runtime": [
-                        {"id": c.id, "env": c.env, "all_names": all_names} for c in cases
-                    ],
+                    "runtime": [{"id": c.id, "env": c.env, "all_names": all_names} for c in cases],
                 }
             )
             # Newline-terminated: OTP 25's stdin returns :eof for a last line without one.

@@ -21,7 +21,10 @@ defmodule ShopWeb.Endpoint do
   plug ShopWeb.HealthPlug
 
   # No asset pipeline: the page's only script is the Phoenix client the phoenix package ships.
-  plug Plug.Static, at: "/vendor/phoenix", from: {:phoenix, "priv/static"}, only: ~w(phoenix.min.js)
+  plug Plug.Static,
+    at: "/vendor/phoenix",
+    from: {:phoenix, "priv/static"},
+    only: ~w(phoenix.min.js)
 
   plug Plug.RequestId
   plug Plug.Telemetry, event_prefix: [:phoenix, :endpoint]

@@ -22,7 +22,9 @@ defmodule Shop.EnvTest do
 
   test "a variable needed only by some setting says which setting needs it" do
     error = assert_raise RuntimeError, fn -> Shop.Env.fetch!(@name, "PUBSUB_ADAPTER is redis") end
-    assert error.message == "#{@name} is not set, and it is needed because PUBSUB_ADAPTER is redis"
+
+    assert error.message ==
+             "#{@name} is not set, and it is needed because PUBSUB_ADAPTER is redis"
   end
 
   test "a set variable is returned as it is" do
@@ -54,7 +56,10 @@ defmodule Shop.EnvTest do
     System.put_env(@name, "5")
     assert Shop.Env.integer(@name, 10, 1..500) == 5
     System.put_env(@name, "0")
-    assert_raise RuntimeError, ~r/from 1 to 500, got "0"/, fn -> Shop.Env.integer(@name, 10, 1..500) end
+
+    assert_raise RuntimeError, ~r/from 1 to 500, got "0"/, fn ->
+      Shop.Env.integer(@name, 10, 1..500)
+    end
   end
 
   test "a boolean is exactly true or false" do
@@ -63,7 +68,10 @@ defmodule Shop.EnvTest do
     System.put_env(@name, "false")
     refute Shop.Env.boolean!(@name)
     System.put_env(@name, "yes")
-    assert_raise RuntimeError, ~r/must be "true" or "false", got "yes"/, fn -> Shop.Env.boolean!(@name) end
+
+    assert_raise RuntimeError, ~r/must be "true" or "false", got "yes"/, fn ->
+      Shop.Env.boolean!(@name)
+    end
   end
 
   test "an optional text variable falls back to its default when unset or empty" do

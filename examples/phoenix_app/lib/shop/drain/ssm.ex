@@ -19,7 +19,8 @@ defmodule Shop.Drain.SSM do
     # Few, short retries: the next poll comes 10 s later anyway.
     retries = [max_attempts: 2, base_backoff_in_ms: 100, max_backoff_in_ms: 1_000]
 
-    with {:ok, %{"Parameter" => %{"Value" => value}}} <- ExAws.request(operation, retries: retries),
+    with {:ok, %{"Parameter" => %{"Value" => value}}} <-
+           ExAws.request(operation, retries: retries),
          {:ok, decoded} <- Jason.decode(value) do
       {:ok, decoded}
     else

@@ -19,7 +19,9 @@ defmodule Shop.Drain.ParameterTest do
 
   test "shed true without a usable window is an error that names window_seconds" do
     for window <- [nil, 0, -5, 86_401, 12.5, "300"] do
-      value = if window, do: %{"shed" => true, "window_seconds" => window}, else: %{"shed" => true}
+      value =
+        if window, do: %{"shed" => true, "window_seconds" => window}, else: %{"shed" => true}
+
       assert {:error, message} = Parameter.interpret(value)
       assert message =~ "window_seconds must be a whole number of seconds from 1 to 86400"
       assert message =~ inspect(window)
@@ -29,7 +31,9 @@ defmodule Shop.Drain.ParameterTest do
   test "anything but the documented object is an error that shows the expected shape" do
     for value <- [nil, "shed", [], %{}, %{"shed" => "yes"}, %{"Shed" => true}] do
       assert {:error, message} = Parameter.interpret(value)
-      assert message =~ ~s(expected {"shed": false} or {"shed": true, "window_seconds": <seconds>})
+
+      assert message =~
+               ~s(expected {"shed": false} or {"shed": true, "window_seconds": <seconds>})
     end
   end
 end

@@ -59,7 +59,8 @@ defmodule Shop.Drain.ShedderTest do
     end
   end
 
-  test "when the parameter says shed, every socket gets the disconnect within the window", context do
+  test "when the parameter says shed, every socket gets the disconnect within the window",
+       context do
     pids = open_sockets(context.registry, 30)
     shedder = start_shedder(context)
     started = System.monotonic_time(:millisecond)

@@ -15,7 +15,13 @@ defmodule Shop.Release.AppRoleTest do
   end
 
   test "a role name that is not a plain lower-case identifier is refused" do
-    for bad <- ["Shop", "1shop", "shop-app", ~s(x"; DROP TABLE messages; --), String.duplicate("a", 64)] do
+    for bad <- [
+          "Shop",
+          "1shop",
+          "shop-app",
+          ~s(x"; DROP TABLE messages; --),
+          String.duplicate("a", 64)
+        ] do
       error = assert_raise RuntimeError, fn -> AppRole.user!(app_user: bad) end
       assert error.message =~ "DATABASE_APP_USER must be a lower-case PostgreSQL name"
     end
@@ -30,8 +36,13 @@ defmodule Shop.Release.AppRoleTest do
 
   test "the role may change rows, never the schema" do
     sql = Enum.join(AppRole.statements("shop_app", "app"), "\n")
-    assert sql =~ ~s(GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "shop_app")
-    assert sql =~ "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES"
+
+    assert sql =~
+             ~s(GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "shop_app")
+
+    assert sql =~
+             "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES"
+
     refute sql =~ ~r/GRANT (ALL|CREATE)/
     assert sql =~ "REVOKE CREATE ON SCHEMA public FROM PUBLIC"
   end

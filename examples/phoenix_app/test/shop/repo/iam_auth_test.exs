@@ -3,7 +3,12 @@ defmodule Shop.Repo.IamAuthTest do
 
   alias Shop.Repo.IamAuth
 
-  @opts [hostname: "db.abc.eu-west-1.rds.amazonaws.com", port: 5432, username: "shop_app", database: "app"]
+  @opts [
+    hostname: "db.abc.eu-west-1.rds.amazonaws.com",
+    port: 5432,
+    username: "shop_app",
+    database: "app"
+  ]
 
   defp recording_token(test) do
     fn host, user, port, config ->
@@ -34,12 +39,19 @@ defmodule Shop.Repo.IamAuthTest do
   end
 
   test "without a port the PostgreSQL default is signed" do
-    IamAuth.configure(Keyword.delete(@opts, :port), region: "us-east-1", token: recording_token(self()))
+    IamAuth.configure(Keyword.delete(@opts, :port),
+      region: "us-east-1",
+      token: recording_token(self())
+    )
+
     assert_receive {:token_for, _, _, 5432, %{region: "us-east-1"}}
   end
 
   test "a token from an earlier connection is replaced, never reused" do
     opts = Keyword.put(@opts, :password, "expired")
-    assert IamAuth.configure(opts, region: "eu-west-1", token: fn _, _, _, _ -> "new" end)[:password] == "new"
+
+    assert IamAuth.configure(opts, region: "eu-west-1", token: fn _, _, _, _ -> "new" end)[
+             :password
+           ] == "new"
   end
 end
