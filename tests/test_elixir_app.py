@@ -61,3 +61,11 @@ def test_exunit(module: str, name: str):
     result = results.get((module, name))
     assert result is not None, f"{module} {name!r} did not run"
     assert result["state"] == "passed", result["failure"] or result["state"]
+
+
+def test_a_missing_toolchain_fails_the_checks_and_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(toolchain.shutil, "which", lambda tool: None)
+    with pytest.raises(pytest.fail.Exception) as failure:
+        toolchain.require("elixir")
+    assert "`elixir` is not installed" in str(failure.value)
+    assert "apt-get install -y --no-install-recommends elixir erlang-dev" in str(failure.value)

@@ -33,8 +33,8 @@ defmodule Shop.Application do
           {Shop.Drain.Shedder,
            name: Shop.Drain.Shedder,
            fetch: fn -> Shop.Drain.SSM.get_json(parameter) end,
-           count: &Shop.Drain.Sockets.count/0,
-           close: &Shop.Drain.Sockets.close(&1, @disconnect)}
+           transports: &Shop.Drain.Sockets.list/0,
+           disconnect: &send(&1, @disconnect)}
         ]
     end
   end

@@ -12,13 +12,14 @@ defmodule Shop.Drain.Shedder do
 
   Options:
   - `:fetch` (required): returns `{:ok, decoded_json}` or `{:error, reason}`;
-  - `:count` (required): how many sockets are open;
-  - `:close` (required): closes up to `n` sockets, returns how many it closed;
+  - `:transports` (required): the pids of this node's open WebSocket transports;
+  - `:disconnect` (required): tells one transport to close;
   - `:poll_ms` (default 10_000): how often the parameter is read;
   - `:tick_ms` (default 1_000): how long one second of the window lasts, i.e. one tick (tests
     make it shorter);
   - `:name` (optional).
-  A failed or malformed read is logged and changes nothing.
+  A failed or malformed read is logged and changes nothing. A transport that was told to close
+  is not counted or told again while it winds down.
   """
   use GenServer
   require Logger
@@ -34,8 +35,8 @@ defmodule Shop.Drain.Shedder do
   def init(opts) do
     state = %{
       fetch: Keyword.fetch!(opts, :fetch),
-      count: Keyword.fetch!(opts, :count),
-      close: Keyword.fetch!(opts, :close),
+      transports: Keyword.fetch!(opts, :transports),
+      disconnect: Keyword.fetch!(opts, :disconnect),
       poll_ms: Keyword.get(opts, :poll_ms, 10_000),
       tick_ms: Keyword.get(opts, :tick_ms, 1_000),
       polling: nil,
@@ -66,19 +67,29 @@ defmodule Shop.Drain.Shedder do
   end
 
   def handle_info({:tick, ref}, %{shedding: %{ref: ref} = shedding} = state) do
-    open = state.count.()
+    transports = MapSet.new(state.transports.())
+    # Told earlier and still winding down: neither open nor to be told again.
+    told = MapSet.intersection(shedding.told, transports)
+    open = MapSet.difference(transports, told)
+    closing = Enum.take(open, Schedule.batch(MapSet.size(open), shedding.tick, shedding.window))
+    Enum.each(closing, state.disconnect)
 
-    case Schedule.batch(open, shedding.tick, shedding.window) do
-      0 ->
-        :ok
-
-      closing ->
-        closed = state.close.(closing)
-        Logger.info("drain: closed #{closed} of #{open} WebSockets (tick #{shedding.tick + 1})")
+    if closing != [] do
+      Logger.info(
+        "drain: closed #{length(closing)} of #{MapSet.size(open)} WebSockets " <>
+          "(second #{shedding.tick + 1} of #{shedding.window})"
+      )
     end
 
     Process.send_after(self(), {:tick, ref}, state.tick_ms)
-    {:noreply, %{state | shedding: %{shedding | tick: shedding.tick + 1}}}
+
+    shedding = %{
+      shedding
+      | tick: shedding.tick + 1,
+        told: MapSet.union(told, MapSet.new(closing))
+    }
+
+    {:noreply, %{state | shedding: shedding}}
   end
 
   # A tick of a drain that has since stopped (or restarted).
@@ -107,7 +118,7 @@ defmodule Shop.Drain.Shedder do
     Logger.info("drain: shedding this node's WebSockets over #{window} s")
     ref = make_ref()
     send(self(), {:tick, ref})
-    %{state | shedding: %{ref: ref, window: window, tick: 0}}
+    %{state | shedding: %{ref: ref, window: window, tick: 0, told: MapSet.new()}}
   end
 
   defp start(state, window), do: put_in(state.shedding.window, window)

@@ -4,9 +4,9 @@ defmodule Shop.Drain.Sockets do
   them. `ShopWeb.UserSocket.connect/3` registers the transport; the Registry forgets a process
   when it exits.
 
-  Closing a socket sends its transport a message; in the app that is Phoenix's documented
-  disconnect, `%Phoenix.Socket.Broadcast{event: "disconnect"}`, after which the client
-  reconnects (through the load balancer, to the live slot).
+  Closing a socket sends its transport Phoenix's documented disconnect,
+  `%Phoenix.Socket.Broadcast{event: "disconnect"}` (see `Shop.Application`): the transport stops
+  and the client reconnects (through the load balancer, to the live slot).
   """
 
   @doc "The Registry's child spec. Option: `:name` (default `#{inspect(__MODULE__)}`)."
@@ -31,18 +31,9 @@ defmodule Shop.Drain.Sockets do
   @spec count(atom) :: non_neg_integer
   def count(registry \\ __MODULE__), do: Registry.count(registry)
 
-  @doc "Sends `message` to at most `n` open transports; returns how many it sent it to."
-  @spec close(non_neg_integer, term, atom) :: non_neg_integer
-  def close(n, message, registry \\ __MODULE__)
-  def close(0, _message, _registry), do: 0
-
-  def close(n, message, registry) when is_integer(n) and n > 0 do
-    registry
-    |> Registry.select([{{:"$1", :_, :_}, [], [:"$1"]}])
-    |> Enum.take(n)
-    |> Enum.reduce(0, fn transport, sent ->
-      send(transport, message)
-      sent + 1
-    end)
+  @doc "The pids of the open transports."
+  @spec list(atom) :: [pid]
+  def list(registry \\ __MODULE__) do
+    Registry.select(registry, [{{:"$1", :_, :_}, [], [:"$1"]}])
   end
 end
