@@ -7,7 +7,9 @@ config :shop, ecto_repos: [Shop.Repo]
 config :shop, ShopWeb.Endpoint,
   adapter: Bandit.PhoenixAdapter,
   pubsub_server: Shop.PubSub,
-  render_errors: [formats: [json: ShopWeb.ErrorJSON], layout: false]
+  render_errors: [formats: [json: ShopWeb.ErrorJSON], layout: false],
+  # Signs LiveView session tokens (the socket at /live serves LiveViews too).
+  live_view: [signing_salt: "Zq3tV8pL"]
 
 config :logger, :console, format: "$time $metadata[$level] $message\n", metadata: [:request_id]
 config :phoenix, :json_library, Jason

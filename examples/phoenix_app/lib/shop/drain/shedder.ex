@@ -92,8 +92,8 @@ defmodule Shop.Drain.Shedder do
     {:noreply, %{state | shedding: shedding}}
   end
 
-  # A tick of a drain that has since stopped (or restarted).
-  def handle_info({:tick, _ref}, state), do: {:noreply, state}
+  # A tick of a drain that has since stopped (or restarted), or anything else.
+  def handle_info(_message, state), do: {:noreply, state}
 
   defp apply_parameter(state, {:ok, value}) do
     case Parameter.interpret(value) do
