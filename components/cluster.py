@@ -1,20 +1,24 @@
-"""Cluster: what both release slots share. The ECS cluster, the private DNS that lets BEAM nodes
-find each other, the per-stack secrets, the IAM roles and the log group.
+"""Cluster: what both release slots share. The ECS cluster (with ECS Exec sessions recorded), the
+private DNS that lets BEAM nodes find each other, the per-stack secrets, the IAM roles, the log
+group and each slot's drain switch.
 """
 
 import json
-from typing import NotRequired, TypedDict
+import re
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from .naming import IAM_ROLE_NAME_MAX, physical_name
-from .policies import allow, assume_role_policy
+from .naming import IAM_ROLE_NAME_MAX, physical_name, slug
+from .policies import assume_role_policy
 from .secrets import stored_secret
 from .slots import SLOTS
+from .validation import check_arg, check_args, check_arn, check_log_retention, check_tags
 
 # ECS Exec (`aws ecs execute-command` → `bin/APP remote`) talks to SSM Session Manager channels.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
 ECS_EXEC_ACTIONS = [
     "ssmmessages:CreateControlChannel",
     "ssmmessages:CreateDataChannel",
@@ -29,6 +33,52 @@ def secret_resource_arn(value_from: str) -> str:
     if len(parts) > 7 and parts[2] == "secretsmanager":
         return ":".join(parts[:7])
     return value_from
+
+
+def check_secret_reference(value_from: str) -> str:
+    """What ECS accepts as a secret's `valueFrom`: the full ARN of a Secrets Manager secret
+    (optionally with `:json-key:version-stage:version-id`) or of an SSM parameter.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"""
+    return check_arn(
+        secret_resource_arn(value_from),
+        service=("secretsmanager", "ssm"),
+        resource=("secret:", "parameter/"),
+        what="a Secrets Manager secret or SSM parameter",
+        example="arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/sentry-dsn-AbCdEf",
+    )
+
+
+def check_policy_arn(arn: str) -> str:
+    """An IAM managed policy ARN (`arn:aws:iam::aws:policy/...` or your account's)."""
+    return check_arn(
+        arn,
+        service="iam",
+        resource="policy/",
+        what="an IAM managed policy",
+        regional=False,
+        example="arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess",
+    )
+
+
+def check_namespace(namespace: str) -> str:
+    """A private DNS namespace name such as `prod.shop.internal`."""
+    if not re.fullmatch(
+        r"([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]*[a-z0-9])?", namespace
+    ):
+        raise ValueError("expected a DNS name such as prod.shop.internal")
+    return namespace
+
+
+def drain_parameter_name(name_parts: list[str], slot: str) -> str:
+    """`/<project>/<stack>/<slot>/drain`: the SSM parameter that tells a slot to shed sockets."""
+    return "/" + "/".join(slug(p) for p in name_parts) + f"/{slot}/drain"
+
+
+def drain_parameter_value(draining: bool, window_seconds: int) -> str:
+    """What a slot's nodes read: shed their WebSockets gradually over the window, or keep them."""
+    if draining:
+        return json.dumps({"shed": True, "window_seconds": window_seconds})
+    return json.dumps({"shed": False})
 
 
 def execution_role_policy(
@@ -83,6 +133,89 @@ def execution_role_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def task_role_policy(
+    *,
+    db_connect_arns: list[str],
+    drain_parameter_arns: list[str],
+    exec_log_group_arn: str,
+    exec_key_arn: str,
+) -> dict:
+    """The app's own rights: log in to its database role (IAM auth), read its slots' drain
+    switches, and serve ECS Exec sessions that are logged to an encrypted log group.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html#ecs-exec-logging"""
+    statements: list[dict[str, Any]] = [
+        {"Sid": "EcsExecChannels", "Effect": "Allow", "Action": ECS_EXEC_ACTIONS, "Resource": "*"},
+        {
+            "Sid": "EcsExecSessionKey",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": exec_key_arn,
+        },
+        {
+            "Sid": "EcsExecLogging",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": [exec_log_group_arn, f"{exec_log_group_arn}:*"],
+        },
+        {
+            "Sid": "EcsExecLogGroups",
+            "Effect": "Allow",
+            "Action": "logs:DescribeLogGroups",
+            "Resource": "*",
+        },
+    ]
+    if db_connect_arns:
+        statements.append(
+            {
+                "Sid": "DatabaseLogin",
+                "Effect": "Allow",
+                "Action": "rds-db:connect",
+                "Resource": sorted(db_connect_arns),
+            }
+        )
+    if drain_parameter_arns:
+        statements.append(
+            {
+                "Sid": "DrainSwitch",
+                "Effect": "Allow",
+                "Action": "ssm:GetParameter",
+                "Resource": sorted(drain_parameter_arns),
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def exec_key_policy(account_id: str, region: str, log_group_arn: str) -> dict:
+    """The ECS Exec key: the account administers it; CloudWatch Logs may use it for the exec log
+    group only. https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministers",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchLogsEncryptsExecSessions",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": [
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+            },
+        ],
+    }
+
+
 class ClusterArgs(TypedDict):
     """Inputs of a Cluster."""
 
@@ -97,23 +230,34 @@ class ClusterArgs(TypedDict):
     """One DNS name for blue and green nodes (one BEAM cluster spanning both slots during a swap),
     or one name per slot (isolated clusters). Default: true (shared)."""
     readable_secret_arns: NotRequired[list[pulumi.Input[str]]]
-    """Further secrets the tasks receive (database, Redis URL, user secrets); the execution role
-    may read exactly these plus the cluster's own. Default: none."""
+    """Further secrets the app's tasks receive (Redis URL, user secrets); the execution role may
+    read exactly these plus the cluster's own. Default: none."""
+    admin_secret_arns: NotRequired[list[pulumi.Input[str]]]
+    """Secrets only admin tasks (migrations) receive, e.g. the database master secret; only the
+    admin execution role may read them. Default: none."""
+    database_connect_arns: NotRequired[list[pulumi.Input[str]]]
+    """`rds-db:connect` resources the app may log in as (IAM database authentication).
+    Default: none."""
     repository_arns: NotRequired[list[pulumi.Input[str]]]
-    """ECR repositories the execution role may pull from. Default: any."""
+    """ECR repositories the execution roles may pull from. Default: any."""
     task_role_policy_arns: NotRequired[list[str]]
-    """Managed policies for the app's own AWS calls. Default: none (ECS Exec only)."""
+    """Managed policies for the app's own AWS calls. Default: none."""
     log_retention_days: NotRequired[int]
-    """Default: 30."""
+    """App logs and ECS Exec session logs. Default: 30."""
     enable_container_insights: NotRequired[bool]
     """Default: true."""
+    draining_slots: NotRequired[list[str]]
+    """Slots whose nodes shed their WebSockets now (their drain switch is on). Default: none."""
+    drain_window_seconds: NotRequired[int]
+    """How long a draining node takes to shed its sockets. Default: 300."""
     protect_secrets: NotRequired[bool]
     """Pulumi `protect` on the generated secrets. Default: true."""
     tags: NotRequired[dict[str, str]]
+    """Default: none."""
 
 
 class Cluster(pulumi.ComponentResource):
-    """ECS cluster + Cloud Map discovery + SECRET_KEY_BASE/RELEASE_COOKIE + task IAM + logs."""
+    """ECS cluster + Cloud Map discovery + SECRET_KEY_BASE/RELEASE_COOKIE + IAM + logs."""
 
     cluster_arn: pulumi.Output[str]
     cluster_name: pulumi.Output[str]
@@ -122,14 +266,43 @@ class Cluster(pulumi.ComponentResource):
     discovery_service_arns: pulumi.Output[dict[str, str]]
     dns_cluster_queries: pulumi.Output[dict[str, str]]
     execution_role_arn: pulumi.Output[str]
+    """Resolves only once the role's policy exists, so no task starts without its rights."""
+    admin_execution_role_arn: pulumi.Output[str]
     task_role_arn: pulumi.Output[str]
+    """Resolves only once the role's policy exists."""
     log_group_name: pulumi.Output[str]
+    exec_log_group_name: pulumi.Output[str]
     app_secrets: pulumi.Output[dict[str, str]]
+    """SECRET_KEY_BASE and RELEASE_COOKIE as ECS `valueFrom` ARNs."""
+    drain_parameter_names: pulumi.Output[dict[str, str]]
+    """slot → the SSM parameter its nodes poll (DRAIN_PARAMETER)."""
 
     def __init__(
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("phoenix-aws:components:Cluster", name, None, opts)
+        check_args("Cluster", name, args, ClusterArgs)
+        for key, value, rule in (
+            ("namespace", args.get("namespace"), check_namespace),
+            ("log_retention_days", args.get("log_retention_days"), check_log_retention),
+            (
+                "task_role_policy_arns",
+                args.get("task_role_policy_arns"),
+                lambda arns: [check_policy_arn(a) for a in arns],
+            ),
+            (
+                "readable_secret_arns",
+                [a for a in args.get("readable_secret_arns") or [] if isinstance(a, str)],
+                lambda arns: [check_secret_reference(a) for a in arns],
+            ),
+            (
+                "drain_window_seconds",
+                args.get("drain_window_seconds"),
+                lambda s: _in_range(s, 30, 3600),
+            ),
+            ("tags", args.get("tags"), check_tags),
+        ):
+            check_arg("Cluster", name, key, value, rule)
         parts = list(args["name_parts"])
         base = physical_name(*parts, max_length=200)
         tags = dict(args.get("tags") or {})
@@ -140,7 +313,36 @@ class Cluster(pulumi.ComponentResource):
         )
         shared = args.get("share_discovery_across_slots", True)
         service_name = args.get("discovery_service_name", "nodes")
+        retention = args.get("log_retention_days", 30)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        region = aws.get_region_output(opts=invoke).region
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
 
+        # ECS Exec sessions (every console on a node) are recorded in their own log group,
+        # encrypted with a key of this stack; the session channel uses the same key.
+        exec_log_group_name = f"/ecs/{base}/exec"
+        exec_log_group_arn = pulumi.Output.concat(
+            "arn:aws:logs:", region, ":", account_id, ":log-group:", exec_log_group_name
+        )
+        self.exec_key = aws.kms.Key(
+            f"{name}-exec-key",
+            description=f"ECS Exec sessions and their logs, {base}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=pulumi.Output.all(account_id, region, exec_log_group_arn).apply(
+                lambda a: json.dumps(exec_key_policy(a[0], a[1], a[2]))
+            ),
+            tags=tags,
+            opts=child,
+        )
+        self.exec_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-exec-logs",
+            name=exec_log_group_name,
+            retention_in_days=retention,
+            kms_key_id=self.exec_key.arn,
+            tags=tags,
+            opts=child,
+        )
         self.cluster = aws.ecs.Cluster(
             f"{name}-ecs",
             name=base,
@@ -152,7 +354,16 @@ class Cluster(pulumi.ComponentResource):
                     else "disabled",
                 }
             ],
-            configuration={"execute_command_configuration": {"logging": "DEFAULT"}},
+            configuration={
+                "execute_command_configuration": {
+                    "kms_key_id": self.exec_key.arn,
+                    "logging": "OVERRIDE",
+                    "log_configuration": {
+                        "cloud_watch_log_group_name": self.exec_log_group.name,
+                        "cloud_watch_encryption_enabled": True,
+                    },
+                }
+            },
             tags=tags,
             opts=child,
         )
@@ -196,10 +407,25 @@ class Cluster(pulumi.ComponentResource):
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/ecs/{base}",
-            retention_in_days=args.get("log_retention_days", 30),
+            retention_in_days=retention,
             tags=tags,
             opts=child,
         )
+
+        draining = set(args.get("draining_slots") or [])
+        window = args.get("drain_window_seconds", 300)
+        self.drain_parameters = {
+            slot: aws.ssm.Parameter(
+                f"{name}-drain-{slot}",
+                name=drain_parameter_name(parts, slot),
+                type="String",
+                value=drain_parameter_value(slot in draining, window),
+                description=f"Tells the {slot} nodes of {base} to shed their WebSockets",
+                tags={**tags, "phoenix-aws:slot": slot},
+                opts=child,
+            )
+            for slot in SLOTS
+        }
 
         protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect_secrets", True))
         key_base = random.RandomBytes(f"{name}-secret-key-base-random", length=64, opts=protected)
@@ -222,26 +448,31 @@ class Cluster(pulumi.ComponentResource):
             )
 
         ecs_trust = json.dumps(assume_role_policy("ecs-tasks.amazonaws.com"))
-        self.execution_role = aws.iam.Role(
-            f"{name}-execution-role",
-            name=physical_name(*parts, "exec", max_length=IAM_ROLE_NAME_MAX),
-            assume_role_policy=ecs_trust,
-            description="ECS agent: pull images, write logs, read this app's secrets",
-            tags=tags,
-            opts=child,
-        )
+        repositories = pulumi.Output.all(*(args.get("repository_arns") or []))
         readable = [s.arn for s in self.secrets.values()] + list(
             args.get("readable_secret_arns") or []
         )
-        repositories = list(args.get("repository_arns") or [])
-        aws.iam.RolePolicy(
-            f"{name}-execution-policy",
-            role=self.execution_role.id,
-            policy=pulumi.Output.all(
-                self.log_group.arn, pulumi.Output.all(*readable), pulumi.Output.all(*repositories)
-            ).apply(lambda a: json.dumps(execution_role_policy(list(a[1]), a[0], list(a[2])))),
-            opts=child,
+        self.execution_role_arn = self._execution_role(
+            name,
+            "execution",
+            physical_name(*parts, "exec", max_length=IAM_ROLE_NAME_MAX),
+            "ECS agent: pull images, write logs, read this app's secrets",
+            readable,
+            repositories,
+            ecs_trust,
+            tags,
         )
+        self.admin_execution_role_arn = self._execution_role(
+            name,
+            "admin-execution",
+            physical_name(*parts, "admin-exec", max_length=IAM_ROLE_NAME_MAX),
+            "ECS agent for one-off admin tasks: also reads the database master secret",
+            readable + list(args.get("admin_secret_arns") or []),
+            repositories,
+            ecs_trust,
+            tags,
+        )
+
         self.task_role = aws.iam.Role(
             f"{name}-task-role",
             name=physical_name(*parts, "task", max_length=IAM_ROLE_NAME_MAX),
@@ -250,19 +481,35 @@ class Cluster(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        aws.iam.RolePolicy(
-            f"{name}-task-exec-policy",
+        task_policy = aws.iam.RolePolicy(
+            f"{name}-task-policy",
             role=self.task_role.id,
-            policy=json.dumps(allow(ECS_EXEC_ACTIONS, "*")),
+            policy=pulumi.Output.all(
+                pulumi.Output.all(*(args.get("database_connect_arns") or [])),
+                pulumi.Output.all(*[p.arn for p in self.drain_parameters.values()]),
+                self.exec_log_group.arn,
+                self.exec_key.arn,
+            ).apply(
+                lambda a: json.dumps(
+                    task_role_policy(
+                        db_connect_arns=list(a[0]),
+                        drain_parameter_arns=list(a[1]),
+                        exec_log_group_arn=a[2],
+                        exec_key_arn=a[3],
+                    )
+                )
+            ),
             opts=child,
         )
-        for i, policy_arn in enumerate(args.get("task_role_policy_arns") or []):
+        attachments = [
             aws.iam.RolePolicyAttachment(
                 f"{name}-task-policy-{i}",
                 role=self.task_role.name,
                 policy_arn=policy_arn,
                 opts=child,
             )
+            for i, policy_arn in enumerate(args.get("task_role_policy_arns") or [])
+        ]
 
         self.cluster_arn = self.cluster.arn
         self.cluster_name = self.cluster.name
@@ -274,11 +521,17 @@ class Cluster(pulumi.ComponentResource):
         self.dns_cluster_queries = pulumi.Output.from_input(
             {slot: f"{names[slot]}.{namespace}" for slot in SLOTS}
         )
-        self.execution_role_arn = self.execution_role.arn
-        self.task_role_arn = self.task_role.arn
+        # Tasks start only once their roles' policies exist (ECS checks them at launch).
+        self.task_role_arn = pulumi.Output.all(
+            self.task_role.arn, task_policy.id, *[a.id for a in attachments]
+        ).apply(lambda a: a[0])
         self.log_group_name = self.log_group.name
+        self.exec_log_group_name = self.exec_log_group.name
         self.app_secrets = pulumi.Output.all(
             **{env_name: secret.arn for env_name, secret in self.secrets.items()}
+        )
+        self.drain_parameter_names = pulumi.Output.all(
+            **{slot: p.name for slot, p in self.drain_parameters.items()}
         )
         self.register_outputs(
             {
@@ -288,7 +541,47 @@ class Cluster(pulumi.ComponentResource):
                 "discovery_service_arns": self.discovery_service_arns,
                 "dns_cluster_queries": self.dns_cluster_queries,
                 "execution_role_arn": self.execution_role_arn,
+                "admin_execution_role_arn": self.admin_execution_role_arn,
                 "task_role_arn": self.task_role_arn,
                 "log_group_name": self.log_group_name,
+                "exec_log_group_name": self.exec_log_group_name,
+                "drain_parameter_names": self.drain_parameter_names,
             }
         )
+
+    def _execution_role(
+        self,
+        name: str,
+        suffix: str,
+        role_name: str,
+        description: str,
+        readable: list[pulumi.Input[str]],
+        repositories: pulumi.Output[list[str]],
+        trust: str,
+        tags: dict[str, str],
+    ) -> pulumi.Output[str]:
+        """A task execution role reading exactly `readable`; its ARN resolves after its policy."""
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-{suffix}-role",
+            name=role_name,
+            assume_role_policy=trust,
+            description=description,
+            tags=tags,
+            opts=child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-{suffix}-policy",
+            role=role.id,
+            policy=pulumi.Output.all(
+                self.log_group.arn, pulumi.Output.all(*readable), repositories
+            ).apply(lambda a: json.dumps(execution_role_policy(list(a[1]), a[0], list(a[2])))),
+            opts=child,
+        )
+        return pulumi.Output.all(role.arn, policy.id).apply(lambda a: a[0])
+
+
+def _in_range(value: int, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise ValueError(f"use {low}-{high}")
+    return value

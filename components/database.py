@@ -1,30 +1,103 @@
 """Database: RDS PostgreSQL in the isolated subnets, reachable only from the app nodes.
 
-The master password is generated and rotated by RDS inside Secrets Manager
-(`manage_master_user_password`), so it never passes through config, Pulumi state or outputs. The app
-receives it through ECS task secrets (`DATABASE_USERNAME`/`DATABASE_PASSWORD`, JSON keys of that
-secret) and builds its Ecto config at boot (see examples/phoenix_app/config/runtime.exs): a URL
-baked into a separate secret would break at the first rotation.
+Credentials that survive rotation:
+- The master password is generated and rotated by RDS inside Secrets Manager
+  (`manage_master_user_password`, every 7 days by default); it never passes through config,
+  Pulumi state or outputs. Only one-off admin tasks (migrations) get it, as ECS secrets, which
+  ECS resolves when each task starts, so a fresh task always has the current password.
+- The app logs in as its own least-privileged role with IAM database authentication: at each
+  connect it signs a 15-minute token with its task role's credentials (nothing to rotate, nothing
+  stored). A long-running task whose password was injected at start would fail to reconnect
+  after the first rotation. The migration task creates the role and grants it
+  (see examples/phoenix_app/lib/shop/release.ex).
 """
 
+import json
+import re
 from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from .naming import DB_IDENTIFIER_MAX, physical_name
+from .policies import assume_role_policy
 from .security import server_security_group
+from .validation import arg_error, check_arg, check_args, check_log_retention, check_tags
 
 POSTGRES_PORT = 5432
 SUPPORTED_MAJOR_VERSIONS = ("14", "15", "16", "17")
 # gp3 storage limits of RDS for PostgreSQL, GiB.
 MIN_STORAGE_GB = 20
 MAX_STORAGE_GB = 65536
+# Enhanced monitoring intervals RDS accepts (0 = off), CreateDBInstance's MonitoringInterval:
+# https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html
+MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
+ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 
 
 def engine_major(version: str) -> str:
     """`16` for `16.4` or `16`."""
     return version.split(".")[0]
+
+
+def check_engine_version(version: str) -> str:
+    """A supported PostgreSQL version, major (`17`) or major.minor (`17.2`)."""
+    if not isinstance(version, str) or not re.fullmatch(r"\d+(\.\d+)?", version):
+        raise ValueError("expected a PostgreSQL version such as '17' or '17.2' (quoted)")
+    if engine_major(version) not in SUPPORTED_MAJOR_VERSIONS:
+        raise ValueError(
+            f"PostgreSQL {engine_major(version)} is not supported; "
+            f"expected one of {', '.join(SUPPORTED_MAJOR_VERSIONS)}"
+        )
+    return version
+
+
+def check_instance_class(instance_class: str) -> str:
+    """An RDS DB instance class: `db.<family>.<size>`, e.g. db.t4g.medium or db.m7g.large.
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.DBInstanceClass.html"""
+    if not re.fullmatch(r"db\.[a-z][a-z0-9-]*\.[a-z0-9]+", instance_class):
+        raise ValueError("expected an RDS instance class such as db.t4g.medium or db.m7g.large")
+    return instance_class
+
+
+# Names PostgreSQL or RDS keep for themselves.
+_RESERVED_ROLES = {"postgres", "admin", "root", "rdsadmin", "rds_superuser", "public", "rds_iam"}
+
+
+def check_role_name(name: str) -> str:
+    """A PostgreSQL role name we create: lower-case letters, digits and underscores, starting with
+    a letter, at most 63 characters (PostgreSQL's identifier length), not a well-known or
+    reserved name. https://www.postgresql.org/docs/current/sql-syntax-lexical.html"""
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", name):
+        raise ValueError(
+            "expected lower-case letters, digits and underscores, starting with a letter, "
+            "at most 63 characters"
+        )
+    if name in _RESERVED_ROLES or name.startswith("rds_") or name.startswith("pg_"):
+        raise ValueError(f"{name!r} is reserved or well known (guessed first); choose another")
+    return name
+
+
+def check_master_username(name: str) -> str:
+    """RDS for PostgreSQL master user: 1-16 characters here (a letter first), not a reserved or
+    well-known name. https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html"""
+    check_role_name(name)
+    if len(name) > 16:
+        raise ValueError("use at most 16 characters")
+    return name
+
+
+def check_monitoring_interval(seconds: int) -> int:
+    if seconds not in MONITORING_INTERVALS:
+        raise ValueError(f"expected one of {', '.join(map(str, MONITORING_INTERVALS))} (0 = off)")
+    return seconds
+
+
+def connect_resource_arn(region: str, account_id: str, resource_id: str, user: str) -> str:
+    """The resource of `rds-db:connect` for one database user on one instance:
+    `arn:aws:rds-db:<region>:<account>:dbuser:<DbiResourceId>/<user>`.
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html"""
+    return f"arn:aws:rds-db:{region}:{account_id}:dbuser:{resource_id}/{user}"
 
 
 # Settings that AWS cannot change in place: a change means a new, empty database.
@@ -111,12 +184,18 @@ class DatabaseArgs(TypedDict):
     """Initial database. Default: `app`."""
     master_username: NotRequired[str]
     """Default: `phoenix_admin` (not the well-known `postgres`)."""
+    app_username: NotRequired[str]
+    """The app's own role, which logs in with IAM database authentication. Default: `app`."""
     multi_az: NotRequired[bool]
     """Synchronous standby in another AZ. Default: true."""
     backup_retention_days: NotRequired[int]
     """Automated backups kept. Default: 14."""
     performance_insights: NotRequired[bool]
     """Default: true."""
+    monitoring_interval_seconds: NotRequired[int]
+    """Enhanced monitoring (OS metrics) every N seconds, 0 = off. Default: 60."""
+    slow_query_ms: NotRequired[int]
+    """Log statements slower than this (`log_min_duration_statement`), -1 = off. Default: 500."""
     deletion_protection: NotRequired[bool]
     """AWS-side deletion protection. Default: true."""
     skip_final_snapshot: NotRequired[bool]
@@ -129,46 +208,73 @@ class DatabaseArgs(TypedDict):
     """KMS key for storage encryption. Default: the AWS-managed RDS key."""
     log_retention_days: NotRequired[int]
     """Retention of the exported Postgres log groups. Default: 30."""
-    previous_identity: NotRequired[pulumi.Input[dict[str, str] | None]]
+    previous_identity: NotRequired[pulumi.Input[dict[str, str]]]
     """`identity` of the deployed database (e.g. read back from this stack's outputs). A change
     that would replace it, or a major upgrade not allowed, fails before the instance is touched.
     Default: no check."""
     allow_replacement: NotRequired[bool]
     """Accept a change that replaces the database. Default: false."""
     tags: NotRequired[dict[str, str]]
+    """Default: none."""
 
 
 class Database(pulumi.ComponentResource):
-    """Encrypted, TLS-only RDS PostgreSQL whose master password only Secrets Manager knows."""
+    """Encrypted, TLS-only RDS PostgreSQL; the app logs in with IAM database authentication."""
 
     identifier: pulumi.Output[str]
     address: pulumi.Output[str]
     port: pulumi.Output[int]
     database_name: pulumi.Output[str]
     master_username: pulumi.Output[str]
+    app_username: pulumi.Output[str]
     secret_arn: pulumi.Output[str]
+    """The RDS-managed master secret (rotated by RDS): for admin tasks only."""
+    app_connect_arn: pulumi.Output[str]
+    """Resource of `rds-db:connect` for the app's role on this instance (grant it to the app's
+    task role, and to nothing else)."""
     security_group_id: pulumi.Output[str]
-    identity: dict[str, str]
+    identity: pulumi.Output[dict[str, str]]
+    """What the deployed database must keep to be updated in place; export it and pass it back
+    as `previous_identity`."""
     app_environment: pulumi.Output[dict[str, str]]
-    app_secrets: pulumi.Output[dict[str, str]]
+    """Plain environment for the app's tasks: host, port, name, TLS, the app role, IAM auth."""
+    admin_environment: pulumi.Output[dict[str, str]]
+    """Plain environment for admin tasks (migrations): password login, the app role to grant."""
+    admin_secrets: pulumi.Output[dict[str, str]]
+    """ECS secrets for admin tasks: the master user and password (JSON keys of the secret)."""
 
     def __init__(
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("phoenix-aws:components:Database", name, None, opts)
+        check_args("Database", name, args, DatabaseArgs)
         version = args.get("engine_version", "17")
+        for key, value, rule in (
+            ("engine_version", version, check_engine_version),
+            ("instance_class", args.get("instance_class"), check_instance_class),
+            ("master_username", args.get("master_username"), check_master_username),
+            ("app_username", args.get("app_username"), check_role_name),
+            (
+                "monitoring_interval_seconds",
+                args.get("monitoring_interval_seconds"),
+                check_monitoring_interval,
+            ),
+            ("log_retention_days", args.get("log_retention_days"), check_log_retention),
+            ("tags", args.get("tags"), check_tags),
+        ):
+            check_arg("Database", name, key, value, rule)
         major = engine_major(version)
-        if major not in SUPPORTED_MAJOR_VERSIONS:
-            raise ValueError(
-                f"engine_version: PostgreSQL {major} is not supported "
-                f"(expected one of {', '.join(SUPPORTED_MAJOR_VERSIONS)}), got {version!r}"
-            )
         identifier = physical_name(args["identifier"], max_length=DB_IDENTIFIER_MAX)
         tags = dict(args.get("tags") or {})
         child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect", True))
         db_name = args.get("database_name", "app")
         username = args.get("master_username", "phoenix_admin")
+        app_user = args.get("app_username", "app")
+        if app_user == username:
+            raise arg_error(
+                "Database", name, "app_username", "the app must not log in as the master user"
+            )
 
         self.subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",
@@ -187,16 +293,17 @@ class Database(pulumi.ComponentResource):
             tags={**tags, "Name": f"{identifier}-db"},
             opts=child,
         )
-        # Clients without TLS are refused by the server, not just discouraged.
+        # Clients without TLS are refused by the server, not just discouraged; slow statements
+        # are logged (and exported to CloudWatch Logs with the rest of the Postgres log).
         self.parameter_group = aws.rds.ParameterGroup(
             f"{name}-params",
             name=f"{identifier}-pg{major}",
             family=f"postgres{major}",
-            description=f"{identifier}: TLS enforced",
+            description=f"{identifier}: TLS enforced, slow statements logged",
             parameters=[
                 aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
                 aws.rds.ParameterGroupParameterArgs(
-                    name="log_min_duration_statement", value="1000"
+                    name="log_min_duration_statement", value=str(args.get("slow_query_ms", 500))
                 ),
             ],
             tags=tags,
@@ -214,11 +321,27 @@ class Database(pulumi.ComponentResource):
             )
             for kind in ("postgresql", "upgrade")
         ]
+        monitoring_interval = args.get("monitoring_interval_seconds", 60)
+        monitoring_role_arn = None
+        if monitoring_interval:
+            monitoring_role = aws.iam.Role(
+                f"{name}-monitoring-role",
+                assume_role_policy=json.dumps(assume_role_policy("monitoring.rds.amazonaws.com")),
+                description=f"RDS enhanced monitoring of {identifier}",
+                tags=tags,
+                opts=child,
+            )
+            attachment = aws.iam.RolePolicyAttachment(
+                f"{name}-monitoring-policy",
+                role=monitoring_role.name,
+                policy_arn=ENHANCED_MONITORING_POLICY,
+                opts=child,
+            )
+            monitoring_role_arn = pulumi.Output.all(monitoring_role.arn, attachment.id).apply(
+                lambda a: a[0]
+            )
         performance_insights = args.get("performance_insights", True)
-        self.identity = database_identity(
-            identifier, version, db_name, username, args.get("kms_key_id")
-        )
-        planned = self.identity
+        planned = database_identity(identifier, version, db_name, username, args.get("kms_key_id"))
         allow_replacement = args.get("allow_replacement", False)
         allow_major = args.get("allow_major_version_upgrade", False)
 
@@ -252,6 +375,7 @@ class Database(pulumi.ComponentResource):
             db_name=db_name,
             username=username,
             manage_master_user_password=True,
+            iam_database_authentication_enabled=True,
             port=POSTGRES_PORT,
             db_subnet_group_name=self.subnet_group.name,
             vpc_security_group_ids=[self.security_group.id],
@@ -263,10 +387,12 @@ class Database(pulumi.ComponentResource):
             maintenance_window="sun:03:30-sun:04:30",
             copy_tags_to_snapshot=True,
             auto_minor_version_upgrade=True,
-            allow_major_version_upgrade=args.get("allow_major_version_upgrade", False),
+            allow_major_version_upgrade=allow_major,
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
             performance_insights_enabled=performance_insights,
             performance_insights_retention_period=7 if performance_insights else None,
+            monitoring_interval=monitoring_interval,
+            monitoring_role_arn=monitoring_role_arn,
             deletion_protection=args.get("deletion_protection", True),
             skip_final_snapshot=args.get("skip_final_snapshot", False),
             final_snapshot_identifier=f"{identifier}-final",
@@ -281,13 +407,18 @@ class Database(pulumi.ComponentResource):
         self.port = self.instance.port
         self.database_name = pulumi.Output.from_input(db_name)
         self.master_username = pulumi.Output.from_input(username)
+        self.app_username = pulumi.Output.from_input(app_user)
+        self.identity = pulumi.Output.from_input(planned)
         self.secret_arn = self.instance.master_user_secrets.apply(
             lambda secrets: (secrets[0].secret_arn or "") if secrets else ""
         )
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self.app_connect_arn = pulumi.Output.all(
+            region, caller.account_id, self.instance.resource_id
+        ).apply(lambda a: connect_resource_arn(a[0], a[1], a[2], app_user))
         self.security_group_id = self.security_group.id
-        # What the app needs: non-secret coordinates as environment, credentials as ECS secrets
-        # (JSON keys of the RDS-managed secret, resolved by ECS when the task starts).
-        self.app_environment = pulumi.Output.all(self.address, self.port).apply(
+        coordinates = pulumi.Output.all(self.address, self.port).apply(
             lambda a: {
                 "DATABASE_HOST": a[0],
                 "DATABASE_PORT": str(a[1]),
@@ -295,7 +426,14 @@ class Database(pulumi.ComponentResource):
                 "DATABASE_SSL": "true",
             }
         )
-        self.app_secrets = self.secret_arn.apply(
+        self.app_environment = coordinates.apply(
+            lambda env: {**env, "DATABASE_USERNAME": app_user, "DATABASE_AUTH": "iam"}
+        )
+        self.admin_environment = coordinates.apply(
+            lambda env: {**env, "DATABASE_AUTH": "password", "DATABASE_APP_USER": app_user}
+        )
+        # JSON keys of the RDS-managed secret, resolved by ECS when each admin task starts.
+        self.admin_secrets = self.secret_arn.apply(
             lambda arn: {
                 "DATABASE_USERNAME": f"{arn}:username::",
                 "DATABASE_PASSWORD": f"{arn}:password::",
@@ -303,10 +441,14 @@ class Database(pulumi.ComponentResource):
         )
         self.register_outputs(
             {
+                "identifier": self.identifier,
                 "address": self.address,
                 "port": self.port,
                 "database_name": self.database_name,
+                "app_username": self.app_username,
                 "secret_arn": self.secret_arn,
+                "app_connect_arn": self.app_connect_arn,
                 "security_group_id": self.security_group_id,
+                "identity": self.identity,
             }
         )

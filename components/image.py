@@ -6,21 +6,23 @@
   same tag, no rebuild and no redeploy; slots use the pushed image's digest, never a tag.
 """
 
-import fnmatch
 import functools
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_command as command
-import pulumi_docker as docker
+import pulumi_docker
+from docker.utils.build import exclude_paths
 
 from .helpers import helper_command
 from .naming import ECR_NAME_MAX, physical_name
+from .validation import check_arg, check_args, check_tags
 
 IN_USE_TAG_PREFIX = "inuse-"
 BUILD_TAG_PREFIX = "build-"
@@ -67,22 +69,59 @@ def _dockerignore_patterns(context: Path) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def content_tag(context: str, dockerfile: str, build_args: dict[str, str], platform: str) -> str:
-    """`build-<16 hex>`: a hash of every file in the build context (honouring simple
-    `.dockerignore` patterns), the Dockerfile, the build args and the platform."""
+def check_build_context(context: str, dockerfile: str = "Dockerfile") -> str:
+    """The build context is a directory holding the Dockerfile (relative paths are relative to
+    where `pulumi up` runs: the project directory)."""
     root = Path(context)
     if not root.is_dir():
-        raise ValueError(f"build context {context!r} is not a directory")
-    patterns = _dockerignore_patterns(root)
+        raise ValueError(
+            f"the directory {context!r} does not exist (paths are relative to the project)"
+        )
+    path = Path(dockerfile) if os.path.isabs(dockerfile) else root / dockerfile
+    if not path.is_file():
+        raise ValueError(f"there is no Dockerfile at {path.as_posix()!r}")
+    return context
+
+
+# Build args stay readable in the image's history: secrets never go there.
+# https://docs.docker.com/reference/build-checks/secrets-used-in-arg-or-env/
+_SECRET_ARG = re.compile(r"SECRET|PASSWORD|TOKEN|KEY_BASE|COOKIE|PRIVATE|CREDENTIAL|(_|^)KEY$")
+
+
+def check_build_args(build_args: dict[str, str]) -> dict[str, str]:
+    for key in build_args:
+        if _SECRET_ARG.search(key.upper()):
+            raise ValueError(
+                f"{key!r} looks like a secret; build args stay in the image history, so pass "
+                "secrets at run time (app secrets) instead"
+            )
+    return build_args
+
+
+def check_image_reference(image: str) -> str:
+    """An image pinned by digest (`<registry>/<repository>@sha256:<64 hex>`), so a slot never
+    changes under a moving tag."""
+    if not re.fullmatch(r"[a-z0-9.:/_-]+(:[A-Za-z0-9._-]+)?@sha256:[0-9a-f]{64}", image):
+        raise ValueError(
+            "expected an image pinned by digest, e.g. "
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop@sha256:<64 hex>"
+        )
+    return image
+
+
+def content_tag(context: str, dockerfile: str, build_args: dict[str, str], platform: str) -> str:
+    """`build-<16 hex>`: a hash of every file Docker would send as the build context (the
+    `.dockerignore` rules applied by docker-py, as the Docker CLI applies them), the
+    Dockerfile, the build args and the platform."""
+    check_build_context(context, dockerfile)
+    root = Path(context)
     digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        relative = path.relative_to(root).as_posix()
-        if any(
-            fnmatch.fnmatch(relative, pat) or relative.startswith(pat.rstrip("/") + "/")
-            for pat in patterns
-        ):
+    included = exclude_paths(str(root), _dockerignore_patterns(root), dockerfile=dockerfile)
+    for relative in sorted(included):
+        path = root / relative
+        if not path.is_file():
             continue
-        digest.update(relative.encode() + b"\0")
+        digest.update(Path(relative).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     dockerfile_path = Path(dockerfile) if os.path.isabs(dockerfile) else root / dockerfile
     digest.update(b"dockerfile\0" + dockerfile_path.read_bytes())
@@ -141,6 +180,23 @@ class AppImage(pulumi.ComponentResource):
         self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("phoenix-aws:components:AppImage", name, None, opts)
+        check_args("AppImage", name, args, AppImageArgs)
+        build = args.get("build")
+        if build:
+            dockerfile = build.get("dockerfile", "Dockerfile")
+            check_arg(
+                "AppImage",
+                name,
+                "build.context",
+                build["context"],
+                lambda c: check_build_context(c, dockerfile),
+            )
+            check_arg(
+                "AppImage", name, "build.build_args", build.get("build_args"), check_build_args
+            )
+        for slot, image in (args.get("pinned_images") or {}).items():
+            check_arg("AppImage", name, f"pinned_images.{slot}", image, check_image_reference)
+        check_arg("AppImage", name, "tags", args.get("tags"), check_tags)
         tags = dict(args.get("tags") or {})
         child = pulumi.ResourceOptions(parent=self)
         repo_name = physical_name(*args["name_parts"], max_length=ECR_NAME_MAX)
@@ -164,9 +220,7 @@ class AppImage(pulumi.ComponentResource):
 
         self.image = pulumi.Output.from_input(None)
         self.tag = pulumi.Output.from_input(None)
-        build = args.get("build")
         if build:
-            dockerfile = build.get("dockerfile", "Dockerfile")
             build_args = dict(build.get("build_args") or {})
             platform = PLATFORMS[build.get("cpu_architecture", "ARM64")]
             tag = content_tag(build["context"], dockerfile, build_args, platform)
@@ -174,7 +228,7 @@ class AppImage(pulumi.ComponentResource):
                 registry_id=self.repository.registry_id,
                 opts=pulumi.InvokeOutputOptions(parent=self),
             )
-            self.built = docker.Image(
+            self.built = pulumi_docker.Image(
                 f"{name}-build",
                 image_name=self.repository.repository_url.apply(lambda url: f"{url}:{tag}"),
                 build={
@@ -195,6 +249,8 @@ class AppImage(pulumi.ComponentResource):
             self.tag = pulumi.Output.from_input(tag)
 
         for slot, image in (args.get("pinned_images") or {}).items():
+            if isinstance(image, str) and not image.split("@")[0].endswith(f"/{repo_name}"):
+                continue  # another registry's image: ECR's lifecycle policy never touches it
             command.local.Command(
                 f"{name}-inuse-{slot}",
                 create=helper_command("ecr_tags", "add"),

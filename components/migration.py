@@ -1,6 +1,8 @@
-"""Migration: the gate before traffic moves. A one-off ECS task runs the new image with the slot's
-config and secrets (`bin/APP eval "APP.Release.migrate()"`); a non-zero exit fails `pulumi up`
-with the task's log tail, so nothing that depends on it (the listener's weights) changes.
+"""Migration: the gate before a new image takes traffic. A one-off ECS task runs the new image
+with the slot's admin task definition (the app's config plus the database master credentials)
+and the migrate command (`bin/APP eval "APP.Release.migrate()"`); a non-zero exit fails
+`pulumi up` with the task's log tail, so nothing that depends on it (the slot's service, the
+listener's weights) changes.
 
 The task is started by `phoenix_aws.helpers.migrate_task` (boto3) through pulumi-command, on the
 machine that runs `pulumi up`, with the interpreter that runs the program. It runs again only
@@ -13,6 +15,7 @@ import pulumi
 import pulumi_command as command
 
 from .helpers import helper_command
+from .validation import arg_error, check_args
 
 
 class MigrationArgs(TypedDict):
@@ -26,15 +29,16 @@ class MigrationArgs(TypedDict):
     """Shell-style command run in the container, e.g. `bin/shop eval "Shop.Release.migrate()"`."""
     cluster_name: pulumi.Input[str]
     task_definition_family: pulumi.Input[str]
-    """The slot's task definition family: the task gets the same environment and secrets."""
+    """The slot's admin task definition family (same image, environment and app secrets, plus
+    the database master credentials)."""
     container_name: pulumi.Input[str]
     subnet_ids: pulumi.Input[list[str]]
     security_group_ids: pulumi.Input[list[str]]
     log_group_name: pulumi.Input[str]
     timeout_seconds: NotRequired[int]
     """Give up (and fail) after this long. Default: 900."""
-    depends_on: NotRequired[list[pulumi.Resource]]
-    """Resources that must be ready first (the slot's service). Default: none."""
+    spot: NotRequired[bool]
+    """Run the task on Fargate Spot. Default: false."""
 
 
 class Migration(pulumi.ComponentResource):
@@ -47,9 +51,10 @@ class Migration(pulumi.ComponentResource):
         self, name: str, args: MigrationArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("phoenix-aws:components:Migration", name, None, opts)
+        check_args("Migration", name, args, MigrationArgs)
         timeout = args.get("timeout_seconds", 900)
         if not 60 <= timeout <= 3600:
-            raise ValueError(f"timeout_seconds must be 60-3600, got {timeout}")
+            raise arg_error("Migration", name, "timeout_seconds", f"use 60-3600, got {timeout}")
         self.task = command.local.Command(
             f"{name}-run",
             create=helper_command("migrate_task"),
@@ -66,9 +71,10 @@ class Migration(pulumi.ComponentResource):
                 "MIGRATION_LOG_GROUP": args["log_group_name"],
                 "MIGRATION_LOG_PREFIX": args["slot"],
                 "MIGRATION_TIMEOUT": str(timeout),
+                "MIGRATION_CAPACITY_PROVIDER": "FARGATE_SPOT" if args.get("spot") else "FARGATE",
             },
             triggers=[args["image"], args["command"]],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.get("depends_on") or []),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.completed = self.task.stdout
         self.register_outputs({"completed": self.completed})

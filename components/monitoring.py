@@ -1,15 +1,85 @@
-"""Monitoring: CloudWatch alarms on what hurts a Phoenix cluster first, to one SNS topic.
+"""Monitoring: CloudWatch alarms on what hurts a Phoenix cluster first, an SNS topic they can
+really publish to, and one dashboard per stack.
 
-Edge error rates by status, unhealthy targets, node CPU/memory, database CPU/storage and, when
-PubSub runs through Redis, Redis CPU and memory (all broadcasts pass through it).
+Alarms: edge error rates by status, unhealthy targets, node CPU/memory, database CPU/storage and,
+when PubSub runs through Redis, Redis CPU and memory per cache node (all broadcasts pass
+through it). The dashboard adds traffic, latency, the WebSocket count per slot (the app's own
+metric) and healthy targets per slot.
 """
 
+import json
 import operator
 from dataclasses import dataclass
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
+
+from .slots import SLOTS
+from .validation import arg_error, check_args, check_tags
+
+SOCKET_METRIC_NAMESPACE = "PhoenixAws"
+SOCKET_METRIC_NAME = "WebSockets"
+AWS_MANAGED_SNS_KEY = "alias/aws/sns"
+
+
+def check_alarm_topic_key(key_id: str) -> str:
+    """A topic that CloudWatch alarms publish to must be encrypted with a customer-managed key
+    whose policy lets CloudWatch use it: the AWS-managed `alias/aws/sns` key's policy cannot be
+    changed, so alarm actions on such a topic fail.
+    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services"""
+    if key_id.strip().lower() in (AWS_MANAGED_SNS_KEY, "alias/aws/sns/"):
+        raise ValueError(
+            "CloudWatch alarms cannot publish to a topic under the AWS-managed key alias/aws/sns; "
+            "use a customer-managed key whose policy allows cloudwatch.amazonaws.com"
+        )
+    return key_id
+
+
+def alarm_key_policy(account_id: str) -> dict:
+    """The alarm topic's key: the account administers it; CloudWatch (alarms) and SNS (delivery)
+    may use it to publish encrypted messages."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministers",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+def alarm_topic_policy(topic_arn: str, region: str, account_id: str) -> dict:
+    """Only CloudWatch alarms of this account (and region) may publish to the topic."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CloudWatchAlarmsOfThisAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account_id}:alarm:*"
+                    },
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                },
+            }
+        ],
+    }
 
 
 @dataclass(frozen=True)
@@ -19,13 +89,127 @@ class AlarmSpec:
     key: str
     namespace: str
     metric: str
-    dimensions: dict[str, pulumi.Input[str]]
+    dimensions: dict[str, Any]
     statistic: str
     comparison: str
     threshold: float
     description: str
     periods: int = 3
     period_seconds: int = 60
+
+
+def redis_node_dimensions(member_cluster_id: str) -> dict[str, str]:
+    """ElastiCache publishes Redis host and engine metrics per cache node: dimensions
+    `CacheClusterId` (a member cluster of the replication group) and `CacheNodeId` (`0001`, the
+    one node of a cluster-mode-disabled member). An alarm on `ReplicationGroupId` gets no data.
+    https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheMetrics.WhichShouldIMonitor.html"""
+    return {"CacheClusterId": member_cluster_id, "CacheNodeId": "0001"}
+
+
+def dashboard_body(
+    *,
+    region: str,
+    load_balancer: str,
+    target_groups: dict[str, str],
+    cluster: str,
+    services: dict[str, str],
+    database: str,
+    redis_clusters: list[str],
+    stack_id: str,
+) -> dict[str, Any]:
+    """The stack's dashboard: edge, slots (WebSockets, healthy targets, CPU, memory), data."""
+
+    def widget(title: str, metrics: list[list[Any]], stat: str = "Sum", **extra: Any) -> dict:
+        return {
+            "type": "metric",
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": region,
+                "stat": stat,
+                "period": 60,
+                "view": "timeSeries",
+                "metrics": metrics,
+                **extra,
+            },
+        }
+
+    elb = "AWS/ApplicationELB"
+    widgets = [
+        widget(
+            "Edge: requests and 5xx",
+            [
+                [elb, "RequestCount", "LoadBalancer", load_balancer],
+                [elb, "HTTPCode_Target_5XX_Count", "LoadBalancer", load_balancer],
+                [elb, "HTTPCode_ELB_5XX_Count", "LoadBalancer", load_balancer],
+            ],
+        ),
+        widget(
+            "Edge: response time",
+            [
+                [elb, "TargetResponseTime", "LoadBalancer", load_balancer, {"stat": "p50"}],
+                [elb, "TargetResponseTime", "LoadBalancer", load_balancer, {"stat": "p99"}],
+            ],
+            stat="Average",
+        ),
+        widget(
+            "Active connections (all clients) and WebSockets per slot",
+            [[elb, "ActiveConnectionCount", "LoadBalancer", load_balancer]]
+            + [
+                [SOCKET_METRIC_NAMESPACE, SOCKET_METRIC_NAME, "Stack", stack_id, "Slot", slot]
+                for slot in SLOTS
+            ],
+        ),
+        widget(
+            "Healthy targets per slot",
+            [
+                [elb, "HealthyHostCount", "TargetGroup", tg, "LoadBalancer", load_balancer]
+                for tg in target_groups.values()
+            ],
+            stat="Minimum",
+        ),
+        widget(
+            "Slots: CPU and memory",
+            [
+                ["AWS/ECS", metric, "ClusterName", cluster, "ServiceName", service]
+                for service in services.values()
+                for metric in ("CPUUtilization", "MemoryUtilization")
+            ]
+            or [["AWS/ECS", "CPUUtilization", "ClusterName", cluster]],
+            stat="Average",
+        ),
+        widget(
+            "PostgreSQL",
+            [
+                ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", database],
+                ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", database],
+                [
+                    "AWS/RDS",
+                    "FreeStorageSpace",
+                    "DBInstanceIdentifier",
+                    database,
+                    {"yAxis": "right"},
+                ],
+            ],
+            stat="Average",
+        ),
+    ]
+    if redis_clusters:
+        widgets.append(
+            widget(
+                "Redis (PubSub)",
+                [
+                    ["AWS/ElastiCache", metric, *sum(redis_node_dimensions(c).items(), ())]
+                    for c in redis_clusters
+                    for metric in ("EngineCPUUtilization", "DatabaseMemoryUsagePercentage")
+                ],
+                stat="Average",
+            )
+        )
+    for i, w in enumerate(widgets):
+        w["x"], w["y"] = (i % 2) * 12, (i // 2) * 6
+    return {"widgets": widgets}
 
 
 class MonitoringArgs(TypedDict):
@@ -39,28 +223,65 @@ class MonitoringArgs(TypedDict):
     """slot → ECS service name (slots that exist)."""
     database_identifier: pulumi.Input[str]
     database_storage_gb: int
-    redis_replication_group_id: NotRequired[pulumi.Input[str] | None]
-    """Alarm on Redis too. Default: no Redis alarms."""
+    stack_id: NotRequired[str]
+    """The `Stack` dimension of the app's WebSocket metric. Default: none (not shown)."""
+    redis_member_cluster_ids: NotRequired[pulumi.Input[list[str]]]
+    """The Redis replication group's member clusters (one per node). Default: no Redis alarms."""
+    redis_node_count: NotRequired[int]
+    """How many member clusters (primary + replicas). Default: 0."""
     alarm_emails: NotRequired[list[str]]
     """E-mail subscriptions to the alarm topic (each must be confirmed). Default: none."""
     target_5xx_per_minute: NotRequired[int]
     """App 5xx responses per minute that count as an incident. Default: 10."""
+    dashboard_name: NotRequired[str]
+    """Default: the component's name."""
     tags: NotRequired[dict[str, str]]
+    """Default: none."""
 
 
 class Monitoring(pulumi.ComponentResource):
-    """Alarms + the SNS topic they notify."""
+    """Alarms, the SNS topic they notify (customer-managed key), and the stack's dashboard."""
 
     topic_arn: pulumi.Output[str]
+    dashboard_name: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("phoenix-aws:components:Monitoring", name, None, opts)
+        check_args("Monitoring", name, args, MonitoringArgs)
+        try:
+            check_tags(args.get("tags") or {})
+        except ValueError as exc:
+            raise arg_error("Monitoring", name, "tags", str(exc)) from None
         tags = dict(args.get("tags") or {})
         child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        region = aws.get_region_output(opts=invoke).region
+
+        self.key = aws.kms.Key(
+            f"{name}-alarms-key",
+            description=f"Alarm notifications of {name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=account_id.apply(lambda acct: json.dumps(alarm_key_policy(acct))),
+            tags=tags,
+            opts=child,
+        )
         self.topic = aws.sns.Topic(
-            f"{name}-alarms", kms_master_key_id="alias/aws/sns", tags=tags, opts=child
+            f"{name}-alarms",
+            kms_master_key_id=self.key.arn.apply(check_alarm_topic_key),
+            tags=tags,
+            opts=child,
+        )
+        topic_policy = aws.sns.TopicPolicy(
+            f"{name}-alarms-policy",
+            arn=self.topic.arn,
+            policy=pulumi.Output.all(self.topic.arn, region, account_id).apply(
+                lambda a: json.dumps(alarm_topic_policy(a[0], a[1], a[2]))
+            ),
+            opts=child,
         )
         for i, email in enumerate(args.get("alarm_emails") or []):
             aws.sns.TopicSubscription(
@@ -72,6 +293,7 @@ class Monitoring(pulumi.ComponentResource):
             )
 
         lb = args["load_balancer_arn_suffix"]
+        target_groups = pulumi.Output.from_input(args["target_group_arn_suffixes"])
         specs = [
             AlarmSpec(
                 "target-5xx",
@@ -105,7 +327,7 @@ class Monitoring(pulumi.ComponentResource):
                 periods=5,
             ),
         ]
-        for slot in ("blue", "green"):
+        for slot in SLOTS:
             specs.append(
                 AlarmSpec(
                     f"unhealthy-{slot}",
@@ -113,9 +335,7 @@ class Monitoring(pulumi.ComponentResource):
                     "UnHealthyHostCount",
                     {
                         "LoadBalancer": lb,
-                        "TargetGroup": pulumi.Output.from_input(
-                            args["target_group_arn_suffixes"]
-                        ).apply(operator.itemgetter(slot)),
+                        "TargetGroup": target_groups.apply(operator.itemgetter(slot)),
                     },
                     "Maximum",
                     "GreaterThanThreshold",
@@ -162,29 +382,38 @@ class Monitoring(pulumi.ComponentResource):
                 "PostgreSQL free storage below 10% of the allocation",
             ),
         ]
-        redis = args.get("redis_replication_group_id")
-        if redis is not None:
+        members = pulumi.Output.from_input(args.get("redis_member_cluster_ids") or [])
+        for i in range(
+            args.get("redis_node_count", 0) if args.get("redis_member_cluster_ids") else 0
+        ):
+            member = members.apply(operator.itemgetter(i))
+            node = member.apply(redis_node_dimensions)
+            dimensions = {
+                "CacheClusterId": node.apply(operator.itemgetter("CacheClusterId")),
+                "CacheNodeId": node.apply(operator.itemgetter("CacheNodeId")),
+            }
             specs += [
                 AlarmSpec(
-                    "redis-cpu",
+                    f"redis-{i + 1}-cpu",
                     "AWS/ElastiCache",
                     "EngineCPUUtilization",
-                    {"ReplicationGroupId": redis},
+                    dimensions,
                     "Average",
                     "GreaterThanThreshold",
                     75,
-                    "Redis engine CPU above 75%: every PubSub broadcast passes through it",
+                    f"Redis node {i + 1}: engine CPU above 75% (every PubSub broadcast passes "
+                    "through Redis)",
                     periods=5,
                 ),
                 AlarmSpec(
-                    "redis-memory",
+                    f"redis-{i + 1}-memory",
                     "AWS/ElastiCache",
                     "DatabaseMemoryUsagePercentage",
-                    {"ReplicationGroupId": redis},
+                    dimensions,
                     "Maximum",
                     "GreaterThanThreshold",
                     80,
-                    "Redis memory above 80%",
+                    f"Redis node {i + 1}: memory above 80%",
                 ),
             ]
 
@@ -206,7 +435,37 @@ class Monitoring(pulumi.ComponentResource):
                 alarm_actions=[self.topic.arn],
                 ok_actions=[self.topic.arn],
                 tags=tags,
-                opts=child,
+                # Alarms notify only once the topic accepts CloudWatch's messages.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[topic_policy]),
             )
+
+        self.dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=args.get("dashboard_name", name),
+            dashboard_body=pulumi.Output.all(
+                region,
+                lb,
+                target_groups,
+                args["cluster_name"],
+                pulumi.Output.all(**args["service_names"]) if args["service_names"] else {},
+                db,
+                members,
+            ).apply(
+                lambda a: json.dumps(
+                    dashboard_body(
+                        region=a[0],
+                        load_balancer=a[1],
+                        target_groups=a[2],
+                        cluster=a[3],
+                        services=a[4] or {},
+                        database=a[5],
+                        redis_clusters=list(a[6] or []),
+                        stack_id=args.get("stack_id", ""),
+                    )
+                )
+            ),
+            opts=child,
+        )
         self.topic_arn = self.topic.arn
-        self.register_outputs({"topic_arn": self.topic_arn})
+        self.dashboard_name = self.dashboard.dashboard_name
+        self.register_outputs({"topic_arn": self.topic_arn, "dashboard_name": self.dashboard_name})

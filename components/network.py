@@ -78,14 +78,13 @@ def plan_subnets(vpc_cidr: str, az_count: int) -> list[SubnetPlan]:
     """
     network = ipaddress.ip_network(vpc_cidr, strict=True)
     if not isinstance(network, ipaddress.IPv4Network):
-        raise ValueError(f"VPC CIDR must be IPv4, got {vpc_cidr}")
+        raise ValueError("the VPC CIDR must be an IPv4 network")
     if not MIN_VPC_PREFIX <= network.prefixlen <= MAX_VPC_PREFIX:
         raise ValueError(
-            f"VPC CIDR prefix must be between /{MIN_VPC_PREFIX} and /{MAX_VPC_PREFIX}, "
-            f"got {vpc_cidr}"
+            f"the VPC CIDR prefix must be between /{MIN_VPC_PREFIX} and /{MAX_VPC_PREFIX}"
         )
     if not 1 <= az_count <= MAX_AZS:
-        raise ValueError(f"AZ count must be between 1 and {MAX_AZS}, got {az_count}")
+        raise ValueError(f"the AZ count must be between 1 and {MAX_AZS}")
 
     quarters = list(network.subnets(prefixlen_diff=2))
     blocks = {

@@ -10,9 +10,21 @@ import pulumi
 import pulumi_aws as aws
 
 from .security import allow_between
+from .validation import arg_error, check_args, check_tags
 
 EPMD_PORT = 4369
 DEFAULT_DISTRIBUTION_PORTS = (9100, 9109)
+
+
+def check_distribution_ports(low: int, high: int) -> None:
+    """Erlang distribution ports: a range within 1024-65535 that leaves out EPMD's 4369 (EPMD
+    gets its own node-to-node rule). https://www.erlang.org/doc/apps/erts/erl_dist_protocol"""
+    if not 1024 <= low <= 65535 or not 1024 <= high <= 65535:
+        raise ValueError("use ports between 1024 and 65535")
+    if high < low:
+        raise ValueError(f"the range ends ({high}) before it starts ({low})")
+    if low <= EPMD_PORT <= high:
+        raise ValueError(f"the range must not include EPMD ({EPMD_PORT})")
 
 
 class NodeSecurityGroupArgs(TypedDict):
@@ -26,6 +38,7 @@ class NodeSecurityGroupArgs(TypedDict):
     distribution_port_max: NotRequired[int]
     """Last Erlang distribution port (`inet_dist_listen_max`). Default: 9109."""
     tags: NotRequired[dict[str, str]]
+    """Default: none."""
 
 
 class NodeSecurityGroup(pulumi.ComponentResource):
@@ -42,16 +55,16 @@ class NodeSecurityGroup(pulumi.ComponentResource):
         self, name: str, args: NodeSecurityGroupArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("phoenix-aws:components:NodeSecurityGroup", name, None, opts)
+        check_args("NodeSecurityGroup", name, args, NodeSecurityGroupArgs)
         low, high = (
             args.get("distribution_port_min", DEFAULT_DISTRIBUTION_PORTS[0]),
             args.get("distribution_port_max", DEFAULT_DISTRIBUTION_PORTS[1]),
         )
-        if not 1024 <= low <= high <= 65535:
-            raise ValueError(f"distribution port range must be within 1024-65535, got {low}-{high}")
-        if low <= EPMD_PORT <= high:
-            raise ValueError(
-                f"distribution port range {low}-{high} must not include EPMD {EPMD_PORT}"
-            )
+        try:
+            check_distribution_ports(low, high)
+            check_tags(args.get("tags") or {})
+        except ValueError as exc:
+            raise arg_error("NodeSecurityGroup", name, "distribution_port_min", str(exc)) from None
         tags = dict(args.get("tags") or {})
         child = pulumi.ResourceOptions(parent=self)
 

@@ -4,6 +4,7 @@ All PubSub messages pass through this one replication group, so it is encrypted,
 replicated across AZs and monitored. It replaces PubSub only, not the rest of distribution.
 """
 
+import re
 from typing import NotRequired, TypedDict
 
 import pulumi
@@ -13,8 +14,64 @@ import pulumi_random as random
 from .naming import ELASTICACHE_ID_MAX, physical_name
 from .secrets import stored_secret
 from .security import server_security_group
+from .validation import arg_error, check_arg, check_args, check_tags
 
 REDIS_PORT = 6379
+# Redis OSS versions ElastiCache offers for node-based clusters that we support (TLS in transit
+# and AUTH with automatic failover need 6.x or newer):
+# https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/supported-engine-versions.html
+REDIS_ENGINE_VERSIONS = ("6.2", "7.0", "7.1")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def check_node_type(node_type: str) -> str:
+    """An ElastiCache node type: `cache.<family>.<size>`, e.g. cache.t4g.small.
+    https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheNodes.SupportedTypes.html"""
+    if not re.fullmatch(r"cache\.[a-z][a-z0-9-]*\.[a-z0-9]+", node_type):
+        raise ValueError("expected an ElastiCache node type such as cache.t4g.small")
+    return node_type
+
+
+def check_redis_engine_version(version: str) -> str:
+    """A Redis OSS version that ElastiCache offers and this component supports."""
+    if not isinstance(version, str):
+        raise ValueError(
+            f"expected a version in quotes (YAML read {version!r} as a number), "
+            f"one of {', '.join(REDIS_ENGINE_VERSIONS)}"
+        )
+    if version not in REDIS_ENGINE_VERSIONS:
+        raise ValueError(f"ElastiCache Redis OSS versions here: {', '.join(REDIS_ENGINE_VERSIONS)}")
+    return version
+
+
+def check_maintenance_window(window: str) -> str:
+    """`ddd:hh24:mi-ddd:hh24:mi` in UTC, at least 60 minutes long (ElastiCache's
+    PreferredMaintenanceWindow, e.g. sun:05:00-sun:06:00).
+    https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html"""
+    match = re.fullmatch(r"([a-z]{3}):(\d\d):(\d\d)-([a-z]{3}):(\d\d):(\d\d)", str(window))
+    if not match:
+        raise ValueError("expected day:hh:mm-day:hh:mm in UTC, e.g. sun:05:00-sun:06:00")
+    start_day, start_h, start_m, end_day, end_h, end_m = match.groups()
+    minutes = []
+    for day, hour, minute in ((start_day, start_h, start_m), (end_day, end_h, end_m)):
+        if day not in _DAYS:
+            raise ValueError(f"{day!r} is not a day; use mon, tue, wed, thu, fri, sat or sun")
+        if int(hour) > 23 or int(minute) > 59:
+            raise ValueError(f"{hour}:{minute} is not a time of day")
+        minutes.append(_DAYS.index(day) * 1440 + int(hour) * 60 + int(minute))
+    length = (minutes[1] - minutes[0]) % (7 * 1440)
+    if length < 60:
+        raise ValueError("the window must be at least 60 minutes long")
+    return window
+
+
+def check_failover(replicas: int, automatic_failover: bool) -> None:
+    """Automatic failover (and Multi-AZ) needs at least one replica to promote.
+    https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/AutoFailover.html"""
+    if not 0 <= replicas <= 5:
+        raise ValueError("use 0-5 replicas")
+    if automatic_failover and replicas < 1:
+        raise ValueError("automatic failover needs at least 1 replica to promote")
 
 
 def redis_url(token: str, host: str, port: int) -> str:
@@ -41,7 +98,7 @@ class RedisPubSubArgs(TypedDict):
     """Promote a replica when the primary fails; needs replicas >= 1. Also turns on Multi-AZ.
     Default: true."""
     engine_version: NotRequired[str]
-    """Default: `7.1`."""
+    """Redis OSS version (6.2, 7.0, 7.1). Default: `7.1`."""
     snapshot_retention_days: NotRequired[int]
     """Default: 7."""
     maintenance_window: NotRequired[str]
@@ -49,6 +106,7 @@ class RedisPubSubArgs(TypedDict):
     protect: NotRequired[bool]
     """Pulumi `protect` on the replication group and its secret. Default: true."""
     tags: NotRequired[dict[str, str]]
+    """Default: none."""
 
 
 class RedisPubSub(pulumi.ComponentResource):
@@ -59,17 +117,28 @@ class RedisPubSub(pulumi.ComponentResource):
     url_secret_arn: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     replication_group_id: pulumi.Output[str]
+    member_cluster_ids: pulumi.Output[list[str]]
+    """The cache clusters (one node each) of the group: ElastiCache publishes its host and
+    engine metrics per `CacheClusterId`, so alarms address these."""
 
     def __init__(
         self, name: str, args: RedisPubSubArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("phoenix-aws:components:RedisPubSub", name, None, opts)
+        check_args("RedisPubSub", name, args, RedisPubSubArgs)
         replicas = args.get("replicas", 1)
         failover = args.get("automatic_failover", True)
-        if failover and replicas < 1:
-            raise ValueError(
-                f"automatic_failover needs at least one replica, got replicas={replicas}"
-            )
+        try:
+            check_failover(replicas, failover)
+        except ValueError as exc:
+            raise arg_error("RedisPubSub", name, "replicas", str(exc)) from None
+        for key, value, rule in (
+            ("node_type", args.get("node_type"), check_node_type),
+            ("engine_version", args.get("engine_version"), check_redis_engine_version),
+            ("maintenance_window", args.get("maintenance_window"), check_maintenance_window),
+            ("tags", args.get("tags"), check_tags),
+        ):
+            check_arg("RedisPubSub", name, key, value, rule)
         identifier = physical_name(args["identifier"], max_length=ELASTICACHE_ID_MAX)
         tags = dict(args.get("tags") or {})
         child = pulumi.ResourceOptions(parent=self)
@@ -135,11 +204,16 @@ class RedisPubSub(pulumi.ComponentResource):
         self.url_secret_arn = self.url_secret.arn
         self.security_group_id = self.security_group.id
         self.replication_group_id = self.replication_group.replication_group_id
+        self.member_cluster_ids = self.replication_group.member_clusters.apply(
+            lambda members: sorted(members or [])
+        )
         self.register_outputs(
             {
                 "primary_endpoint": self.primary_endpoint,
                 "port": self.port,
                 "url_secret_arn": self.url_secret_arn,
                 "security_group_id": self.security_group_id,
+                "replication_group_id": self.replication_group_id,
+                "member_cluster_ids": self.member_cluster_ids,
             }
         )

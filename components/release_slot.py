@@ -1,6 +1,13 @@
 """ReleaseSlot: one colour (blue or green) of the app. A Fargate task definition following the
 twelve-factor contract, an ECS service in the private subnets registered with the slot's target
-group and the discovery service, and target-tracking autoscaling.
+group and the discovery service, target-tracking autoscaling, and — before any task of a new
+image takes traffic — its migrations, run as a one-off admin task.
+
+Order of one `pulumi up` for a slot whose image changes (first deployment, an idle slot, or the
+live slot of a stack that follows its main branch): the admin task definition with the new
+image → the migration task (exit 0) → the service's new task definition rolls out. The service
+depends on the migration, so no task of the new image starts, let alone takes traffic, before the
+database is migrated; a failed migration fails the `up` and the running tasks keep serving.
 """
 
 import json
@@ -11,17 +18,30 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from .cluster import check_secret_reference
+from .migration import Migration
 from .naming import ECS_NAME_MAX, physical_name
 from .slots import SLOTS
+from .validation import arg_error, check_arg, check_args, check_tags
 
+# Fargate stops a task at most 120 s after SIGTERM (the container definition's stopTimeout):
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_timeout
 FARGATE_MAX_STOP_TIMEOUT = 120
 NOFILE_LIMIT = 65536
+# How often the app polls its drain switch (the example app's Shop.SocketShedder).
+DRAIN_POLL_SECONDS = 10
+# What the app's own SIGTERM drainer leaves unused of stopTimeout before SIGKILL.
+SIGTERM_MARGIN_SECONDS = 10
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+# PostgreSQL identifiers hold 63 characters; the app's database role is `<app>_app`.
+APP_NAME_MAX = 63 - len("_app")
 
 # Names the slot sets itself: a user variable with one of these names would silently win or lose.
 RESERVED_ENV_NAMES = frozenset(
     {
         "PHX_HOST",
+        "PHX_SCHEME",
+        "PHX_URL_PORT",
         "PHX_SERVER",
         "PORT",
         "DNS_CLUSTER_QUERY",
@@ -40,11 +60,18 @@ RESERVED_ENV_NAMES = frozenset(
         "DATABASE_SSL",
         "DATABASE_USERNAME",
         "DATABASE_PASSWORD",
+        "DATABASE_AUTH",
+        "DATABASE_APP_USER",
         "REDIS_URL",
         "PUBSUB_ADAPTER",
+        "DRAIN_PARAMETER",
+        "PHOENIX_AWS_STACK",
+        "STOP_TIMEOUT_SECONDS",
     }
 )
 RESERVED_ENV_PREFIXES = ("AWS_", "ECS_")
+# Names that say "secret": their values belong in a secret store, not in a task definition.
+SECRET_LOOKING = re.compile(r"(_SECRET|SECRET_|PASSWORD|_TOKEN$|^TOKEN$|_KEY$|^KEY$)")
 
 
 class CpuArchitecture(StrEnum):
@@ -54,9 +81,9 @@ class CpuArchitecture(StrEnum):
     ARM64 = "ARM64"
 
 
-# Fargate's valid memory (MiB) for each CPU size (CPU units).
 def fargate_memory_options(cpu: int) -> list[int]:
-    """Valid Fargate memory sizes for `cpu` units; empty for an invalid CPU size."""
+    """Valid Fargate memory sizes (MiB) for `cpu` units; empty for an invalid CPU size.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size"""
     ranges = {
         256: [512, 1024, 2048],
         512: list(range(1024, 4097, 1024)),
@@ -73,13 +100,48 @@ def check_fargate_size(cpu: int, memory: int) -> None:
     """Raise ValueError unless (cpu, memory) is a combination Fargate accepts."""
     options = fargate_memory_options(cpu)
     if not options:
-        raise ValueError(f"cpu must be one of 256, 512, 1024, 2048, 4096, 8192, 16384, got {cpu}")
+        raise ValueError("Fargate CPU sizes are 256, 512, 1024, 2048, 4096, 8192 and 16384 units")
     if memory not in options:
         if len(options) <= 4:
             expected = "one of " + ", ".join(map(str, options))
         else:
             expected = f"{options[0]}-{options[-1]} in steps of {options[1] - options[0]}"
-        raise ValueError(f"memory {memory} MiB is not valid with cpu {cpu}; expected {expected}")
+        raise ValueError(f"with cpu {cpu} Fargate takes memory of {expected} MiB")
+
+
+def check_stop_timeout(seconds: int) -> int:
+    """SIGTERM → SIGKILL on Fargate: 2-120 seconds."""
+    if not 2 <= seconds <= FARGATE_MAX_STOP_TIMEOUT:
+        raise ValueError(f"Fargate allows 2-{FARGATE_MAX_STOP_TIMEOUT} seconds")
+    return seconds
+
+
+def sigterm_drain_budget(stop_timeout_seconds: int) -> int:
+    """Seconds the app's SIGTERM socket drainer may use: it must end before SIGKILL.
+
+    ECS deregisters a task and waits the target group's deregistration delay before SIGTERM, so
+    the gradual drain happens earlier (the drain switch); this drainer only closes what is still
+    open when SIGTERM comes, within stopTimeout minus a margin for the BEAM to shut down.
+    """
+    check_stop_timeout(stop_timeout_seconds)
+    return max(1, stop_timeout_seconds - SIGTERM_MARGIN_SECONDS)
+
+
+def check_app_name(name: str) -> str:
+    """The OTP release name: `bin/<name>`, node names `<name>@<ip>`, database role
+    `<name>_app` (63 characters at most in PostgreSQL), so at most 59 characters of lower-case
+    letters, digits and underscores, starting with a letter."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise ValueError(
+            "expected an OTP release name: lower-case letters, digits and underscores, "
+            "starting with a letter (as in mix.exs)"
+        )
+    if len(name) > APP_NAME_MAX:
+        raise ValueError(
+            f"use at most {APP_NAME_MAX} characters (the database role {name}_app would exceed "
+            "PostgreSQL's 63)"
+        )
+    return name
 
 
 def check_env_name(name: str) -> None:
@@ -90,9 +152,47 @@ def check_env_name(name: str) -> None:
         raise ValueError(f"{name!r} is set by phoenix-aws and cannot be overridden")
 
 
+def check_plain_env(environment: dict[str, str]) -> dict[str, str]:
+    """User environment: valid, not ours, and nothing that looks like a credential (those go in
+    a secret store and reach the task as ECS secrets; Security Hub ECS.8:
+    https://docs.aws.amazon.com/securityhub/latest/userguide/ecs-controls.html#ecs-8)."""
+    for name in environment:
+        check_env_name(name)
+        if SECRET_LOOKING.search(name):
+            raise ValueError(
+                f"{name!r} looks like a secret; store it in Secrets Manager and list its ARN "
+                "under the app's secrets instead"
+            )
+    return environment
+
+
+def check_secret_env(secrets: dict[str, str]) -> dict[str, str]:
+    """User secrets: valid names, not ours, each a Secrets Manager or SSM parameter ARN."""
+    for name, value_from in secrets.items():
+        check_env_name(name)
+        try:
+            check_secret_reference(value_from)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+    return secrets
+
+
+def check_run_as_user(user: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_.-]+)?", user):
+        raise ValueError("expected a user (and optional group), e.g. 1000 or 1000:1000")
+    if user.split(":")[0] in ("0", "root"):
+        raise ValueError("the app must not run as root")
+    return user
+
+
 def distribution_flags(low: int, high: int) -> str:
     """`ERL_AFLAGS` that pin Erlang distribution to the range the node security group opens."""
     return f"-kernel inet_dist_listen_min {low} inet_dist_listen_max {high}"
+
+
+def capacity_strategy(spot: bool) -> list[dict[str, Any]]:
+    """Fargate Spot (about 70% cheaper, interruptible with a 2-minute warning) or on-demand."""
+    return [{"capacity_provider": "FARGATE_SPOT" if spot else "FARGATE", "weight": 1, "base": 0}]
 
 
 class ReleaseSlotArgs(TypedDict):
@@ -122,10 +222,30 @@ class ReleaseSlotArgs(TypedDict):
     log_group_name: pulumi.Input[str]
     phx_host: pulumi.Input[str]
     """Public host name (`PHX_HOST`, Phoenix's `check_origin`)."""
+    phx_scheme: NotRequired[pulumi.Input[str]]
+    """`https` or `http`: what browsers use (`PHX_SCHEME`). Default: `https`."""
     secrets: pulumi.Input[dict[str, str]]
     """Env name → Secrets Manager/SSM ARN (`valueFrom`). Only ever passed as task `secrets`."""
     environment: NotRequired[pulumi.Input[dict[str, str]]]
     """Further plain environment (e.g. DATABASE_HOST, user variables). Default: none."""
+    stack_id: NotRequired[str]
+    """`PHOENIX_AWS_STACK`: the dimension of the app's socket metric. Default: the name parts
+    joined by `-`."""
+    drain_parameter_name: NotRequired[pulumi.Input[str]]
+    """`DRAIN_PARAMETER`: the SSM parameter the nodes poll to shed their sockets. Default: none
+    (no gradual drain)."""
+    admin_execution_role_arn: NotRequired[pulumi.Input[str]]
+    """Execution role of one-off admin tasks (may read `admin_secrets`). Default: none (no admin
+    task definition, no migrations)."""
+    admin_environment: NotRequired[pulumi.Input[dict[str, str]]]
+    """Plain environment of admin tasks, replacing the matching keys of `environment`."""
+    admin_secrets: NotRequired[pulumi.Input[dict[str, str]]]
+    """ECS secrets of admin tasks only (e.g. the database master user)."""
+    migration_command: NotRequired[str]
+    """Run this one-off admin command with the slot's image before its service rolls it out,
+    e.g. `bin/shop eval "Shop.Release.migrate()"`. Default: no migrations."""
+    migration_timeout_seconds: NotRequired[int]
+    """Default: 900."""
     app_port: NotRequired[int]
     """Default: 4000."""
     cpu: NotRequired[int]
@@ -134,10 +254,13 @@ class ReleaseSlotArgs(TypedDict):
     """MiB, valid for `cpu`. Default: 1024."""
     cpu_architecture: NotRequired[CpuArchitecture]
     """Default: ARM64."""
+    spot: NotRequired[bool]
+    """Run on Fargate Spot (interruptible, about 70% cheaper). Default: false (on-demand)."""
     desired_count: NotRequired[int]
-    """Tasks to run; 0 for an idle slot. Default: 2."""
+    """Tasks to run; 0 for an idle slot. Autoscaling's floor: once created, the service's count
+    is autoscaling's, and changing this moves the floor (and so the count). Default: 2."""
     max_count: NotRequired[int]
-    """Autoscaling ceiling; the floor is `desired_count`. Default: `desired_count`."""
+    """Autoscaling ceiling. Default: `desired_count`."""
     cpu_target_percent: NotRequired[int]
     """Target-tracking CPU utilisation. Default: 60."""
     memory_target_percent: NotRequired[int]
@@ -147,7 +270,7 @@ class ReleaseSlotArgs(TypedDict):
     distribution_port_max: NotRequired[int]
     """Default: 9109."""
     stop_timeout_seconds: NotRequired[int]
-    """SIGTERM → SIGKILL window for the socket drainer; Fargate allows at most 120. Default: 120."""
+    """SIGTERM → SIGKILL window; Fargate allows at most 120. Default: 120."""
     health_check_grace_period_seconds: NotRequired[int]
     """Default: 60."""
     run_as_user: NotRequired[str]
@@ -156,34 +279,33 @@ class ReleaseSlotArgs(TypedDict):
     """`pulumi up` waits until the service is steady (so a later step may depend on it).
     Default: true."""
     tags: NotRequired[dict[str, str]]
+    """Default: none."""
 
 
 class ReleaseSlot(pulumi.ComponentResource):
-    """One blue/green slot: task definition, service, autoscaling."""
+    """One blue/green slot: task definitions, migrations, service, autoscaling."""
 
     service_name: pulumi.Output[str]
     service_arn: pulumi.Output[str]
+    """Resolves once the service is steady (and, before that, migrated)."""
     task_definition_arn: pulumi.Output[str]
     task_definition_family: pulumi.Output[str]
+    admin_task_definition_family: pulumi.Output[str | None]
     container_name: pulumi.Output[str]
     image: pulumi.Output[str]
     desired_count: pulumi.Output[int]
+    migrated: pulumi.Output[str]
+    """The migration's summary line once it succeeded (`not run` without migrations)."""
 
     def __init__(
         self, name: str, args: ReleaseSlotArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("phoenix-aws:components:ReleaseSlot", name, None, opts)
+        _validate(name, args)
         slot = args["slot"]
-        if slot not in SLOTS:
-            raise ValueError(f"slot must be blue or green, got {slot!r}")
         cpu, memory = args.get("cpu", 512), args.get("memory", 1024)
-        check_fargate_size(cpu, memory)
         stop_timeout = args.get("stop_timeout_seconds", FARGATE_MAX_STOP_TIMEOUT)
-        if not 2 <= stop_timeout <= FARGATE_MAX_STOP_TIMEOUT:
-            raise ValueError(f"stop_timeout_seconds must be 2-120 on Fargate, got {stop_timeout}")
         run_as = args.get("run_as_user", "1000")
-        if run_as.split(":")[0] in ("0", "root"):
-            raise ValueError("run_as_user must not be root")
         desired = args.get("desired_count", 2)
         max_count = max(args.get("max_count", desired), desired)
         low, high = args.get("distribution_port_min", 9100), args.get("distribution_port_max", 9109)
@@ -192,6 +314,8 @@ class ReleaseSlot(pulumi.ComponentResource):
         tags = {**(args.get("tags") or {}), "phoenix-aws:slot": slot}
         child = pulumi.ResourceOptions(parent=self)
         family = physical_name(*args["name_parts"], slot, max_length=ECS_NAME_MAX)
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        scheme = pulumi.Output.from_input(args.get("phx_scheme", "https"))
 
         base_env = {
             "PHX_SERVER": "true",
@@ -200,65 +324,121 @@ class ReleaseSlot(pulumi.ComponentResource):
             "RELEASE_NAME": app_name,
             "ERL_AFLAGS": distribution_flags(low, high),
             "RELEASE_SLOT": slot,
+            "PHOENIX_AWS_STACK": args.get("stack_id") or "-".join(args["name_parts"]),
+            "STOP_TIMEOUT_SECONDS": str(stop_timeout),
         }
         environment = pulumi.Output.all(
             args["phx_host"],
+            scheme,
             args["dns_cluster_query"],
             args["release_version"],
+            region,
+            pulumi.Output.from_input(args.get("drain_parameter_name")),
             pulumi.Output.from_input(args.get("environment") or {}),
         ).apply(
             lambda a: {
-                **a[3],
+                **a[6],
                 **base_env,
                 "PHX_HOST": a[0],
-                "DNS_CLUSTER_QUERY": a[1],
-                "RELEASE_VERSION": a[2],
+                "PHX_SCHEME": a[1],
+                "PHX_URL_PORT": "443" if a[1] == "https" else "80",
+                "DNS_CLUSTER_QUERY": a[2],
+                "RELEASE_VERSION": a[3],
+                "AWS_REGION": a[4],
+                **({"DRAIN_PARAMETER": a[5]} if a[5] else {}),
             }
         )
-        container = pulumi.Output.all(
-            args["image"],
-            environment,
-            pulumi.Output.from_input(args["secrets"]),
-            args["log_group_name"],
-            aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region,
-        ).apply(
-            lambda a: container_definitions(
-                name=app_name,
-                image=a[0],
-                port=app_port,
-                environment=a[1],
-                secrets=a[2],
-                log_group=a[3],
-                region=a[4],
-                log_prefix=slot,
-                stop_timeout=stop_timeout,
-                user=run_as,
+
+        def definitions(env: Any, secrets: Any) -> pulumi.Output[str]:
+            return pulumi.Output.all(
+                args["image"],
+                env,
+                pulumi.Output.from_input(secrets),
+                args["log_group_name"],
+                region,
+            ).apply(
+                lambda a: container_definitions(
+                    name=app_name,
+                    image=a[0],
+                    port=app_port,
+                    environment=a[1],
+                    secrets=a[2],
+                    log_group=a[3],
+                    region=a[4],
+                    log_prefix=slot,
+                    stop_timeout=stop_timeout,
+                    user=run_as,
+                )
             )
-        )
-        self.task_definition = aws.ecs.TaskDefinition(
-            f"{name}-task",
-            family=family,
-            requires_compatibilities=["FARGATE"],
-            network_mode="awsvpc",
-            cpu=str(cpu),
-            memory=str(memory),
-            runtime_platform={
+
+        task_definition_args = {
+            "requires_compatibilities": ["FARGATE"],
+            "network_mode": "awsvpc",
+            "cpu": str(cpu),
+            "memory": str(memory),
+            "runtime_platform": {
                 "operating_system_family": "LINUX",
                 "cpu_architecture": str(args.get("cpu_architecture", CpuArchitecture.ARM64)),
             },
+            "task_role_arn": args["task_role_arn"],
+            "tags": tags,
+        }
+        self.task_definition = aws.ecs.TaskDefinition(
+            f"{name}-task",
+            family=family,
             execution_role_arn=args["execution_role_arn"],
-            task_role_arn=args["task_role_arn"],
-            container_definitions=container,
-            tags=tags,
+            container_definitions=definitions(environment, args["secrets"]),
+            **task_definition_args,
             opts=child,
         )
+
+        self.migration: Migration | None = None
+        self.admin_task_definition: aws.ecs.TaskDefinition | None = None
+        if args.get("admin_execution_role_arn"):
+            admin_secrets = pulumi.Output.all(
+                pulumi.Output.from_input(args["secrets"]),
+                pulumi.Output.from_input(args.get("admin_secrets") or {}),
+            ).apply(lambda a: {**a[0], **a[1]})
+            # An admin secret (the master user) replaces the app's plain variable of that name.
+            admin_environment = pulumi.Output.all(
+                environment,
+                pulumi.Output.from_input(args.get("admin_environment") or {}),
+                admin_secrets,
+            ).apply(lambda a: {k: v for k, v in {**a[0], **a[1]}.items() if k not in a[2]})
+            self.admin_task_definition = aws.ecs.TaskDefinition(
+                f"{name}-admin-task",
+                family=physical_name(family, "admin", max_length=ECS_NAME_MAX),
+                execution_role_arn=args["admin_execution_role_arn"],
+                container_definitions=definitions(admin_environment, admin_secrets),
+                **task_definition_args,
+                opts=child,
+            )
+            if args.get("migration_command"):
+                self.migration = Migration(
+                    f"{name}-migrate",
+                    {
+                        "slot": slot,
+                        "image": args["image"],
+                        "command": args["migration_command"],
+                        "cluster_name": args["cluster_name"],
+                        "task_definition_family": self.admin_task_definition.family,
+                        "container_name": app_name,
+                        "subnet_ids": args["subnet_ids"],
+                        "security_group_ids": args["security_group_ids"],
+                        "log_group_name": args["log_group_name"],
+                        "timeout_seconds": args.get("migration_timeout_seconds", 900),
+                        "spot": args.get("spot", False),
+                    },
+                    opts=child,
+                )
+
         self.service = aws.ecs.Service(
             f"{name}-service",
             name=family,
             cluster=args["cluster_arn"],
             task_definition=self.task_definition.arn,
             desired_count=desired,
-            launch_type="FARGATE",
+            capacity_provider_strategies=capacity_strategy(args.get("spot", False)),
             platform_version="LATEST",
             network_configuration={
                 "subnets": args["subnet_ids"],
@@ -283,9 +463,19 @@ class ReleaseSlot(pulumi.ComponentResource):
             enable_ecs_managed_tags=True,
             wait_for_steady_state=args.get("wait_for_steady_state", True),
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # No task of a new image starts before its migration succeeded.
+                depends_on=[self.migration] if self.migration else [],
+                # Once created, the running count is autoscaling's: an `up` (even with refresh)
+                # never resets a scaled-out service. Counts move through the scaling target.
+                ignore_changes=["desiredCount"],
+            ),
         )
 
+        # RegisterScalableTarget moves the service's count into [min, max] at once, so a
+        # release step that changes desired_count (the floor) or max_count still takes effect:
+        # https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html
         self.scaling_target = aws.appautoscaling.Target(
             f"{name}-scaling",
             service_namespace="ecs",
@@ -295,7 +485,6 @@ class ReleaseSlot(pulumi.ComponentResource):
             ),
             min_capacity=desired,
             max_capacity=max_count,
-            tags=tags,
             opts=child,
         )
         for metric, target in (
@@ -322,17 +511,68 @@ class ReleaseSlot(pulumi.ComponentResource):
         self.service_arn = self.service.id
         self.task_definition_arn = self.task_definition.arn
         self.task_definition_family = self.task_definition.family
+        self.admin_task_definition_family = (
+            self.admin_task_definition.family
+            if self.admin_task_definition
+            else pulumi.Output.from_input(None)
+        )
         self.container_name = pulumi.Output.from_input(app_name)
         self.image = pulumi.Output.from_input(args["image"])
         self.desired_count = pulumi.Output.from_input(desired)
+        self.migrated = (
+            self.migration.completed if self.migration else pulumi.Output.from_input("not run")
+        )
         self.register_outputs(
             {
                 "service_name": self.service_name,
+                "service_arn": self.service_arn,
                 "task_definition_arn": self.task_definition_arn,
+                "admin_task_definition_family": self.admin_task_definition_family,
                 "image": self.image,
                 "desired_count": self.desired_count,
+                "migrated": self.migrated,
             }
         )
+
+
+def _validate(name: str, args: ReleaseSlotArgs) -> None:
+    check_args("ReleaseSlot", name, args, ReleaseSlotArgs)
+    if args["slot"] not in SLOTS:
+        raise arg_error(
+            "ReleaseSlot", name, "slot", f"expected blue or green, got {args['slot']!r}"
+        )
+    try:
+        check_fargate_size(args.get("cpu", 512), args.get("memory", 1024))
+    except ValueError as exc:
+        raise arg_error("ReleaseSlot", name, "cpu/memory", str(exc)) from None
+    low, high = args.get("distribution_port_min", 9100), args.get("distribution_port_max", 9109)
+    if not 1024 <= low <= high <= 65535:
+        raise arg_error(
+            "ReleaseSlot", name, "distribution_port_min", "expected 1024 <= min <= max <= 65535"
+        )
+    if args.get("migration_command") and not args.get("admin_execution_role_arn"):
+        raise arg_error(
+            "ReleaseSlot",
+            name,
+            "migration_command",
+            "migrations run as an admin task: give admin_execution_role_arn too",
+        )
+    for key, value, rule in (
+        ("app_name", args["app_name"], check_app_name),
+        ("stop_timeout_seconds", args.get("stop_timeout_seconds"), check_stop_timeout),
+        ("run_as_user", args.get("run_as_user"), check_run_as_user),
+        ("environment", _known_dict(args.get("environment")), check_plain_env),
+        ("secrets", _known_dict(args.get("secrets")), check_secret_env),
+        ("tags", args.get("tags"), check_tags),
+    ):
+        check_arg("ReleaseSlot", name, key, value, rule)
+
+
+def _known_dict(value: Any) -> dict | None:
+    """The plain-valued part of a dict input (values still unknown are checked by AWS)."""
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if isinstance(v, str)}
+    return None
 
 
 def container_definitions(

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import json
+import os
 import runpy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -75,10 +77,8 @@ class Run:
     def named(self, name: str) -> Resource:
         matches = [r for r in self.resources if r.name == name]
         if len(matches) != 1:
-            raise KeyError(
-                f"{len(matches)} resources named {name!r}; "
-                f"names: {sorted(r.name for r in self.resources)}"
-            )
+            close = difflib.get_close_matches(name, [r.name for r in self.resources], n=5)
+            raise KeyError(f"{len(matches)} resources named {name!r}; close names: {close}")
         return matches[0]
 
     def maybe(self, name: str) -> Resource | None:
@@ -121,6 +121,7 @@ def _computed_state(type_token: str, name: str, inputs: dict[str, Any]) -> dict[
             address=f"{name}.abc.{REGION}.rds.amazonaws.com",
             port=inputs.get("port", 5432),
             endpoint=f"{name}.abc.{REGION}.rds.amazonaws.com:5432",
+            resourceId=f"db-{name.upper().replace('-', '')[:20]}",
             masterUserSecrets=[
                 {
                     "secretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:rds!{name}",
@@ -133,6 +134,11 @@ def _computed_state(type_token: str, name: str, inputs: dict[str, Any]) -> dict[
         state.update(
             primaryEndpointAddress=f"master.{name}.abc.cache.amazonaws.com",
             port=inputs.get("port", 6379),
+            # ElastiCache names a group's clusters <group id>-001, -002, ...
+            memberClusters=[
+                f"{inputs.get('replicationGroupId', name)}-{i:03d}"
+                for i in range(1, int(inputs.get("numCacheClusters", 1)) + 1)
+            ],
         )
     if type_token == "aws:ecr/repository:Repository":
         state["repositoryUrl"] = (
@@ -179,6 +185,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
         token = args.token
+        if token == "pulumi:pulumi:readStackOutputs":
+            # This stack's last deployment, as the engine's built-in provider reads it.
+            return {"name": args.args.get("name"), "outputs": self.previous_outputs}
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             prefix = zone_id_prefix(self.region)
             return {
@@ -312,10 +321,14 @@ def run(
         region = str((config or {}).get("aws:region") or REGION)
         mocks = RecordingMocks(previous_outputs, region)
         monitor = RecordingMonitor(mocks)
-        pulumi.runtime.set_all_config(
-            {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()},
-            secret_keys or [],
-        )
+        host_config = {
+            k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()
+        }
+        pulumi.runtime.set_all_config(host_config, secret_keys or [])
+        # What the language host hands a real program: the whole config map and the secret keys.
+        saved_env = {k: os.environ.get(k) for k in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
+        os.environ["PULUMI_CONFIG"] = json.dumps(host_config)
+        os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(secret_keys or [])
         pulumi_settings.ROOT.set(None)
         pulumi_settings.SETTINGS.rpc_manager.clear()
         pulumi_settings.SETTINGS.outputs.clear()
@@ -336,6 +349,11 @@ def run(
             raise
         finally:
             pulumi.export = original_export  # type: ignore[assignment]
+            for key, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         resolved: dict[str, Any] = {}
         secret: set[str] = set()
         for key, value in exports.items():

@@ -1,7 +1,9 @@
-"""The release command and its helpers.
+"""The release command: `python -m release <stack> <action>`.
 
-- `python -m release <stack> deploy|promote|drain|rollback|status`: blue-green releases through
-  the Pulumi Automation API (see `plan.py` for the pure step planner, `runner.py` for execution).
-- `python -m release.migrate_task`: the migration gate's one-off ECS task (run by pulumi-command).
-- `python -m release.ecr_tags`: keeps the images the slots run tagged `inuse-…` in ECR.
+- `deploy|promote|drain|rollback|status`: blue-green releases. `plan.py` is the pure step planner
+  (every plan checked with the settings model), `runner.py` executes steps, `stack_file.py` edits
+  the stack file (the release state's source of truth), `engine.py` runs `pulumi up` through the
+  Automation API, `record.py` commits each kept step on a review branch, `smoke.py` proves which
+  slot answered, `waits.py` waits with progress (and for a draining slot's WebSockets).
+- `logs|console`: the operator's daily loop (`ops.py`).
 """

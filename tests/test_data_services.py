@@ -6,6 +6,7 @@ import harness
 import pytest
 from phoenix_aws.database import Database
 from phoenix_aws.pubsub import RedisPubSub
+from phoenix_aws.validation import ComponentArgError
 from tests_support import load_settings_with_edge
 
 from stacks.settings import ConfigError
@@ -151,20 +152,79 @@ def test_unsupported_major_version_is_rejected_by_the_component():
         harness.run(lambda: Database("db", {**COMMON, "identifier": "x", "engine_version": "12.1"}))
 
 
-def test_app_gets_credentials_only_as_secret_references():
+def database_exports(**args):
     def program():
-        db = Database("db", {**COMMON, "identifier": "shop-prod-db"})
-        harness.pulumi.export("env", db.app_environment)
-        harness.pulumi.export("secrets", db.app_secrets)
+        db = Database("db", {**COMMON, "identifier": "shop-prod-db", **args})
+        for key in ("app_environment", "admin_environment", "admin_secrets", "app_connect_arn"):
+            harness.pulumi.export(key, getattr(db, key))
 
-    run = harness.run(program)
+    return harness.run(program)
+
+
+def test_the_app_logs_in_as_its_own_role_with_iam_authentication():
+    """IAM database authentication: the app signs a 15-minute token at each connect, so a
+    rotation of any password never breaks a reconnect
+    (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html)."""
+    run = database_exports(app_username="shop_app")
+    env = run.exports["app_environment"]
+    assert env["DATABASE_USERNAME"] == "shop_app" and env["DATABASE_AUTH"] == "iam"
+    assert "DATABASE_PASSWORD" not in env
+    assert env["DATABASE_HOST"].endswith(".rds.amazonaws.com")
+    assert env["DATABASE_SSL"] == "true"
+    assert run.named("db-instance")["iamDatabaseAuthenticationEnabled"] is True
+
+
+def test_the_app_may_connect_only_as_its_role_on_this_instance():
+    """The `rds-db:connect` resource names the instance's resource ID and the database user:
+    `arn:aws:rds-db:<region>:<account>:dbuser:<DbiResourceId>/<user>`
+    (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html)."""
+    run = database_exports(app_username="shop_app")
+    assert run.exports["app_connect_arn"] == (
+        f"arn:aws:rds-db:{harness.REGION}:{harness.ACCOUNT_ID}:dbuser:db-DBINSTANCE/shop_app"
+    )
+
+
+def test_only_admin_tasks_get_the_master_credentials_as_secrets():
+    """ECS resolves secrets when a task starts: a one-off admin task (migrations) always gets the
+    current master password, however often RDS rotated it."""
+    run = database_exports(app_username="shop_app")
     secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-instance"
-    assert run.exports["secrets"] == {
+    assert run.exports["admin_secrets"] == {
         "DATABASE_USERNAME": f"{secret_arn}:username::",
         "DATABASE_PASSWORD": f"{secret_arn}:password::",
     }
-    assert run.exports["env"]["DATABASE_HOST"].endswith(".rds.amazonaws.com")
-    assert run.exports["env"]["DATABASE_SSL"] == "true"
+    admin = run.exports["admin_environment"]
+    assert admin["DATABASE_AUTH"] == "password" and admin["DATABASE_APP_USER"] == "shop_app"
+
+
+@pytest.mark.parametrize("name", ["phoenix_admin", "postgres", "rds_app", "Shop", "a" * 64])
+def test_the_app_role_is_a_safe_name_other_than_the_master_user(name):
+    with pytest.raises(ComponentArgError, match="app_username"):
+        database_exports(app_username=name)
+
+
+def test_slow_statements_are_logged_and_exported():
+    run = database_exports()
+    params = {p["name"]: p["value"] for p in run.named("db-params")["parameters"]}
+    assert params["log_min_duration_statement"] == "500"
+    assert "postgresql" in run.named("db-instance")["enabledCloudwatchLogsExports"]
+    slower = database_exports(slow_query_ms=2000)
+    assert {p["name"]: p["value"] for p in slower.named("db-params")["parameters"]}[
+        "log_min_duration_statement"
+    ] == "2000"
+
+
+def test_enhanced_monitoring_has_its_own_role_and_can_be_switched_off():
+    run = database_exports()
+    instance = run.named("db-instance")
+    assert instance["monitoringInterval"] == 60
+    assert "db-monitoring-role" in run.dependencies_of(instance) or instance["monitoringRoleArn"]
+    assert run.named("db-monitoring-policy")["policyArn"].endswith(
+        "AmazonRDSEnhancedMonitoringRole"
+    )
+    off = database_exports(monitoring_interval_seconds=0)
+    assert off.named("db-instance")["monitoringInterval"] == 0
+    assert off.maybe("db-monitoring-role") is None
 
 
 # --- Redis ------------------------------------------------------------------------------------
@@ -226,7 +286,7 @@ def test_redis_and_its_secret_are_protected_by_default():
 
 
 def test_redis_failover_without_replicas_is_rejected():
-    with pytest.raises(ValueError, match="at least one replica"):
+    with pytest.raises(ValueError, match="at least 1 replica"):
         harness.run(lambda: RedisPubSub("ps", {**COMMON, "identifier": "x", "replicas": 0}))
 
 
@@ -282,11 +342,11 @@ def test_no_plaintext_secret_in_any_export(run_stack):
         ),
         (
             {"database": {"allocated_storage_gb": 10}},
-            "phoenix-aws:database.allocated_storage_gb: Input should be greater than or equal to 20 (got 10)",
+            "phoenix-aws:database.allocated_storage_gb: must be at least 20 (got 10)",
         ),
         (
             {"database": {"allocated_storage_gb": 70000}},
-            "phoenix-aws:database.allocated_storage_gb: Input should be less than or equal to 65536 (got 70000)",
+            "phoenix-aws:database.allocated_storage_gb: must be at most 65536 (got 70000)",
         ),
         (
             {"database": {"allocated_storage_gb": 200, "max_allocated_storage_gb": 100}},
@@ -302,11 +362,11 @@ def test_no_plaintext_secret_in_any_export(run_stack):
         ),
         (
             {"database": {"master_username": "postgres"}},
-            "phoenix-aws:database.master_username: use a non-default master user name (well-known names are guessed first) (got 'postgres')",
+            "phoenix-aws:database.master_username: 'postgres' is reserved or well known (guessed first); choose another",
         ),
         (
             {"pubsub": {"adapter": "redis", "redis": {"replicas": 0}}},
-            "phoenix-aws:pubsub.redis.replicas: automatic_failover needs at least 1 replica (got 0)",
+            "phoenix-aws:pubsub.redis.replicas: automatic failover needs at least 1 replica to promote (got 0)",
         ),
         (
             {"pubsub": {"adapter": "redis", "redis": {"replicas": 0, "automatic_failover": False}}},
@@ -314,7 +374,7 @@ def test_no_plaintext_secret_in_any_export(run_stack):
         ),
         (
             {"pubsub": {"adapter": "kafka"}},
-            "phoenix-aws:pubsub.adapter: Input should be 'erlang' or 'redis' (got 'kafka')",
+            "phoenix-aws:pubsub.adapter: expected one of erlang, redis (got 'kafka')",
         ),
     ],
 )

@@ -645,51 +645,35 @@ def test_dev_serves_plain_http_on_the_alb_name(run_stack):
 
 # --- config validation ---------------------------------------------------------------------------
 
+GOOD_EDGE = {"domain": "app.example.com", "certificate_arn": CERT}
+
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
         (
             {"release": {"canary_percent": 120}},
-            "phoenix-aws:release.canary_percent: Input should be less than or equal to 100 (got 120)",
+            "phoenix-aws:release.canary_percent: must be at most 100 (got 120)",
         ),
         (
             {"release": {"canary_percent": -5}},
-            "phoenix-aws:release.canary_percent: Input should be greater than or equal to 0 (got -5)",
+            "phoenix-aws:release.canary_percent: must be at least 0 (got -5)",
         ),
         (
             {"release": {"live": "purple"}},
-            "phoenix-aws:release.live: Input should be 'blue' or 'green' (got 'purple')",
+            "phoenix-aws:release.live: expected one of blue, green (got 'purple')",
         ),
         (
-            {
-                "edge": {
-                    "domain": "app.example.com",
-                    "certificate_arn": "arn:aws:acm:x",
-                    "operator_cidrs": ["300.1.1.1/32"],
-                }
-            },
-            "phoenix-aws:edge.operator_cidrs: not a valid IPv4/IPv6 CIDR: '300.1.1.1/32' does not appear to be an IPv4 or IPv6 network (got [\"300.1.1.1/32\"])",
+            {"edge": {**GOOD_EDGE, "operator_cidrs": ["300.1.1.1/32"]}},
+            "phoenix-aws:edge.operator_cidrs: '300.1.1.1/32': expected a network in CIDR notation, e.g. 203.0.113.0/24",
         ),
         (
-            {
-                "edge": {
-                    "domain": "app.example.com",
-                    "certificate_arn": "arn:aws:acm:x",
-                    "idle_timeout_seconds": 30,
-                }
-            },
-            "phoenix-aws:edge.idle_timeout_seconds: Input should be greater than or equal to 60 (got 30)",
+            {"edge": {**GOOD_EDGE, "idle_timeout_seconds": 30}},
+            "phoenix-aws:edge.idle_timeout_seconds: use 60-4000 seconds (Phoenix sends a WebSocket heartbeat every 30 s) (got 30)",
         ),
         (
-            {
-                "edge": {
-                    "domain": "app.example.com",
-                    "certificate_arn": "arn:aws:acm:x",
-                    "idle_timeout_seconds": 5000,
-                }
-            },
-            "phoenix-aws:edge.idle_timeout_seconds: Input should be less than or equal to 4000 (got 5000)",
+            {"edge": {**GOOD_EDGE, "idle_timeout_seconds": 5000}},
+            "phoenix-aws:edge.idle_timeout_seconds: use 60-4000 seconds (Phoenix sends a WebSocket heartbeat every 30 s) (got 5000)",
         ),
         (
             {"edge": {"plain_http_only": True}},
@@ -707,7 +691,7 @@ def test_dev_serves_plain_http_on_the_alb_name(run_stack):
                 },
                 "stage": "development",
             },
-            "phoenix-aws:edge.path_allow_lists.0.cidrs: List should have at least 1 item after validation, not 0 (got [])",
+            "phoenix-aws:edge.path_allow_lists.0.cidrs: needs at least 1 item(s) (got [])",
         ),
     ],
 )
@@ -715,6 +699,17 @@ def test_bad_edge_config_is_rejected_with_a_clear_message(raw, expected):
     with pytest.raises(ConfigError) as info:
         load_settings_with_edge(raw)
     assert info.value.problems == [expected]
+
+
+def test_the_listener_rule_quota_is_checked_on_the_stack_config():
+    lists = [
+        {"path": f"/hook{n}/*", "cidrs": [f"172.16.{n}.{i * 4}/30" for i in range(15)]}
+        for n in range(30)
+    ]
+    with pytest.raises(ConfigError) as info:
+        load_settings_with_edge({"edge": {**GOOD_EDGE, "path_allow_lists": lists}})
+    (line,) = info.value.problems
+    assert line.startswith("phoenix-aws:edge.path_allow_lists: these lists need 153 listener rules")
 
 
 def test_development_may_serve_plain_http_when_it_says_so():
@@ -728,7 +723,7 @@ def test_a_stack_without_its_required_sections_is_told_so():
     with pytest.raises(ConfigError) as info:
         load_settings({})
     assert info.value.problems == [
-        "phoenix-aws:edge: required, not set (got nothing)",
-        "phoenix-aws:app: required, not set (got nothing)",
-        "phoenix-aws:release: required, not set (got nothing)",
+        "phoenix-aws:edge: required, not set",
+        "phoenix-aws:app: required, not set",
+        "phoenix-aws:release: required, not set",
     ]

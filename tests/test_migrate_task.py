@@ -57,7 +57,7 @@ def expect_start(stub, image=IMAGE):
         {
             "cluster": "shop-prod",
             "taskDefinition": TASK_DEF,
-            "launchType": "FARGATE",
+            "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}],
             "count": 1,
             "startedBy": "phoenix-aws-migrate",
             "networkConfiguration": {

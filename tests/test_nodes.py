@@ -13,6 +13,7 @@ from phoenix_aws.release_slot import (
     check_fargate_size,
     fargate_memory_options,
 )
+from phoenix_aws.validation import ComponentArgError
 from tests_support import load_settings_with_edge
 
 from stacks.settings import ConfigError
@@ -67,14 +68,7 @@ def test_reserved_environment_is_present_and_correct(prod):
 def test_secrets_reach_the_task_only_through_the_secrets_mapping(prod):
     definition = container(prod)
     mapped = secrets(definition)
-    assert set(mapped) == {
-        "SECRET_KEY_BASE",
-        "RELEASE_COOKIE",
-        "DATABASE_USERNAME",
-        "DATABASE_PASSWORD",
-        "SENTRY_DSN",
-    }
-    assert mapped["DATABASE_PASSWORD"].endswith(":password::")
+    assert set(mapped) == {"SECRET_KEY_BASE", "RELEASE_COOKIE", "SENTRY_DSN"}
     assert all(v.startswith("arn:aws") for v in mapped.values())
     assert not set(mapped) & set(env(definition))
 
@@ -271,7 +265,35 @@ def test_node_egress_only_where_needed(dev):
 def test_cluster_has_container_insights_and_exec_logging(prod):
     cluster = prod.named("cluster-ecs")
     assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]
-    assert cluster["configuration"]["executeCommandConfiguration"]["logging"] == "DEFAULT"
+
+
+def test_every_ecs_exec_session_is_recorded_in_an_encrypted_log_group(prod):
+    """ECS Exec logging OVERRIDE to a CloudWatch log group encrypted with a KMS key whose policy
+    lets CloudWatch Logs use it for that group; the task role may write there
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html#ecs-exec-logging)."""
+    config = prod.named("cluster-ecs")["configuration"]["executeCommandConfiguration"]
+    key_arn = harness.mock_arn("aws:kms/key:Key", "cluster-exec-key")
+    assert config["logging"] == "OVERRIDE"
+    assert config["kmsKeyId"] == key_arn
+    assert config["logConfiguration"] == {
+        "cloudWatchLogGroupName": "/ecs/phoenix-aws-prod/exec",
+        "cloudWatchEncryptionEnabled": True,
+    }
+    group = prod.named("cluster-exec-logs")
+    assert group["kmsKeyId"] == key_arn and group["retentionInDays"] == 90
+    key_policy = json.loads(prod.named("cluster-exec-key")["policy"])
+    logs = [s for s in key_policy["Statement"] if "Service" in s["Principal"]]
+    assert logs[0]["Principal"] == {"Service": f"logs.{harness.REGION}.amazonaws.com"}
+    assert logs[0]["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"].endswith(
+        ":log-group:/ecs/phoenix-aws-prod/exec"
+    )
+    task = json.loads(prod.named("cluster-task-policy")["policy"])
+    by_sid = {st["Sid"]: st for st in task["Statement"]}
+    assert by_sid["EcsExecSessionKey"]["Resource"] == key_arn
+    assert (
+        harness.mock_arn("aws:cloudwatch/logGroup:LogGroup", "cluster-exec-logs")
+        in by_sid["EcsExecLogging"]["Resource"]
+    )
 
 
 def test_discovery_is_a_private_namespace_with_multivalue_a_records(prod):
@@ -305,7 +327,6 @@ def test_execution_role_reads_exactly_the_app_secrets(prod):
         [
             harness.mock_arn("aws:secretsmanager/secret:Secret", "cluster-secret-key-base"),
             harness.mock_arn("aws:secretsmanager/secret:Secret", "cluster-release-cookie"),
-            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!database-instance",
             "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/sentry-dsn-AbCdEf",
         ]
     )
@@ -316,13 +337,71 @@ def test_execution_role_reads_exactly_the_app_secrets(prod):
     )
 
 
-def test_task_role_is_separate_and_only_allows_ecs_exec_by_default(prod):
+def test_only_the_admin_execution_role_reads_the_database_master_secret(prod):
+    master = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!database-instance"
+
+    def readable(policy_name):
+        policy = json.loads(prod.named(policy_name)["policy"])
+        return {
+            r for st in policy["Statement"] if st["Sid"] == "ReadAppSecrets" for r in st["Resource"]
+        }
+
+    assert master not in readable("cluster-execution-policy")
+    assert master in readable("cluster-admin-execution-policy")
+    for slot in ("blue", "green"):
+        service_task = prod.named(f"slot-{slot}-task")
+        admin_task = prod.named(f"slot-{slot}-admin-task")
+        assert service_task["executionRoleArn"] == harness.mock_arn(
+            "aws:iam/role:Role", "cluster-execution-role"
+        )
+        assert admin_task["executionRoleArn"] == harness.mock_arn(
+            "aws:iam/role:Role", "cluster-admin-execution-role"
+        )
+        (admin,) = json.loads(admin_task["containerDefinitions"])
+        assert {s["name"]: s["valueFrom"] for s in admin["secrets"]}[
+            "DATABASE_PASSWORD"
+        ] == master + ":password::"
+        assert (
+            env(admin)["DATABASE_AUTH"] == "password"
+            and env(admin)["DATABASE_APP_USER"] == "shop_app"
+        )
+        assert "DATABASE_USERNAME" not in env(admin)
+
+
+def test_task_role_has_exactly_what_the_app_needs(prod):
+    """ECS Exec channels (and its key and log group), `rds-db:connect` as the app role on this
+    database only, and `ssm:GetParameter` on the slots' drain switches only."""
     task_role, exec_role = prod.named("cluster-task-role"), prod.named("cluster-execution-role")
     assert task_role["name"] != exec_role["name"]
-    policy = json.loads(prod.named("cluster-task-exec-policy")["policy"])
-    (statement,) = policy["Statement"]
-    assert all(action.startswith("ssmmessages:") for action in statement["Action"])
-    assert prod.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []
+    policy = json.loads(prod.named("cluster-task-policy")["policy"])
+    by_sid = {st["Sid"]: st for st in policy["Statement"]}
+    assert set(by_sid) == {
+        "EcsExecChannels",
+        "EcsExecSessionKey",
+        "EcsExecLogging",
+        "EcsExecLogGroups",
+        "DatabaseLogin",
+        "DrainSwitch",
+    }
+    assert all(a.startswith("ssmmessages:") for a in by_sid["EcsExecChannels"]["Action"])
+    assert by_sid["DatabaseLogin"] == {
+        "Sid": "DatabaseLogin",
+        "Effect": "Allow",
+        "Action": "rds-db:connect",
+        "Resource": [
+            f"arn:aws:rds-db:{harness.REGION}:{harness.ACCOUNT_ID}:dbuser:db-DATABASEINSTANCE/shop_app"
+        ],
+    }
+    assert by_sid["DrainSwitch"]["Action"] == "ssm:GetParameter"
+    assert sorted(by_sid["DrainSwitch"]["Resource"]) == sorted(
+        harness.mock_arn("aws:ssm/parameter:Parameter", f"cluster-drain-{slot}")
+        for slot in ("blue", "green")
+    )
+    assert prod.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") == [
+        r
+        for r in prod.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if r.name == "database-monitoring-policy"
+    ]
     definition = prod.named("slot-blue-task")
     assert definition["taskRoleArn"] == harness.mock_arn("aws:iam/role:Role", "cluster-task-role")
     assert definition["executionRoleArn"] == harness.mock_arn(
@@ -332,7 +411,7 @@ def test_task_role_is_separate_and_only_allows_ecs_exec_by_default(prod):
 
 def test_task_role_gets_extra_policies_from_config(run_stack):
     run = run_stack("prod", app={"task_role_policy_arns": [SQS_POLICY]})
-    (attachment,) = run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    attachment = run.named("cluster-task-policy-0")
     assert attachment["policyArn"] == SQS_POLICY
 
 
@@ -364,15 +443,15 @@ def test_valid_fargate_sizes(cpu, memory):
     [
         (
             {"app": {"name": "shop", "cpu": 300}},
-            "phoenix-aws:app.cpu: cpu must be one of 256, 512, 1024, 2048, 4096, 8192, 16384, got 300 (got 300)",
+            "phoenix-aws:app.cpu: Fargate CPU sizes are 256, 512, 1024, 2048, 4096, 8192 and 16384 units (got 300)",
         ),
         (
             {"app": {"name": "shop", "cpu": 256, "memory": 4096}},
-            "phoenix-aws:app.memory: memory 4096 MiB is not valid with cpu 256; expected one of 512, 1024, 2048 (got 4096)",
+            "phoenix-aws:app.memory: with cpu 256 Fargate takes memory of one of 512, 1024, 2048 MiB (got 4096)",
         ),
         (
             {"app": {"name": "shop", "cpu": 1024, "memory": 1024}},
-            "phoenix-aws:app.memory: memory 1024 MiB is not valid with cpu 1024; expected 2048-8192 in steps of 1024 (got 1024)",
+            "phoenix-aws:app.memory: with cpu 1024 Fargate takes memory of 2048-8192 in steps of 1024 MiB (got 1024)",
         ),
         (
             {"app": {"name": "shop", "env": {"PHX_HOST": "x"}}},
@@ -388,27 +467,27 @@ def test_valid_fargate_sizes(cpu, memory):
         ),
         (
             {"app": {"name": "shop", "secrets": {"SECRET_KEY_BASE": "arn:aws:secretsmanager:x"}}},
-            'phoenix-aws:app.secrets: \'SECRET_KEY_BASE\' is set by phoenix-aws and cannot be overridden (got {"SECRET_KEY_BASE": "arn:aws:secretsmanager:x"})',
+            "phoenix-aws:app.secrets: 'SECRET_KEY_BASE' is set by phoenix-aws and cannot be overridden (got a value that is not shown)",
         ),
         (
             {"app": {"name": "shop", "secrets": {"SENTRY_DSN": "https://abc@sentry.io/1"}}},
-            'phoenix-aws:app.secrets: SENTRY_DSN: expected a Secrets Manager secret or SSM parameter ARN (got {"SENTRY_DSN": "https://abc@sentry.io/1"})',
+            "phoenix-aws:app.secrets: SENTRY_DSN: expected the full ARN of a Secrets Manager secret or SSM parameter, e.g. arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/sentry-dsn-AbCdEf (got a value that is not shown)",
         ),
         (
             {"app": {"name": "shop", "run_as_user": "root"}},
-            "phoenix-aws:app.run_as_user: the app must not run as root (got 'root')",
+            "phoenix-aws:app.run_as_user: the app must not run as root",
         ),
         (
             {"app": {"name": "Shop"}},
-            "phoenix-aws:app.name: String should match pattern '^[a-z][a-z0-9_]*$' (got 'Shop')",
+            "phoenix-aws:app.name: expected an OTP release name: lower-case letters, digits and underscores, starting with a letter (as in mix.exs) (got 'Shop')",
         ),
         (
             {"app": {"name": "shop", "stop_timeout_seconds": 300}},
-            "phoenix-aws:app.stop_timeout_seconds: Input should be less than or equal to 120 (got 300)",
+            "phoenix-aws:app.stop_timeout_seconds: Fargate allows 2-120 seconds (got 300)",
         ),
         (
             {"cluster": {"distribution_port_min": 4000, "distribution_port_max": 5000}},
-            "phoenix-aws:cluster.distribution_port_min: the range must not include EPMD (4369) (got 4000)",
+            "phoenix-aws:cluster.distribution_port_max: the range must not include EPMD (4369) (got '4000-5000')",
         ),
         (
             {"release": {"live": "blue", "blue": {"desired_count": 2}}},
@@ -416,7 +495,7 @@ def test_valid_fargate_sizes(cpu, memory):
         ),
         (
             {"release": {"live": "blue", "blue": {"image": "shop:latest", "desired_count": 2}}},
-            "phoenix-aws:release.blue.image: expected an image pinned by digest, e.g. repo/app@sha256:<64 hex> (got 'shop:latest')",
+            "phoenix-aws:release.blue.image: expected an image pinned by digest, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop@sha256:<64 hex> (got 'shop:latest')",
         ),
     ],
 )
@@ -456,7 +535,7 @@ def test_components_reject_bad_sizes_and_root_directly():
         "name_parts": ["a", "b"],
         "slot": "blue",
         "app_name": "shop",
-        "image": "i",
+        "image": "registry.example.com/shop@sha256:" + "a" * 64,
         "release_version": "1",
         "cluster_arn": "c",
         "cluster_name": "c",
@@ -471,12 +550,14 @@ def test_components_reject_bad_sizes_and_root_directly():
         "phx_host": "h",
         "secrets": {},
     }
-    with pytest.raises(ValueError, match="not valid with cpu 512"):
+    with pytest.raises(ComponentArgError, match="with cpu 512 Fargate takes"):
         harness.run(lambda: ReleaseSlot("s", {**common, "cpu": 512, "memory": 512}))
-    with pytest.raises(ValueError, match="root"):
+    with pytest.raises(ComponentArgError, match="root"):
         harness.run(lambda: ReleaseSlot("s", {**common, "run_as_user": "0"}))
-    with pytest.raises(ValueError, match="2-120 on Fargate"):
+    with pytest.raises(ComponentArgError, match="Fargate allows 2-120"):
         harness.run(lambda: ReleaseSlot("s", {**common, "stop_timeout_seconds": 300}))
+    with pytest.raises(ComponentArgError, match="did you mean 'desired_count'"):
+        harness.run(lambda: ReleaseSlot("s", {**common, "desired_cout": 2}))
 
 
 def test_cluster_component_is_usable_alone():

@@ -3,6 +3,8 @@ change to the idle slot or to `live` never touches what serves traffic."""
 
 from __future__ import annotations
 
+import json
+
 import harness
 import pytest
 from phoenix_aws.load_balancer import path_group
@@ -24,13 +26,13 @@ def changed(a, b):
     }
 
 
-def test_migration_runs_the_release_command_in_the_slot_task_definition(run_stack):
+def test_migration_runs_the_release_command_in_the_slot_admin_task_definition(run_stack):
     run = run_stack("prod")
-    task = run.named("migrate-blue-run")
+    task = run.named("slot-blue-migrate-run")
     env = task["environment"]
     assert task["create"].endswith("-m phoenix_aws.helpers.migrate_task")
     assert env["MIGRATION_COMMAND"] == 'bin/shop eval "Shop.Release.migrate()"'
-    assert env["MIGRATION_TASK_FAMILY"] == "phoenix-aws-prod-blue"
+    assert env["MIGRATION_TASK_FAMILY"] == "phoenix-aws-prod-blue-admin"
     assert env["MIGRATION_CONTAINER"] == "shop"
     assert env["MIGRATION_SUBNETS"] == ",".join(f"network-private-{i}-id" for i in range(3))
     assert env["MIGRATION_SECURITY_GROUPS"] == "nodes-sg-id"
@@ -41,41 +43,85 @@ def test_migration_runs_the_release_command_in_the_slot_task_definition(run_stac
 
 
 def test_migration_reruns_only_when_the_image_or_command_changes(run_stack):
-    task = run_stack("prod").named("migrate-blue-run")
+    task = run_stack("prod").named("slot-blue-migrate-run")
     assert task["triggers"] == [
         task["environment"]["MIGRATION_IMAGE"],
         task["environment"]["MIGRATION_COMMAND"],
     ]
 
 
-def test_migration_waits_for_the_slot_service(run_stack):
-    run = run_stack("prod")
-    assert "slot-blue-service" in run.dependencies_of(run.named("migrate-blue-run"))
+def depends_on(run, name, other):
+    """True when `name` waits for `other`, directly or through other resources."""
+    seen, todo = set(), [name]
+    while todo:
+        current = todo.pop()
+        for dep in run.dependencies_of(run.named(current)):
+            if dep == other:
+                return True
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return False
+
+
+@pytest.mark.parametrize(
+    ("path", "release", "slot"),
+    [
+        ("first deployment", {}, "blue"),
+        ("the live slot's image changes in place", {"blue": {"image": NEW_IMAGE}}, "blue"),
+        (
+            "a new image is promoted on the idle slot",
+            {"promoting": "green", "green": {"image": NEW_IMAGE, "desired_count": 3}},
+            "green",
+        ),
+    ],
+)
+def test_no_task_of_an_image_starts_before_its_migration(run_stack, path, release, slot):
+    """The service (which starts the tasks of its task definition) waits for the migration of
+    that same image, which runs from the admin task definition; traffic waits for both."""
+    run = run_stack("prod", release=release)
+    migration = f"slot-{slot}-migrate-run"
+    service = f"slot-{slot}-service"
+    assert depends_on(run, service, migration), path
+    assert not depends_on(run, migration, service), path
+    assert depends_on(run, migration, f"slot-{slot}-admin-task"), path
+    assert depends_on(run, "traffic-live", migration), path
+    image = run.named(migration)["environment"]["MIGRATION_IMAGE"]
+    assert json.loads(run.named(f"slot-{slot}-task")["containerDefinitions"])[0]["image"] == image
+
+
+def test_dev_follows_main_and_still_migrates_before_its_tasks_change(run_stack):
+    """dev's live slot is `image: build`: every merge rolls the new build into the live slot, and
+    that rollout waits for the migration of the new build."""
+    run = run_stack("dev")
+    assert depends_on(run, "slot-blue-service", "slot-blue-migrate-run")
+    assert depends_on(run, "slot-blue-migrate-run", "image-build")
 
 
 def test_listener_flip_depends_on_migrations_and_steady_slots(run_stack):
     run = run_stack("prod", release={"green": {"desired_count": 2}})
-    deps = run.dependencies_of(run.named("traffic-live"))
-    assert {
-        "migrate-blue-run",
-        "migrate-green-run",
+    for dependency in (
+        "slot-blue-migrate-run",
+        "slot-green-migrate-run",
         "slot-blue-service",
         "slot-green-service",
-    } <= deps
+    ):
+        assert depends_on(run, "traffic-live", dependency)
 
 
 def test_a_slot_warming_up_without_migrations_has_no_migration_task(run_stack):
     run = run_stack(
         "prod", release={"green": {"image": NEW_IMAGE, "desired_count": 3, "run_migrations": False}}
     )
-    assert run.maybe("migrate-green-run") is None
-    assert run.maybe("migrate-blue-run") is not None
+    assert run.maybe("slot-green-migrate-run") is None
+    assert run.maybe("slot-blue-migrate-run") is not None
+    assert not depends_on(run, "slot-green-service", "slot-blue-migrate-run")
 
 
 def test_custom_migrate_command(run_stack):
     run = run_stack("prod", app={"migrate_command": "bin/shop eval 'Shop.Release.migrate_all()'"})
     assert (
-        run.named("migrate-blue-run")["environment"]["MIGRATION_COMMAND"]
+        run.named("slot-blue-migrate-run")["environment"]["MIGRATION_COMMAND"]
         == "bin/shop eval 'Shop.Release.migrate_all()'"
     )
 
@@ -99,11 +145,9 @@ def test_changing_the_idle_slot_never_touches_the_live_slot(run_stack):
     )
     diff = changed(base, deployed)
     assert diff, "the deploy changed nothing"
-    assert not any(name.startswith(("slot-blue", "migrate-blue")) for name in diff), sorted(diff)
+    assert not any(name.startswith("slot-blue") for name in diff), sorted(diff)
     assert "traffic-live" not in diff  # weights unchanged while green warms up
-    assert all(
-        name.startswith(("slot-green", "image-inuse-green", "migrate-green")) for name in diff
-    ), sorted(diff)
+    assert all(name.startswith(("slot-green", "image-inuse-green")) for name in diff), sorted(diff)
 
 
 def test_flipping_live_and_canary_changes_only_forward_weights(run_stack):
@@ -147,14 +191,14 @@ def test_no_config_change_to_the_idle_slot_replaces_or_deletes_live_resources(ru
                 "live": "green",
                 "green": {"image": NEW_IMAGE, "desired_count": 3, "run_migrations": False},
             },
-            "phoenix-aws:release.green.run_migrations: slot green takes traffic, so its migrations must have run (got false)",
+            "phoenix-aws:release.green.run_migrations: slot green takes traffic, so its image must be migrated before it serves: a new image reaches traffic through deploy (no migrations, no traffic) and promote (migrations first): python -m release <stack> deploy|promote|rollback|drain (see the README, Releasing) (got false)",
         ),
         (
             {
                 "canary_percent": 10,
                 "green": {"image": NEW_IMAGE, "desired_count": 3, "run_migrations": False},
             },
-            "phoenix-aws:release.green.run_migrations: slot green takes traffic, so its migrations must have run (got false)",
+            "phoenix-aws:release.green.run_migrations: slot green takes traffic, so its image must be migrated before it serves: a new image reaches traffic through deploy (no migrations, no traffic) and promote (migrations first): python -m release <stack> deploy|promote|rollback|drain (see the README, Releasing) (got false)",
         ),
         (
             {"canary_percent": 10, "green": {"desired_count": 0}},
@@ -162,7 +206,7 @@ def test_no_config_change_to_the_idle_slot_replaces_or_deletes_live_resources(ru
         ),
         (
             {"blue": {"image": "build"}},
-            "phoenix-aws:release.blue.image: 'build' needs phoenix-aws:image.context (the app's build context) (got 'build')",
+            "phoenix-aws:release.blue.image: 'build' needs phoenix-aws:image.context (the app's build context)",
         ),
         (
             {"promoting": "blue"},
@@ -192,5 +236,5 @@ def test_production_live_slot_must_be_pinned():
     with pytest.raises(ConfigError) as info:
         load_settings(raw)
     assert info.value.problems == [
-        "phoenix-aws:release.blue.image: the live slot in production must be pinned to a digest, not 'build' (got 'build')"
+        "phoenix-aws:release.blue.image: the live slot in production must be pinned to a digest, not 'build'"
     ]

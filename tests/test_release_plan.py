@@ -1,14 +1,31 @@
-"""The release step planner: pure, exhaustive over the states a stack can be in."""
+"""The release step planner: pure, exhaustive over the states a stack can be in, and every plan
+checked against the program's own settings model before anything runs."""
 
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from release.plan import BUILD, Options, PlanError, apply_changes, other, plan
+from release.plan import (
+    APP_DRAIN_POLL_SECONDS,
+    BUILD,
+    SOCKET_METRIC_PERIOD_SECONDS,
+    NothingToDo,
+    Options,
+    PlanError,
+    apply_changes,
+    other,
+    plan,
+    plan_for_stack,
+    socket_wait_seconds,
+)
+from release.stack_file import StackFile
+from release.waits import SOCKET_POLL_SECONDS
+from stacks.settings import load_settings
 
 OLD = "repo/shop@sha256:" + "1" * 64
 NEW = "repo/shop@sha256:" + "2" * 64
@@ -35,16 +52,23 @@ def run_all(action, release, options=None, healthy=None):
 # --- deploy --------------------------------------------------------------------------------------
 
 
-def test_deploy_puts_the_image_on_the_idle_slot_at_live_size_without_migrations():
+def test_deploy_puts_the_image_on_the_idle_slot_at_live_size_without_migrations_or_drain():
     (step,) = plan("deploy", state(), Options(image=NEW, version="v2"))
     assert step.changes == {
         "green.image": NEW,
         "green.desired_count": 3,
         "green.max_count": 6,
         "green.run_migrations": False,
+        "green.draining": False,
         "green.version": "v2",
     }
-    assert step.up and step.pin_image_slot is None
+    assert step.pin_image_slot is None
+
+
+def test_deploy_onto_a_slot_left_draining_turns_its_drain_off():
+    release = state(green={"image": OLD, "desired_count": 0, "max_count": 0, "draining": True})
+    (step,) = plan("deploy", release, Options(image=NEW))
+    assert apply_changes(release, step.changes)["green"]["draining"] is False
 
 
 def test_deploy_of_a_build_pins_the_digest_afterwards():
@@ -94,12 +118,13 @@ def deployed():
     return run_all("deploy", state(), Options(image=NEW))
 
 
-def test_promote_runs_migrations_smoke_tests_then_flips():
+def test_promote_checks_reachability_first_then_migrates_smoke_tests_and_flips():
     steps = plan("promote", deployed(), Options(bake_seconds=0))
-    assert [s.title.split(" ")[0] for s in steps] == ["run", "smoke-test", "flip"]
-    assert steps[0].changes == {"promoting": "green", "green.run_migrations": True}
-    assert steps[1].smoke_test_slot == "green" and not steps[1].up
-    assert steps[2].changes == {"live": "green", "canary_percent": 0, "promoting": None}
+    assert [s.title.split(" ")[0] for s in steps] == ["pre-flight:", "run", "smoke-test", "flip"]
+    assert steps[0].preflight and steps[0].smoke_test_slot == "green" and not steps[0].changes
+    assert steps[1].changes == {"promoting": "green", "green.run_migrations": True}
+    assert steps[2].smoke_test_slot == "green" and not steps[2].preflight
+    assert steps[3].changes == {"live": "green", "canary_percent": 0, "promoting": None}
 
 
 def test_promote_steps_the_canary_with_bakes_in_between():
@@ -129,7 +154,8 @@ def test_promote_resumes_after_an_interruption():
     for step in done:
         release = apply_changes(release, step.changes)
     resumed = plan("promote", release, Options(canary_steps=(10, 50)))
-    assert resumed[0].smoke_test_slot == "green"  # the smoke test always runs again
+    assert [s.smoke_test_slot for s in resumed[:2]] == ["green", "green"]  # checked again
+    assert not any(s.changes.get("promoting") for s in resumed)  # migrations are not rerun
     assert [s.changes.get("canary_percent") for s in resumed if "canary_percent" in s.changes] == [
         50,
         0,
@@ -174,15 +200,46 @@ def promoted():
     return run_all("promote", deployed())
 
 
-def test_drain_bakes_then_scales_the_old_slot_down_in_waves():
+def test_drain_bakes_then_sheds_sockets_then_scales_the_old_slot_down_in_waves():
     steps = plan(
         "drain", promoted(), Options(drain_batch=1, drain_pause_seconds=30, bake_seconds=600)
     )
-    assert steps[0].wait_seconds == 600 and not steps[0].changes
-    counts = [s.changes["blue.desired_count"] for s in steps if s.changes]
+    assert steps[0].wait_seconds == 600 and not steps[0].changes  # rollback still instant
+    assert steps[1].changes == {"blue.draining": True}
+    assert steps[2].socket_drain_slot == "blue" and steps[2].wait_seconds == socket_wait_seconds(
+        300
+    )
+    counts = [s.changes["blue.desired_count"] for s in steps[3:] if s.changes]
     assert counts == [2, 1, 0]
-    pauses = [s.wait_seconds for s in steps[1:] if s.wait_seconds]
+    pauses = [s.wait_seconds for s in steps[3:] if s.wait_seconds]
     assert pauses == [30, 30]  # between waves, none after the last
+
+
+def test_drain_waits_as_long_as_the_stack_s_drain_window_says():
+    release = apply_changes(promoted(), {"drain_window_seconds": 900})
+    (wait_step,) = [s for s in plan("drain", release, Options()) if s.socket_drain_slot]
+    assert wait_step.wait_seconds == socket_wait_seconds(900)
+
+
+def test_drain_scales_down_only_after_the_socket_wait():
+    steps = plan("drain", promoted(), Options(socket_threshold=5))
+    wait_at = next(i for i, s in enumerate(steps) if s.socket_drain_slot)
+    first_wave = next(i for i, s in enumerate(steps) if "blue.desired_count" in s.changes)
+    draining_at = next(i for i, s in enumerate(steps) if s.changes.get("blue.draining"))
+    assert draining_at < wait_at < first_wave
+    assert steps[wait_at].socket_threshold == 5
+
+
+def test_the_socket_wait_outlasts_the_app_side_drain_and_the_metric_that_shows_it():
+    """The runner scales a draining slot down when its WebSockets metric is low or when this wait
+    ends. A node notices the drain within one poll of its parameter, closes its sockets evenly over
+    the window, and the count that shows it reaches CloudWatch one metric period later; the runner
+    reads the metric once per SOCKET_POLL_SECONDS. So, for every window the settings allow:
+    wait >= window + app poll interval + metric period + runner poll interval."""
+    for window in (30, 300, 3600):
+        assert socket_wait_seconds(window) >= (
+            window + APP_DRAIN_POLL_SECONDS + SOCKET_METRIC_PERIOD_SECONDS + SOCKET_POLL_SECONDS
+        )
 
 
 def test_drain_never_removes_more_than_a_batch_per_wave():
@@ -191,7 +248,7 @@ def test_drain_never_removes_more_than_a_batch_per_wave():
     counts = [
         s.changes["blue.desired_count"]
         for s in plan("drain", release, Options(drain_batch=3))
-        if s.changes
+        if "blue.desired_count" in s.changes
     ]
     assert counts == [7, 4, 1, 0]
     assert all(a - b <= 3 for a, b in itertools.pairwise([10, *counts]))
@@ -199,7 +256,7 @@ def test_drain_never_removes_more_than_a_batch_per_wave():
 
 def test_drain_keeps_autoscaling_from_scaling_the_old_slot_back_up():
     for step in plan("drain", promoted(), Options()):
-        if step.changes:
+        if "blue.desired_count" in step.changes:
             assert step.changes["blue.max_count"] == step.changes["blue.desired_count"]
 
 
@@ -217,15 +274,19 @@ def test_refuse_to_drain_a_slot_taking_canary_traffic():
 
 
 def test_drain_of_an_empty_slot_is_nothing_to_do():
-    assert plan("drain", state(), Options()) == []
+    with pytest.raises(NothingToDo, match="slot green runs no tasks: nothing to drain"):
+        plan("drain", state(), Options())
 
 
-def test_drain_resumes_where_it_stopped():
+def test_drain_resumes_where_it_stopped_without_baking_again():
     release = promoted()
-    release["blue"]["desired_count"] = 1
-    release["blue"]["max_count"] = 1
-    steps = plan("drain", release, Options(bake_seconds=0))
-    assert [s.changes for s in steps] == [{"blue.desired_count": 0, "blue.max_count": 0}]
+    release["blue"].update(desired_count=1, max_count=1, draining=True)
+    steps = plan("drain", release, Options(bake_seconds=600))
+    assert [s.changes for s in steps if s.changes] == [
+        {"blue.desired_count": 0, "blue.max_count": 0}
+    ]
+    assert not any(s.wait_seconds == 600 for s in steps)
+    assert steps[0].socket_drain_slot == "blue"  # the sockets are checked again
 
 
 # --- rollback ------------------------------------------------------------------------------------
@@ -234,6 +295,25 @@ def test_drain_resumes_where_it_stopped():
 def test_rollback_flips_live_back_while_the_old_slot_runs():
     (step,) = plan("rollback", promoted(), Options())
     assert step.changes == {"live": "blue", "canary_percent": 0}
+
+
+def test_rollback_to_a_draining_slot_stops_its_drain_and_restores_its_size():
+    release = apply_changes(
+        promoted(), {"blue.draining": True, "blue.desired_count": 1, "blue.max_count": 1}
+    )
+    (step,) = plan("rollback", release, Options())
+    assert step.changes == {
+        "live": "blue",
+        "canary_percent": 0,
+        "blue.draining": False,
+        "blue.desired_count": 3,
+        "blue.max_count": 6,
+    }
+
+
+def test_refuse_rollback_right_after_a_deploy():
+    with pytest.raises(PlanError, match="never promoted"):
+        plan("rollback", deployed(), Options())
 
 
 def test_rollback_during_a_promotion_cancels_it():
@@ -266,6 +346,7 @@ def test_a_full_release_cycle_alternates_slots():
         assert release["live"] == expected_live
         release = run_all("drain", release, Options())
         assert release[other(expected_live)]["desired_count"] == 0
+        assert release[other(expected_live)]["draining"] is True
         assert release[expected_live]["desired_count"] == 3
 
 
@@ -291,7 +372,7 @@ def test_no_plan_ever_drops_the_live_slot_below_its_count_or_leaves_it_without_i
         release["promoting"] = idle
     try:
         steps = plan(action, release, Options(image=NEW, canary_steps=(25,)))
-    except PlanError:
+    except (PlanError, NothingToDo):
         return
     current = release
     for step in steps:
@@ -306,3 +387,85 @@ def test_no_plan_ever_drops_the_live_slot_below_its_count_or_leaves_it_without_i
 def test_unknown_action_is_refused():
     with pytest.raises(PlanError, match="unknown action"):
         plan("yolo", state())
+
+
+# --- plans checked against the settings model (plan_for_stack) ---------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def shipped(stack):
+    """A shipped stack file's `phoenix-aws:` config, as the program validates it."""
+    return StackFile.for_stack(ROOT, stack).settings_config()
+
+
+def after(raw, action, options=None):
+    """The config once every step of `action` has been applied."""
+    release = raw["release"]
+    for step in plan_for_stack(action, raw, options):
+        release = apply_changes(release, step.changes)
+    return {**raw, "release": release}
+
+
+def test_an_unpinned_image_is_refused_with_the_settings_message():
+    with pytest.raises(PlanError) as refused:
+        plan_for_stack("deploy", shipped("prod"), Options(image="shop:latest"))
+    assert "step 1 (put shop:latest on idle slot green" in str(refused.value)
+    assert "phoenix-aws:release.green.image: expected an image pinned by digest" in str(
+        refused.value
+    )
+
+
+def test_deploying_a_build_on_a_stack_without_a_build_context_is_refused():
+    with pytest.raises(PlanError) as refused:
+        plan_for_stack("deploy", shipped("local"), Options())
+    message = str(refused.value)
+    assert "'build' needs phoenix-aws:image.context" in message
+    assert "pass --image <repository>@sha256:<digest>" in message
+
+
+def test_a_task_count_beyond_the_settings_limit_is_refused():
+    with pytest.raises(PlanError, match=r"release\.green\.desired_count"):
+        plan_for_stack("deploy", shipped("prod"), Options(image=NEW, desired_count=5000))
+
+
+def test_rollback_right_after_a_deploy_is_refused_on_every_shipped_stack():
+    for stack in ("dev", "prod", "local"):
+        deployed_raw = after(shipped(stack), "deploy", Options(image=NEW))
+        with pytest.raises(PlanError, match="never promoted"):
+            plan_for_stack("rollback", deployed_raw, Options())
+
+
+def test_the_settings_model_alone_refuses_traffic_to_a_slot_whose_migrations_did_not_run():
+    """The planner's own rule aside, the settings model catches the same plan: the check is a
+    second, independent line."""
+    deployed_raw = after(shipped("prod"), "deploy", Options(image=NEW))
+    release = apply_changes(deployed_raw["release"], {"live": "green"})
+    with pytest.raises(
+        Exception, match="slot green takes traffic, so its migrations must have run"
+    ):
+        load_settings({**deployed_raw, "release": release})
+
+
+def test_promote_is_refused_up_front_when_no_operator_cidr_opens_the_test_route():
+    deployed_raw = after(shipped("local"), "deploy", Options(image=NEW))
+    assert not deployed_raw["edge"].get("operator_cidrs")
+    with pytest.raises(PlanError, match=r"edge\.operator_cidrs is empty"):
+        plan_for_stack("promote", deployed_raw, Options())
+
+
+def test_a_stack_file_that_is_invalid_already_is_refused_before_planning():
+    raw = {**shipped("prod"), "release": {"live": "purple"}}
+    with pytest.raises(PlanError, match="the stack file is not valid as it is"):
+        plan_for_stack("status", raw)
+
+
+def test_a_whole_release_cycle_on_every_shipped_stack_passes_the_settings_model():
+    for stack in ("dev", "prod"):
+        raw = shipped(stack)
+        raw = after(raw, "deploy", Options(image=NEW))
+        raw = after(raw, "promote", Options(canary_steps=(10,)))
+        assert raw["release"]["live"] == "green"
+        raw = after(raw, "drain", Options())
+        assert raw["release"]["blue"]["desired_count"] == 0
+        load_settings(raw)

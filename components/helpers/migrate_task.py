@@ -35,6 +35,7 @@ class MigrationRequest:
     log_group: str
     log_prefix: str
     timeout_seconds: int = 900
+    capacity_provider: str = "FARGATE"
 
     @classmethod
     def from_environment(cls, env: dict[str, str]) -> MigrationRequest:
@@ -66,6 +67,7 @@ class MigrationRequest:
             log_group=env["MIGRATION_LOG_GROUP"],
             log_prefix=env["MIGRATION_LOG_PREFIX"],
             timeout_seconds=int(env.get("MIGRATION_TIMEOUT", "900")),
+            capacity_provider=env.get("MIGRATION_CAPACITY_PROVIDER") or "FARGATE",
         )
 
 
@@ -96,7 +98,7 @@ def run_migration(
     started = ecs.run_task(
         cluster=request.cluster,
         taskDefinition=definition["taskDefinitionArn"],
-        launchType="FARGATE",
+        capacityProviderStrategy=[{"capacityProvider": request.capacity_provider, "weight": 1}],
         count=1,
         startedBy=STARTED_BY,
         networkConfiguration={

@@ -1,0 +1,199 @@
+"""`phoenix-aws:database` (RDS PostgreSQL) and `phoenix-aws:pubsub` (the Redis fallback)."""
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from phoenix_aws.database import (
+    MAX_STORAGE_GB,
+    MIN_STORAGE_GB,
+    DatabaseArgs,
+    check_engine_version,
+    check_instance_class,
+    check_master_username,
+    check_monitoring_interval,
+    check_role_name,
+)
+from phoenix_aws.pubsub import (
+    RedisPubSubArgs,
+    check_failover,
+    check_maintenance_window,
+    check_node_type,
+    check_redis_engine_version,
+)
+from phoenix_aws.validation import check_log_retention
+from pydantic import Field, model_validator
+
+from .base import FieldError, Frozen, field_rule, ruled
+
+Retention = Annotated[int, ruled(check_log_retention)]
+
+
+class DatabaseSettings(Frozen):
+    """`phoenix-aws:database`: RDS PostgreSQL."""
+
+    engine_version: Annotated[str, ruled(check_engine_version)] = "17"
+    """Major (`"17"`) or major.minor (`"17.2"`), quoted. Default: "17"."""
+    instance_class: Annotated[str, ruled(check_instance_class)] = "db.t4g.medium"
+    allocated_storage_gb: int = Field(default=20, ge=MIN_STORAGE_GB, le=MAX_STORAGE_GB)
+    max_allocated_storage_gb: int = Field(default=100, ge=MIN_STORAGE_GB, le=MAX_STORAGE_GB)
+    name: Annotated[str, ruled(check_role_name)] = "app"
+    """The initial database. Default: app."""
+    master_username: Annotated[str, ruled(check_master_username)] = "phoenix_admin"
+    multi_az: bool = True
+    backup_retention_days: int = Field(default=14, ge=0, le=35)
+    performance_insights: bool = True
+    monitoring_interval_seconds: Annotated[int, ruled(check_monitoring_interval)] = 60
+    """Enhanced monitoring (OS metrics), 0 = off. Default: 60."""
+    slow_query_ms: int = Field(default=500, ge=-1, le=3_600_000)
+    """Log statements slower than this (`log_min_duration_statement`), -1 = off. Default: 500."""
+    deletion_protection: bool = True
+    skip_final_snapshot: bool = False
+    protect: bool = True
+    """Pulumi protect: `pulumi up` refuses to delete or replace the database."""
+    allow_major_version_upgrade: bool = False
+    allow_replacement: bool = False
+    """Accept a change (name, master_username, …) that replaces the database with a new one."""
+    log_retention_days: Retention = 30
+
+    @model_validator(mode="after")
+    def _replacement_needs_protection_off(self) -> "DatabaseSettings":
+        if self.allow_replacement and self.protect:
+            raise FieldError(
+                ("allow_replacement",),
+                "replacing the database also needs protect: false (Pulumi refuses to replace a "
+                "protected resource)",
+                True,
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _storage_ceiling(self) -> "DatabaseSettings":
+        if self.max_allocated_storage_gb < self.allocated_storage_gb:
+            raise FieldError(
+                ("max_allocated_storage_gb",),
+                f"must be at least allocated_storage_gb ({self.allocated_storage_gb})",
+                self.max_allocated_storage_gb,
+            )
+        return self
+
+    def args(
+        self,
+        *,
+        vpc_id: Any,
+        subnet_ids: Any,
+        client_security_group_id: Any,
+        identifier: str,
+        app_username: str,
+        previous_identity: dict[str, str] | None,
+        tags: dict[str, str],
+    ) -> DatabaseArgs:
+        args: dict[str, Any] = {
+            "vpc_id": vpc_id,
+            "subnet_ids": subnet_ids,
+            "client_security_group_id": client_security_group_id,
+            "identifier": identifier,
+            "engine_version": self.engine_version,
+            "instance_class": self.instance_class,
+            "allocated_storage_gb": self.allocated_storage_gb,
+            "max_allocated_storage_gb": self.max_allocated_storage_gb,
+            "database_name": self.name,
+            "master_username": self.master_username,
+            "app_username": app_username,
+            "multi_az": self.multi_az,
+            "backup_retention_days": self.backup_retention_days,
+            "performance_insights": self.performance_insights,
+            "monitoring_interval_seconds": self.monitoring_interval_seconds,
+            "slow_query_ms": self.slow_query_ms,
+            "deletion_protection": self.deletion_protection,
+            "skip_final_snapshot": self.skip_final_snapshot,
+            "protect": self.protect,
+            "allow_major_version_upgrade": self.allow_major_version_upgrade,
+            "allow_replacement": self.allow_replacement,
+            "log_retention_days": self.log_retention_days,
+            "tags": tags,
+        }
+        if previous_identity:
+            args["previous_identity"] = previous_identity
+        return DatabaseArgs(**args)  # type: ignore[typeddict-item]
+
+
+class PubSubAdapter(StrEnum):
+    """How Phoenix.PubSub reaches every node."""
+
+    ERLANG = "erlang"
+    """Distributed Erlang between the nodes (default; no extra service)."""
+    REDIS = "redis"
+    """phoenix_pubsub_redis through an ElastiCache Redis replication group."""
+
+
+class RedisSettings(Frozen):
+    """`phoenix-aws:pubsub.redis`: the ElastiCache replication group."""
+
+    enabled: bool | None = None
+    """Create Redis even when the adapter is erlang (e.g. for caches). Default: adapter == redis."""
+    node_type: Annotated[str, ruled(check_node_type)] = "cache.t4g.small"
+    replicas: int = Field(default=1, ge=0, le=5)
+    automatic_failover: bool = True
+    engine_version: Annotated[str, ruled(check_redis_engine_version)] = "7.1"
+    """Redis OSS version, quoted ("7.1"). Default: "7.1"."""
+    snapshot_retention_days: int = Field(default=7, ge=0, le=35)
+    maintenance_window: Annotated[str, ruled(check_maintenance_window)] = "sun:05:00-sun:06:00"
+    protect: bool = True
+
+    @model_validator(mode="after")
+    def _failover_needs_a_replica(self) -> "RedisSettings":
+        field_rule(
+            ("replicas",),
+            self.replicas,
+            lambda: check_failover(self.replicas, self.automatic_failover),
+        )
+        return self
+
+    def args(
+        self,
+        *,
+        vpc_id: Any,
+        subnet_ids: Any,
+        client_security_group_id: Any,
+        identifier: str,
+        tags: dict[str, str],
+    ) -> RedisPubSubArgs:
+        return RedisPubSubArgs(
+            vpc_id=vpc_id,
+            subnet_ids=subnet_ids,
+            client_security_group_id=client_security_group_id,
+            identifier=identifier,
+            node_type=self.node_type,
+            replicas=self.replicas,
+            automatic_failover=self.automatic_failover,
+            engine_version=self.engine_version,
+            snapshot_retention_days=self.snapshot_retention_days,
+            maintenance_window=self.maintenance_window,
+            protect=self.protect,
+            tags=tags,
+        )
+
+
+class PubSubSettings(Frozen):
+    """`phoenix-aws:pubsub`."""
+
+    adapter: PubSubAdapter = PubSubAdapter.ERLANG
+    redis: RedisSettings = RedisSettings()
+
+    @property
+    def redis_enabled(self) -> bool:
+        return bool(self.redis.enabled) or self.adapter is PubSubAdapter.REDIS
+
+    @model_validator(mode="after")
+    def _redis_settings_need_redis(self) -> "PubSubSettings":
+        if self.adapter is PubSubAdapter.REDIS and self.redis.enabled is False:
+            raise FieldError(("redis", "enabled"), "adapter 'redis' needs Redis enabled", False)
+        if not self.redis_enabled and self.redis.model_fields_set - {"enabled"}:
+            keys = ", ".join(sorted(self.redis.model_fields_set - {"enabled"}))
+            raise FieldError(
+                ("redis",),
+                f"these Redis settings ({keys}) have no effect with adapter 'erlang'; set "
+                "adapter: redis (or redis.enabled: true), or remove them",
+                {k: getattr(self.redis, k) for k in sorted(self.redis.model_fields_set)},
+            )
+        return self

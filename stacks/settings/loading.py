@@ -1,0 +1,106 @@
+"""Reading a stack's config: values through `pulumi.Config` (the public API), the list of keys
+from the config the Pulumi language host passes the program (`PULUMI_CONFIG`), so keys we do not
+read — typos, a near-miss namespace — are refused instead of ignored."""
+
+import difflib
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pulumi
+from phoenix_aws.validation import unknown_key_hint
+from pydantic import ValidationError
+
+from .base import NAMESPACE
+from .errors import ConfigError, describe, line
+from .stack import StackSettings
+
+# Namespaces of providers a stack file may configure besides ours.
+OTHER_NAMESPACES = {"aws", "pulumi", "docker", "command", "random", "tls"}
+
+
+def load_settings(
+    raw: Mapping[str, Any],
+    *,
+    region: str | None = None,
+    secret_keys: Iterable[str] = (),
+) -> StackSettings:
+    """Validate a raw config map (keys without the namespace, values parsed) into settings, or
+    raise ConfigError listing every problem in plain words."""
+    try:
+        return StackSettings.model_validate(dict(raw), context={"region": region})
+    except ValidationError as exc:
+        raise ConfigError(describe(exc, StackSettings, frozenset(secret_keys))) from None
+
+
+def key_problems(keys: Iterable[str], values: Mapping[str, Any] | None = None) -> list[str]:
+    """Config keys that would be ignored: unknown keys of our namespace, and keys under a
+    namespace that is nearly ours (`phoenix_aws:`, `phoenix-awz:`)."""
+    values = values or {}
+    fields = list(StackSettings.model_fields)
+    problems = []
+    for key in keys:
+        namespace, _, name = key.partition(":")
+        if not name:
+            continue
+        if namespace == NAMESPACE:
+            if name.split(".")[0] not in fields:
+                problems.append(
+                    line((name,), f"unknown key; {unknown_key_hint(name, fields)}", values.get(key))
+                )
+        elif namespace not in OTHER_NAMESPACES and _nearly_ours(namespace):
+            problems.append(
+                f"{key}: the namespace {namespace!r} is not read; this project's settings live "
+                f"under {NAMESPACE!r}: write {NAMESPACE}:{name}"
+            )
+    return problems
+
+
+def _nearly_ours(namespace: str) -> bool:
+    squashed = re.sub(r"[^a-z0-9]", "", namespace.lower())
+    if squashed == re.sub(r"[^a-z0-9]", "", NAMESPACE):
+        return True
+    return difflib.SequenceMatcher(None, namespace.lower(), NAMESPACE).ratio() >= 0.8
+
+
+def host_config() -> tuple[dict[str, Any], list[str]]:
+    """The whole config map and the secret keys, as the language host passes them."""
+    try:
+        config = json.loads(os.environ.get("PULUMI_CONFIG") or "{}")
+        secret = json.loads(os.environ.get("PULUMI_CONFIG_SECRET_KEYS") or "[]")
+    except ValueError:  # pragma: no cover - the host always passes JSON
+        return {}, []
+    return dict(config), list(secret)
+
+
+def settings_from_pulumi() -> StackSettings:
+    """Load and validate the current stack's config; ConfigError before any resource."""
+    config = pulumi.Config(NAMESPACE)
+    everything, secret = host_config()
+    raw: dict[str, Any] = {}
+    for name in StackSettings.model_fields:
+        value = config.get(name)
+        if value is not None:
+            raw[name] = _parse(value)
+    problems = key_problems(everything, {k: _parse(v) for k, v in everything.items()})
+    secret_names = {key.partition(":")[2] for key in secret if key.startswith(f"{NAMESPACE}:")}
+    try:
+        settings = load_settings(
+            raw, region=pulumi.Config("aws").get("region"), secret_keys=secret_names
+        )
+    except ConfigError as exc:
+        raise ConfigError(problems + exc.problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _parse(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value

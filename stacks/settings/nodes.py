@@ -1,0 +1,157 @@
+"""`phoenix-aws:app` (the release and how its nodes run) and `phoenix-aws:cluster` (discovery,
+distribution, logs, generated secrets)."""
+
+from typing import Annotated, Any, Literal
+
+from phoenix_aws.cluster import ClusterArgs, check_namespace, check_policy_arn
+from phoenix_aws.node_security import NodeSecurityGroupArgs, check_distribution_ports
+from phoenix_aws.release_slot import (
+    CpuArchitecture,
+    check_app_name,
+    check_fargate_size,
+    check_plain_env,
+    check_run_as_user,
+    check_secret_env,
+    check_stop_timeout,
+    fargate_memory_options,
+)
+from phoenix_aws.validation import check_log_retention
+from pydantic import Field, model_validator
+
+from .base import Frozen, field_rule, ruled
+
+
+def _module(name: str) -> str:
+    parts = name.split(".")
+    if not all(p[:1].isupper() and p.replace("_", "").isalnum() for p in parts):
+        raise ValueError("expected an Elixir module name such as Shop.Release")
+    return name
+
+
+class AppSettings(Frozen):
+    """`phoenix-aws:app`: the Phoenix release and how its nodes run."""
+
+    name: Annotated[str, ruled(check_app_name)]
+    """OTP release name: `bin/<name>`, node names `<name>@<ip>`, database role `<name>_app`."""
+    port: int = Field(default=4000, ge=1024, le=65535)
+    cpu: int = 512
+    memory: int = 1024
+    cpu_architecture: CpuArchitecture = CpuArchitecture.ARM64
+    env: Annotated[dict[str, str], ruled(check_plain_env)] = {}
+    """Extra plain environment. Reserved and secret-looking names are refused."""
+    secrets: Annotated[dict[str, str], ruled(check_secret_env)] = {}
+    """Extra secrets: env name → an existing Secrets Manager secret or SSM parameter ARN."""
+    stop_timeout_seconds: Annotated[int, ruled(check_stop_timeout)] = 120
+    health_check_grace_period_seconds: int = Field(default=60, ge=0, le=3600)
+    run_as_user: Annotated[str, ruled(check_run_as_user)] = "1000"
+    cpu_target_percent: int = Field(default=60, ge=10, le=95)
+    memory_target_percent: int = Field(default=75, ge=10, le=95)
+    task_role_policy_arns: Annotated[
+        list[str], ruled(lambda a: [check_policy_arn(x) for x in a])
+    ] = []
+    release_module: Annotated[str, ruled(_module)] | None = None
+    """Module with `migrate/0`. Default: `<CamelName>.Release` (as `mix phx.gen.release`)."""
+    migrate_command: str | None = None
+    """Default: `bin/<name> eval "<release_module>.migrate()"`."""
+    enable_migrations: bool = True
+    """Run the migration gate before traffic moves. Off only for apps without a database
+    schema (or the local moto stack, which cannot run tasks)."""
+    migration_timeout_seconds: int = Field(default=900, ge=60, le=3600)
+    wait_for_steady_state: bool = True
+    """`pulumi up` waits for each slot's service to be steady (the traffic gate relies on it).
+    Off only where tasks never run (the local moto stack)."""
+
+    @model_validator(mode="after")
+    def _fargate_size(self) -> "AppSettings":
+        field = "cpu" if not fargate_memory_options(self.cpu) else "memory"
+        field_rule(
+            (field,), getattr(self, field), lambda: check_fargate_size(self.cpu, self.memory)
+        )
+        return self
+
+    @property
+    def module(self) -> str:
+        return (
+            self.release_module
+            or "".join(p.capitalize() for p in self.name.split("_")) + ".Release"
+        )
+
+    @property
+    def migration_command(self) -> str:
+        return self.migrate_command or f'bin/{self.name} eval "{self.module}.migrate()"'
+
+    @property
+    def database_role(self) -> str:
+        """The app's own database role (IAM authentication)."""
+        return f"{self.name}_app"
+
+
+class ClusterSettings(Frozen):
+    """`phoenix-aws:cluster`: discovery, distribution, logs, generated secrets."""
+
+    namespace: Annotated[str, ruled(check_namespace)] | None = None
+    """Private DNS namespace. Default: `<stack>.<project>.internal`."""
+    discovery: Literal["shared", "per_slot"] = "shared"
+    """shared: blue and green nodes form one BEAM cluster (PubSub spans both during a swap).
+    per_slot: each slot is its own cluster."""
+    distribution_port_min: int = 9100
+    distribution_port_max: int = 9109
+    log_retention_days: Annotated[int, ruled(check_log_retention)] = 30
+    container_insights: bool = True
+    protect_secrets: bool = True
+
+    @model_validator(mode="after")
+    def _port_range(self) -> "ClusterSettings":
+        field_rule(
+            ("distribution_port_max",),
+            f"{self.distribution_port_min}-{self.distribution_port_max}",
+            lambda: check_distribution_ports(
+                self.distribution_port_min, self.distribution_port_max
+            ),
+        )
+        return self
+
+    def security_args(
+        self, *, vpc_id: Any, vpc_cidr_block: Any, tags: dict[str, str]
+    ) -> NodeSecurityGroupArgs:
+        return NodeSecurityGroupArgs(
+            vpc_id=vpc_id,
+            vpc_cidr_block=vpc_cidr_block,
+            distribution_port_min=self.distribution_port_min,
+            distribution_port_max=self.distribution_port_max,
+            tags=tags,
+        )
+
+    def args(
+        self,
+        *,
+        name_parts: list[str],
+        vpc_id: Any,
+        readable_secret_arns: list[Any],
+        admin_secret_arns: list[Any],
+        database_connect_arns: list[Any],
+        repository_arns: list[Any],
+        app: AppSettings,
+        draining_slots: list[str],
+        drain_window_seconds: int,
+        tags: dict[str, str],
+    ) -> ClusterArgs:
+        args: dict[str, Any] = {
+            "name_parts": name_parts,
+            "vpc_id": vpc_id,
+            "share_discovery_across_slots": self.discovery == "shared",
+            "readable_secret_arns": readable_secret_arns,
+            "admin_secret_arns": admin_secret_arns,
+            "database_connect_arns": database_connect_arns,
+            "repository_arns": repository_arns,
+            "task_role_policy_arns": list(app.task_role_policy_arns),
+            "log_retention_days": self.log_retention_days,
+            "enable_container_insights": self.container_insights,
+            "draining_slots": draining_slots,
+            "drain_window_seconds": drain_window_seconds,
+            "protect_secrets": self.protect_secrets,
+            "tags": tags,
+        }
+        if self.namespace:
+            args["namespace"] = self.namespace
+        return ClusterArgs(**args)  # type: ignore[typeddict-item]

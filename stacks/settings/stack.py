@@ -1,0 +1,208 @@
+"""Everything under `phoenix-aws:` in a stack file, and the rules that span sections."""
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+import pulumi
+from phoenix_aws.network import (
+    FARGATE_NODE_ENDPOINTS,
+    NatStrategy,
+    check_availability_zones,
+    endpoints_missing_without_nat,
+)
+from phoenix_aws.release_slot import ReleaseSlotArgs, sigterm_drain_budget
+from phoenix_aws.slots import BUILD
+from phoenix_aws.validation import check_tags
+from pydantic import ValidationInfo, model_validator
+
+from .base import FieldError, Frozen, field_rule, ruled
+from .data import DatabaseSettings, PubSubSettings
+from .edge import EdgeSettings
+from .image import ImageSettings
+from .monitoring import MonitoringSettings
+from .network import NetworkSettings
+from .nodes import AppSettings, ClusterSettings
+from .release import PROCEDURE, ReleaseSettings
+
+# Private nodes without NAT also read their drain switch (SSM) and serve ECS Exec sessions
+# (Session Manager, with the session key in KMS).
+APP_NODE_ENDPOINTS = (*FARGATE_NODE_ENDPOINTS, "ssm", "ssmmessages", "kms")
+
+
+class Stage(StrEnum):
+    """What a stack is for. Only cost defaults differ by stage; safety is opted out explicitly."""
+
+    PRODUCTION = "production"
+    DEVELOPMENT = "development"
+
+
+# Defaults that differ by stage. Only cost, never safety.
+# Production uses the field defaults; development overrides these.
+STAGE_DEFAULTS: dict[Stage, dict[str, dict[str, Any]]] = {
+    Stage.DEVELOPMENT: {"network": {"az_count": 2, "nat": "instance"}},
+}
+
+
+class StackSettings(Frozen):
+    """Everything under the `phoenix-aws:` namespace of a stack file."""
+
+    stage: Stage = Stage.PRODUCTION
+    """production | development. Development only changes cost defaults (2 AZs, NAT instance)."""
+    network: NetworkSettings = NetworkSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    pubsub: PubSubSettings = PubSubSettings()
+    edge: EdgeSettings
+    """Required: every stack says how it is served (HTTPS, or plain HTTP explicitly)."""
+    app: AppSettings
+    """Required: at least the release name."""
+    cluster: ClusterSettings = ClusterSettings()
+    image: ImageSettings = ImageSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
+    release: ReleaseSettings
+    tags: Annotated[dict[str, str], ruled(check_tags)] = {}
+    """Tags added to every taggable resource."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stage_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        try:
+            stage = Stage(data.get("stage", Stage.PRODUCTION))
+        except ValueError:
+            return data  # the field validator reports the bad stage
+        merged = dict(data)
+        for section, defaults in STAGE_DEFAULTS.get(stage, {}).items():
+            given = merged.get(section, {})
+            if isinstance(given, dict):
+                merged[section] = {**defaults, **given}
+        return merged
+
+    @model_validator(mode="after")
+    def _zones_of_the_region(self, info: ValidationInfo) -> "StackSettings":
+        region = (info.context or {}).get("region")
+        zones = self.network.availability_zones
+        if region and zones:
+            field_rule(
+                ("network", "availability_zones"),
+                zones,
+                lambda: check_availability_zones(list(zones), region),
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _release_rules(self) -> "StackSettings":
+        release = self.release
+        for name in ("blue", "green"):
+            if release.slot(name).image == BUILD and self.image.context is None:
+                raise FieldError(
+                    ("release", name, "image"),
+                    "'build' needs phoenix-aws:image.context (the app's build context)",
+                    BUILD,
+                )
+        if self.app.enable_migrations:
+            for slot in release.bearing_traffic():
+                if not release.slot(slot).run_migrations:
+                    raise FieldError(
+                        ("release", slot.value, "run_migrations"),
+                        f"slot {slot.value} takes traffic, so its image must be migrated before "
+                        "it serves: a new image reaches traffic through deploy (no migrations, no "
+                        f"traffic) and promote (migrations first): {PROCEDURE}",
+                        False,
+                    )
+        field_rule(
+            ("app", "stop_timeout_seconds"),
+            self.app.stop_timeout_seconds,
+            lambda: sigterm_drain_budget(self.app.stop_timeout_seconds),
+        )
+        return self
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> "StackSettings":
+        if self.stage is not Stage.PRODUCTION:
+            return self
+        if self.edge.plain_http_only:
+            raise FieldError(
+                ("edge", "plain_http_only"),
+                "production must serve HTTPS (give domain + hosted_zone_id or certificate_arn)",
+                True,
+            )
+        live = self.release.slot(self.release.live)
+        if live.image == BUILD:
+            raise FieldError(
+                ("release", self.release.live.value, "image"),
+                "the live slot in production must be pinned to a digest, not 'build'",
+                BUILD,
+            )
+        if live.desired_count < 2:
+            raise FieldError(
+                ("release", self.release.live.value, "desired_count"),
+                "production runs at least 2 live tasks (two AZs, so one restart is no outage)",
+                live.desired_count,
+            )
+        if not self.database.multi_az:
+            raise FieldError(("database", "multi_az"), "production requires Multi-AZ", False)
+        if self.database.backup_retention_days < 7:
+            raise FieldError(
+                ("database", "backup_retention_days"),
+                "production requires at least 7 days of backups",
+                self.database.backup_retention_days,
+            )
+        if self.pubsub.redis_enabled and not self.pubsub.redis.automatic_failover:
+            raise FieldError(
+                ("pubsub", "redis", "automatic_failover"),
+                "production requires automatic failover (and so a replica) for Redis",
+                False,
+            )
+        if self.network.nat is NatStrategy.NONE:
+            missing = endpoints_missing_without_nat(
+                list(self.network.interface_endpoints), APP_NODE_ENDPOINTS
+            )
+            if missing:
+                raise FieldError(
+                    ("network", "interface_endpoints"),
+                    "without NAT the nodes reach AWS only through endpoints: add "
+                    + ", ".join(missing)
+                    + " (to pull images, read secrets, ship logs, read the drain switch and "
+                    "serve ECS Exec)",
+                    list(self.network.interface_endpoints),
+                )
+        return self
+
+    def slot_args(self, name: str, *, image: Any, wiring: dict[str, Any]) -> ReleaseSlotArgs:
+        """A slot's component args: its own settings, the app's, the cluster's, and `wiring`
+        (the other components' outputs it runs with)."""
+        app, slot = self.app, self.release.slot(name)
+        migrate = app.enable_migrations and slot.run_migrations
+        args: dict[str, Any] = {
+            **wiring,
+            "slot": name,
+            "app_name": app.name,
+            "image": image,
+            "release_version": slot.version
+            or pulumi.Output.from_input(image).apply(lambda ref: ref.rsplit("@", 1)[-1][:19]),
+            "migration_timeout_seconds": app.migration_timeout_seconds,
+            "app_port": app.port,
+            "cpu": app.cpu,
+            "memory": app.memory,
+            "cpu_architecture": app.cpu_architecture,
+            "spot": slot.spot,
+            "desired_count": slot.desired_count,
+            "max_count": slot.max_count or slot.desired_count,
+            "cpu_target_percent": app.cpu_target_percent,
+            "memory_target_percent": app.memory_target_percent,
+            "distribution_port_min": self.cluster.distribution_port_min,
+            "distribution_port_max": self.cluster.distribution_port_max,
+            "stop_timeout_seconds": app.stop_timeout_seconds,
+            "health_check_grace_period_seconds": app.health_check_grace_period_seconds,
+            "run_as_user": app.run_as_user,
+            "wait_for_steady_state": app.wait_for_steady_state,
+        }
+        if migrate:
+            args["migration_command"] = app.migration_command
+        return ReleaseSlotArgs(**args)  # type: ignore[typeddict-item]
+
+    @property
+    def slots_in_use(self) -> list[str]:
+        """Slots that exist (a slot is created with its first image)."""
+        return [name for name in ("blue", "green") if self.release.slot(name).image is not None]
