@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 from elixir import toolchain
 from elixir.toolchain import Task
+from phoenix_aws.release_slot import sigterm_drain_budget
 
 from offline import mocks
 from stacks.settings import load_settings
@@ -63,7 +64,8 @@ def test_each_slot_task_gets_every_variable_of_the_contract(stack):
 def test_the_migration_task_gets_the_master_credentials_as_secrets(stack):
     admins = toolchain.admin_tasks(stack)
     if settings(stack).app.enable_migrations:
-        assert len(admins) == 1, f"{stack}: expected one admin (migration) task definition"
+        # Each slot's image is migrated with that slot's config.
+        assert sorted(t.slot for t in admins) == sorted(t.slot for t in services(stack))
     for task in admins:
         assert sorted(set(toolchain.ADMIN_PLAIN) - set(task.plain)) == [], task.id
         assert sorted(set(toolchain.ADMIN_SECRETS) - task.secret_names) == [], task.id
@@ -109,6 +111,23 @@ def test_the_server_runs_because_the_task_sets_phx_server(stack):
     without = toolchain.removal_case(toolchain.reference_task(), "PHX_SERVER").id
     endpoint = toolchain.batch().runtime_config(without)["config"]["shop"]["ShopWeb.Endpoint"]
     assert "server" not in endpoint
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_shutdown_at_sigterm_fits_in_the_tasks_stop_timeout(stack):
+    """ECS sends SIGKILL `stopTimeout` seconds after SIGTERM (Amazon ECS Developer Guide,
+    container definition `stopTimeout`; at most 120 s on Fargate). Phoenix's socket drainer runs
+    first, then the HTTP server waits for open requests; both must end within the budget
+    phoenix-aws leaves the app (`sigterm_drain_budget`)."""
+    for task in services(stack):
+        stop_seconds = task.container["stopTimeout"]
+        assert task.plain["STOP_TIMEOUT_SECONDS"] == str(stop_seconds), task.id
+        config = shop_config(task)
+        socket_ms, http_ms = (config["shutdown"][k] for k in ("socket_drain_ms", "http_drain_ms"))
+        http = config["ShopWeb.Endpoint"]["http"]["thousand_island_options"]
+        assert http == {"shutdown_timeout": http_ms}, task.id
+        assert socket_ms > 0 and http_ms > 0, task.id
+        assert socket_ms + http_ms <= sigterm_drain_budget(stop_seconds) * 1000, task.id
 
 
 def rds_bundle_path() -> str:

@@ -202,20 +202,12 @@ def test_the_image_runs_as_the_tasks_user_and_exposes_its_port(stack):
         assert exposed == [str(mapping["containerPort"])], task.id
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_the_shutdown_at_sigterm_fits_inside_the_tasks_stop_timeout(stack):
-    """ECS sends SIGKILL `stopTimeout` seconds after SIGTERM (at most 120 s on Fargate). The
-    socket drainer runs first, then the HTTP server waits for open requests."""
-    (drainer,) = re.findall(r"drainer: \[([^\]]+)\]", read("lib/shop_web/endpoint.ex"))
-    drain_ms = int(re.search(r"shutdown: ([\d_]+)", drainer).group(1).replace("_", ""))
-    http_ms = int(
-        re.search(r"shutdown_timeout: ([\d_]+)", read("config/runtime.exs"))
-        .group(1)
-        .replace("_", "")
-    )
-    for task in toolchain.service_tasks(stack):
-        stop_ms = task.container["stopTimeout"] * 1000
-        assert drain_ms + http_ms < stop_ms, f"{task.id}: {drain_ms} + {http_ms} >= {stop_ms}"
+def test_the_socket_drainer_takes_its_time_from_the_stop_timeout():
+    """Its options come from Shop.Shutdown at boot (checked against each stack's stopTimeout in
+    tests/test_elixir_runtime_config.py), not from a constant compiled into the endpoint."""
+    endpoint = read("lib/shop_web/endpoint.ex")
+    assert "drainer: {Shop.Shutdown, :socket_drainer, []}" in endpoint
+    assert "def socket_drainer do" in read("lib/shop/shutdown.ex")
 
 
 def test_the_task_definition_json_is_what_the_checks_read():

@@ -37,6 +37,7 @@ SERVICE_TASK = re.compile(r"slot-(blue|green)-task")
 PURE_MODULES = [
     "lib/shop/env.ex",
     "lib/shop/health.ex",
+    "lib/shop/shutdown.ex",
     "lib/shop/drain/schedule.ex",
     "lib/shop/drain/parameter.ex",
     "lib/shop/drain/sockets.ex",
@@ -125,15 +126,13 @@ def service_tasks(stack: str) -> list[Task]:
 def admin_tasks(stack: str) -> list[Task]:
     """Task definitions whose container logs in with the master password (the migration task)."""
     run = stack_run(stack)
-    return [
-        Task(stack, "admin", None, container)
-        for resource in run.of_type(TASK_DEFINITION)
-        for container in _containers(run, resource)
-        if any(
-            e["name"] == "DATABASE_AUTH" and e["value"] == "password"
-            for e in container.get("environment", [])
-        )
-    ]
+    tasks = []
+    for resource in run.of_type(TASK_DEFINITION):
+        for container in _containers(run, resource):
+            environment = {e["name"]: e["value"] for e in container.get("environment", [])}
+            if environment.get("DATABASE_AUTH") == "password":
+                tasks.append(Task(stack, "admin", environment.get("RELEASE_SLOT"), container))
+    return sorted(tasks, key=lambda t: t.id)
 
 
 def all_tasks() -> list[Task]:
@@ -180,6 +179,8 @@ SERVICE_PLAIN = [
     "PUBSUB_ADAPTER",
     "DRAIN_PARAMETER",
     "PHOENIX_AWS_STACK",
+    # Beyond the BRIEF's list: the task's stopTimeout, which the SIGTERM drainer must fit in.
+    "STOP_TIMEOUT_SECONDS",
 ]
 SERVICE_SECRETS = ["SECRET_KEY_BASE", "RELEASE_COOKIE"]  # + REDIS_URL with pubsub redis
 # ... and what the admin (migration) task gets instead.
@@ -206,6 +207,7 @@ REQUIRED_AT_BOOT = [
     "RELEASE_VERSION",
     "DRAIN_PARAMETER",
     "PHOENIX_AWS_STACK",
+    "STOP_TIMEOUT_SECONDS",
 ]
 REQUIRED_WITH_REDIS = ["REDIS_URL"]
 REQUIRED_WITH_PASSWORD = ["DATABASE_PASSWORD"]

@@ -13,6 +13,10 @@ if config_env() == :prod do
   # --- endpoint ---------------------------------------------------------------------------
   # The public address the load balancer serves: plain HTTP on a stack without a domain (dev),
   # HTTPS otherwise. TLS ends at the load balancer; the app listens on plain HTTP inside the VPC.
+  # SIGTERM → SIGKILL: the socket drainer and the HTTP server share what the BEAM can spare.
+  shutdown = Shop.Shutdown.budget(Env.integer!("STOP_TIMEOUT_SECONDS", 2..120))
+  config :shop, :shutdown, shutdown
+
   host = Env.fetch!("PHX_HOST")
   scheme = Env.one_of!("PHX_SCHEME", ["http", "https"])
   public_port = Env.port!("PHX_URL_PORT")
@@ -23,7 +27,7 @@ if config_env() == :prod do
       ip: {0, 0, 0, 0, 0, 0, 0, 0},
       port: Env.port!("PORT"),
       # At SIGTERM, open HTTP requests get this long after the socket drainer has run.
-      thousand_island_options: [shutdown_timeout: 15_000]
+      thousand_island_options: [shutdown_timeout: shutdown[:http_drain_ms]]
     ],
     # Browsers send the page's origin; sockets are accepted only from the public address
     # (the default port is left out, as browsers leave it out).

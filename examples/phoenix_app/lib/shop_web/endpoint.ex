@@ -8,13 +8,12 @@ defmodule ShopWeb.Endpoint do
   #
   # The drainer is the last resort at SIGTERM. On ECS the sockets of a stopping task are shed
   # before that (Shop.Drain.Shedder, during the slot's drain) or cut by the load balancer at
-  # the end of the deregistration delay, so few are left. It must end well inside the task's
-  # stopTimeout (at most 120 s on Fargate), together with the HTTP server's own 15 s
-  # (thousand_island_options in config/runtime.exs).
+  # the end of the deregistration delay, so few are left. Its time comes from the task's
+  # stopTimeout (Shop.Shutdown, evaluated at boot).
   socket "/live", ShopWeb.UserSocket,
     websocket: [connect_info: [session: @session_options]],
     longpoll: false,
-    drainer: [batch_size: 1_000, batch_interval: 1_000, shutdown: 30_000]
+    drainer: {Shop.Shutdown, :socket_drainer, []}
 
   # The load balancer's health check and the release smoke test: before everything else, so it
   # costs no session, parsing or logging.
