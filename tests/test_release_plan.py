@@ -442,7 +442,7 @@ def test_the_settings_model_alone_refuses_traffic_to_a_slot_whose_migrations_did
     deployed_raw = after(shipped("prod"), "deploy", Options(image=NEW))
     release = apply_changes(deployed_raw["release"], {"live": "green"})
     with pytest.raises(
-        Exception, match="slot green takes traffic, so its migrations must have run"
+        Exception, match="slot green takes traffic, so its image must be migrated before it serves"
     ):
         load_settings({**deployed_raw, "release": release})
 

@@ -12,7 +12,7 @@ from .data import DatabaseSettings, PubSubAdapter, PubSubSettings, RedisSettings
 from .edge import EdgeSettings, HealthCheckSettings, PathAllowListSettings
 from .errors import ConfigError
 from .image import ImageSettings
-from .loading import key_problems, load_settings, settings_from_pulumi
+from .loading import key_problems, load_settings, raw_config_from_pulumi, settings_from_pulumi
 from .monitoring import MonitoringSettings
 from .network import NetworkSettings
 from .nodes import AppSettings, ClusterSettings
@@ -48,6 +48,7 @@ __all__ = [
     "Stage",
     "key_problems",
     "load_settings",
+    "raw_config_from_pulumi",
     "release_change_problems",
     "settings_from_pulumi",
 ]

@@ -65,6 +65,14 @@ def _nearly_ours(namespace: str) -> bool:
     return difflib.SequenceMatcher(None, namespace.lower(), NAMESPACE).ratio() >= 0.8
 
 
+def raw_config_from_pulumi(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Our namespace's keys of a full config map (a stack file's `config:`), values parsed."""
+    prefix = f"{NAMESPACE}:"
+    return {
+        key[len(prefix) :]: _parse(value) for key, value in config.items() if key.startswith(prefix)
+    }
+
+
 def host_config() -> tuple[dict[str, Any], list[str]]:
     """The whole config map and the secret keys, as the language host passes them."""
     try:
