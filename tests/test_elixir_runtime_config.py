@@ -235,6 +235,56 @@ def test_each_slot_polls_its_own_drain_parameter_and_it_exists(stack):
     assert len(set(polled.values())) == len(polled), f"slots share a parameter: {polled}"
 
 
+def as_set(value: str | list[str]) -> set[str]:
+    return {value} if isinstance(value, str) else set(value)
+
+
+def task_role_allows(task: Task) -> list[tuple[set[str], set[str]]]:
+    """(actions, resources) of every Allow statement of the task role's inline policies."""
+    run = toolchain.stack_run(task.stack)
+    role_arn = run.named(task.definition)["taskRoleArn"]
+    (role,) = [
+        r for r in run.of_type("aws:iam/role:Role") if mocks.mock_arn(r.type, r.name) == role_arn
+    ]
+    allowed = []
+    for policy in run.of_type("aws:iam/rolePolicy:RolePolicy"):
+        if policy["role"] != f"{role.name}-id":  # the mocks' id of the role
+            continue
+        for statement in json.loads(policy["policy"])["Statement"]:
+            if statement["Effect"] == "Allow":
+                allowed.append((as_set(statement["Action"]), as_set(statement["Resource"])))
+    return allowed
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_task_role_may_log_in_as_the_user_the_app_logs_in_as(stack):
+    """IAM database authentication needs `rds-db:connect` on
+    `arn:aws:rds-db:<region>:<account>:dbuser:<DbiResourceId>/<db user>` (Amazon RDS User
+    Guide, "Creating and using an IAM policy for IAM database access")."""
+    for task in services(stack):
+        user = shop_config(task)["Shop.Repo"]["username"]
+        resources = {
+            r for actions, rs in task_role_allows(task) if "rds-db:connect" in actions for r in rs
+        }
+        assert any(
+            re.fullmatch(rf"arn:aws:rds-db:[\w-]+:\d{{12}}:dbuser:[^/*]+/{user}", r)
+            for r in resources
+        ), f"{task.id}: the task role may not connect as {user}: {sorted(resources)}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_task_role_may_read_the_drain_parameter_the_app_polls(stack):
+    run = toolchain.stack_run(stack)
+    for task in services(stack):
+        name = shop_config(task)["drain"]["parameter"]
+        (parameter,) = [p for p in run.of_type(SSM_PARAMETER) if p.get("name") == name]
+        arn = mocks.mock_arn(parameter.type, parameter.name)
+        readable = {
+            r for actions, rs in task_role_allows(task) if "ssm:GetParameter" in actions for r in rs
+        }
+        assert arn in readable, f"{task.id}: the task role may not read {name}"
+
+
 # The embedded metric format's structure, as the AWS spec states it ("Specification: Embedded
 # metric format", Amazon CloudWatch User Guide): the members, the 1-255 character names, at most
 # 9 dimension keys per set, at most 100 metrics, the valid units.

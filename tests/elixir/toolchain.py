@@ -88,6 +88,7 @@ class Task:
     kind: str  # "service" or "admin"
     slot: str | None
     container: dict[str, Any]
+    definition: str  # the task definition's resource name in the mock run
 
     @property
     def id(self) -> str:
@@ -119,7 +120,7 @@ def service_tasks(stack: str) -> list[Task]:
         match = SERVICE_TASK.fullmatch(resource.name)
         if match:
             (container,) = _containers(run, resource)
-            tasks.append(Task(stack, "service", match.group(1), container))
+            tasks.append(Task(stack, "service", match.group(1), container, resource.name))
     return sorted(tasks, key=lambda t: t.id)
 
 
@@ -131,7 +132,8 @@ def admin_tasks(stack: str) -> list[Task]:
         for container in _containers(run, resource):
             environment = {e["name"]: e["value"] for e in container.get("environment", [])}
             if environment.get("DATABASE_AUTH") == "password":
-                tasks.append(Task(stack, "admin", environment.get("RELEASE_SLOT"), container))
+                slot = environment.get("RELEASE_SLOT")
+                tasks.append(Task(stack, "admin", slot, container, resource.name))
     return sorted(tasks, key=lambda t: t.id)
 
 
