@@ -5,11 +5,10 @@ defmodule Shop.MixProject do
     [
       app: :shop,
       version: "0.1.0",
-      elixir: "~> 1.15",
+      elixir: "~> 1.14",
       start_permanent: Mix.env() == :prod,
-      aliases: aliases(),
       deps: deps(),
-      # `mix release` copies rel/env.sh.eex into the release.
+      # `mix release` renders rel/env.sh.eex into the release (the node name comes from there).
       releases: [shop: [include_executables_for: [:unix]]]
     ]
   end
@@ -18,23 +17,24 @@ defmodule Shop.MixProject do
     [mod: {Shop.Application, []}, extra_applications: [:logger, :runtime_tools]]
   end
 
+  # No asset pipeline: the one page loads phoenix.min.js from the phoenix package's own
+  # priv/static (see ShopWeb.Endpoint), so there is no esbuild, tailwind or node step.
   defp deps do
     [
       {:phoenix, "~> 1.7.14"},
+      # Only for its socket: ShopWeb.UserSocket is a LiveView socket that also serves a channel.
       {:phoenix_live_view, "~> 1.0"},
-      {:phoenix_ecto, "~> 4.6"},
-      {:ecto_sql, "~> 3.12"},
-      {:postgrex, ">= 0.0.0"},
-      {:phoenix_pubsub_redis, "~> 3.0"},
-      {:dns_cluster, "~> 0.1.3"},
       {:bandit, "~> 1.5"},
       {:jason, "~> 1.4"},
-      {:esbuild, "~> 0.8", runtime: Mix.env() == :dev},
-      {:tailwind, "~> 0.2", runtime: Mix.env() == :dev}
+      {:ecto_sql, "~> 3.12"},
+      {:postgrex, "~> 0.19"},
+      {:dns_cluster, "~> 0.2"},
+      {:phoenix_pubsub_redis, "~> 3.1"},
+      # IAM database auth tokens (ExAws.RDS.generate_db_auth_token/4) and the drain parameter
+      # (SSM GetParameter); Req is the HTTP client ExAws uses here (config :ex_aws, http_client).
+      {:ex_aws, "~> 2.6"},
+      {:ex_aws_rds, "~> 2.0"},
+      {:req, "~> 0.5.10"}
     ]
-  end
-
-  defp aliases do
-    ["assets.deploy": ["tailwind shop --minify", "esbuild shop --minify", "phx.digest"]]
   end
 end

@@ -1,76 +1,118 @@
-# config/runtime.exs — read at boot, never at build time. Every value here comes from the
-# environment or from ECS secrets that phoenix-aws maps into the task (see the README).
+# config/runtime.exs — read at every boot, never at build time. In production every value comes
+# from the environment phoenix-aws's task definition provides (the README's twelve-factor
+# contract); Shop.Env stops the boot with a message naming any variable that is missing.
 import Config
 
-if System.get_env("PHX_SERVER") do
+if System.get_env("PHX_SERVER") == "true" do
   config :shop, ShopWeb.Endpoint, server: true
 end
 
 if config_env() == :prod do
-  # --- database ---------------------------------------------------------------------------
-  # The RDS master password lives only in Secrets Manager (rotated by RDS); ECS injects its
-  # username/password keys. Build the Repo config from parts, so rotation needs no redeploy.
-  database_opts =
-    case System.get_env("DATABASE_URL") do
-      nil ->
-        [
-          username: System.fetch_env!("DATABASE_USERNAME"),
-          password: System.fetch_env!("DATABASE_PASSWORD"),
-          hostname: System.fetch_env!("DATABASE_HOST"),
-          port: String.to_integer(System.get_env("DATABASE_PORT", "5432")),
-          database: System.fetch_env!("DATABASE_NAME")
-        ]
-
-      url ->
-        [url: url]
-    end
-
-  # The parameter group sets rds.force_ssl=1: the server refuses plain connections.
-  ssl_opts =
-    if System.get_env("DATABASE_SSL", "true") == "true" do
-      [ssl: [verify: :verify_peer, cacerts: :public_key.cacerts_get(), server_name_indication: to_charlist(System.fetch_env!("DATABASE_HOST"))]]
-    else
-      []
-    end
-
-  config :shop, Shop.Repo,
-    database_opts ++
-      ssl_opts ++
-      [pool_size: String.to_integer(System.get_env("POOL_SIZE", "10"))]
+  alias Shop.Env
 
   # --- endpoint ---------------------------------------------------------------------------
-  secret_key_base = System.fetch_env!("SECRET_KEY_BASE")
-  host = System.fetch_env!("PHX_HOST")
-  port = String.to_integer(System.get_env("PORT", "4000"))
+  # The public address the load balancer serves: plain HTTP on a stack without a domain (dev),
+  # HTTPS otherwise. TLS ends at the load balancer; the app listens on plain HTTP inside the VPC.
+  # SIGTERM → SIGKILL: the socket drainer and the HTTP server share what the BEAM can spare.
+  shutdown = Shop.Shutdown.budget(Env.integer!("STOP_TIMEOUT_SECONDS", 2..120))
+  config :shop, :shutdown, shutdown
+
+  host = Env.fetch!("PHX_HOST")
+  scheme = Env.one_of!("PHX_SCHEME", ["http", "https"])
+  public_port = Env.port!("PHX_URL_PORT")
 
   config :shop, ShopWeb.Endpoint,
-    # TLS ends at the load balancer; links and redirects still say https.
-    url: [host: host, port: 443, scheme: "https"],
-    http: [ip: {0, 0, 0, 0, 0, 0, 0, 0}, port: port],
-    # Sockets are accepted only from the public host the load balancer serves.
-    check_origin: ["https://#{host}"],
-    secret_key_base: secret_key_base
+    url: [scheme: scheme, host: host, port: public_port],
+    http: [
+      ip: {0, 0, 0, 0, 0, 0, 0, 0},
+      port: Env.port!("PORT"),
+      # At SIGTERM, open HTTP requests get this long after the socket drainer has run.
+      thousand_island_options: [shutdown_timeout: shutdown[:http_drain_ms]]
+    ],
+    # Browsers send the page's origin; sockets are accepted only from the public address
+    # (the default port is left out, as browsers leave it out).
+    check_origin: [URI.to_string(%URI{scheme: scheme, host: host, port: public_port})],
+    secret_key_base: Env.fetch!("SECRET_KEY_BASE")
 
-  # --- clustering -------------------------------------------------------------------------
-  # DNS_CLUSTER_QUERY resolves (Cloud Map, A records) to every running node.
-  config :shop, :dns_cluster_query, System.get_env("DNS_CLUSTER_QUERY")
+  # --- AWS (IAM database tokens, the drain parameter) -------------------------------------
+  region = Env.fetch!("AWS_REGION")
+  config :ex_aws, region: region
 
-  # --- PubSub -----------------------------------------------------------------------------
-  # With pubsub: redis, phoenix-aws injects REDIS_URL (rediss://, AUTH token) as a secret.
+  # --- database ---------------------------------------------------------------------------
+  # The service task logs in as the app's own role with a fresh IAM token per connection
+  # (DATABASE_AUTH=iam), so nothing breaks when RDS rotates the master password. The one-off
+  # migration task logs in with the master credentials (DATABASE_AUTH=password) to create and
+  # grant that role and run the migrations.
+  db_host = Env.fetch!("DATABASE_HOST")
+  db_auth = Env.one_of!("DATABASE_AUTH", ["iam", "password"])
+  db_ssl? = Env.boolean!("DATABASE_SSL")
+
+  if db_auth == "iam" and not db_ssl? do
+    raise "DATABASE_AUTH is iam but DATABASE_SSL is false: RDS accepts IAM tokens only over TLS"
+  end
+
+  # RDS certificates chain to Amazon's RDS root CAs, which are not in the system trust store:
+  # the Dockerfile puts AWS's bundle here. The RDS parameter group sets rds.force_ssl=1.
+  db_ssl =
+    db_ssl? &&
+      [
+        verify: :verify_peer,
+        cacertfile: "/etc/ssl/certs/rds-global-bundle.pem",
+        server_name_indication: String.to_charlist(db_host),
+        customize_hostname_check: [match_fun: :public_key.pkix_verify_hostname_match_fun(:https)]
+      ]
+
+  db_credentials =
+    case db_auth do
+      # DBConnection calls the MFA before every connection attempt (with the pool options
+      # prepended to the arguments); it puts a 15-minute token in :password.
+      "iam" -> [configure: {Shop.Repo.IamAuth, :configure, [[region: region]]}]
+      "password" -> [password: Env.fetch!("DATABASE_PASSWORD", "DATABASE_AUTH is password")]
+    end
+
+  config :shop,
+         Shop.Repo,
+         [
+           hostname: db_host,
+           port: Env.port!("DATABASE_PORT"),
+           database: Env.fetch!("DATABASE_NAME"),
+           username: Env.fetch!("DATABASE_USERNAME"),
+           ssl: db_ssl,
+           pool_size: Env.integer("POOL_SIZE", 10, 1..500)
+         ] ++ db_credentials
+
+  # Only the migration task gets it: the role Shop.Release.migrate/0 creates and grants.
+  config :shop, Shop.Release, app_user: Env.get("DATABASE_APP_USER", nil)
+
+  # --- clustering and PubSub --------------------------------------------------------------
+  # DNS_CLUSTER_QUERY resolves (Cloud Map, A records) to every running node; dns_cluster
+  # connects them with the cookie and port range the task definition sets.
+  config :shop, :dns_cluster_query, Env.fetch!("DNS_CLUSTER_QUERY")
+
   pubsub =
-    case System.get_env("REDIS_URL") do
-      nil ->
-        [name: Shop.PubSub]
+    case Env.one_of!("PUBSUB_ADAPTER", ["erlang", "redis"]) do
+      # Phoenix.PubSub's default adapter: broadcasts travel over Erlang distribution.
+      "erlang" ->
+        []
 
-      url ->
-        [name: Shop.PubSub, adapter: Phoenix.PubSub.Redis, url: url, node_name: node()]
+      # rediss:// with the AUTH token (an ECS secret); Redix verifies the server certificate.
+      "redis" ->
+        [
+          adapter: Phoenix.PubSub.Redis,
+          redis_opts: Env.fetch!("REDIS_URL", "PUBSUB_ADAPTER is redis")
+        ]
     end
 
   config :shop, :pubsub, pubsub
 
-  config :shop, :release, slot: System.get_env("RELEASE_SLOT"), version: System.get_env("RELEASE_VERSION")
+  # --- release identity, drain and metrics ------------------------------------------------
+  slot = Env.one_of!("RELEASE_SLOT", ["blue", "green"])
+  config :shop, :release, slot: slot, version: Env.fetch!("RELEASE_VERSION")
 
-  if dsn = System.get_env("SENTRY_DSN") do
-    config :sentry, dsn: dsn, environment_name: :prod
-  end
+  # The slot's SSM parameter: {"shed": true, "window_seconds": W} makes this node close its
+  # WebSockets in waves over W seconds (see Shop.Drain.Shedder).
+  config :shop, :drain, parameter: Env.fetch!("DRAIN_PARAMETER")
+
+  # One CloudWatch Embedded Metric Format line per minute: WebSockets by Stack and Slot.
+  config :shop, :metrics, stack: Env.fetch!("PHOENIX_AWS_STACK"), slot: slot
 end

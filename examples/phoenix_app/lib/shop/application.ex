@@ -2,16 +2,53 @@ defmodule Shop.Application do
   @moduledoc false
   use Application
 
+  # Phoenix's documented way to close a socket: the transport stops and the client reconnects.
+  @disconnect %Phoenix.Socket.Broadcast{topic: "drain", event: "disconnect", payload: %{}}
+
   @impl true
   def start(_type, _args) do
-    children = [
-      Shop.Repo,
-      # Joins every node that DNS_CLUSTER_QUERY resolves to (both slots when discovery is shared).
-      {DNSCluster, query: Application.get_env(:shop, :dns_cluster_query) || :ignore},
-      {Phoenix.PubSub, Application.get_env(:shop, :pubsub, name: Shop.PubSub)},
-      ShopWeb.Endpoint
-    ]
+    children =
+      [
+        Shop.Repo,
+        # Joins every node that DNS_CLUSTER_QUERY resolves to (both slots when discovery is
+        # shared); without a query (a laptop) the node stays alone.
+        {DNSCluster, query: Application.get_env(:shop, :dns_cluster_query) || :ignore},
+        {Phoenix.PubSub, [name: Shop.PubSub] ++ Application.get_env(:shop, :pubsub, [])},
+        # Before the endpoint: sockets register here when they connect.
+        Shop.Drain.Sockets,
+        ShopWeb.Endpoint
+      ] ++ drain() ++ metrics()
 
     Supervisor.start_link(children, strategy: :one_for_one, name: Shop.Supervisor)
+  end
+
+  # After the endpoint, so they stop first at shutdown. Only where phoenix-aws configures them.
+  defp drain do
+    case Application.get_env(:shop, :drain, [])[:parameter] do
+      nil ->
+        []
+
+      parameter ->
+        [
+          {Shop.Drain.Shedder,
+           name: Shop.Drain.Shedder,
+           fetch: fn -> Shop.Drain.SSM.get_json(parameter) end,
+           transports: &Shop.Drain.Sockets.list/0,
+           disconnect: &send(&1, @disconnect)}
+        ]
+    end
+  end
+
+  defp metrics do
+    case Application.get_env(:shop, :metrics) do
+      nil ->
+        []
+
+      config ->
+        [
+          {Shop.Metrics.SocketReporter,
+           count: &Shop.Drain.Sockets.count/0, stack: config[:stack], slot: config[:slot]}
+        ]
+    end
   end
 end

@@ -1,26 +1,38 @@
 defmodule ShopWeb.Endpoint do
   use Phoenix.Endpoint, otp_app: :shop
 
-  @session_options [store: :cookie, key: "_shop_key", signing_salt: "rotate-me", same_site: "Lax"]
+  @session_options [store: :cookie, key: "_shop_key", signing_salt: "vJ4kQx2m", same_site: "Lax"]
 
-  # On SIGTERM the drainer closes sockets in batches, so clients reconnect (to the other slot or
-  # the remaining nodes) in waves instead of all at once. ECS allows stopTimeout = 120 s between
-  # SIGTERM and SIGKILL; the drain must finish well inside it: 90 s here.
-  socket "/live", Phoenix.LiveView.Socket,
-    websocket: [connect_info: [session: @session_options], timeout: 45_000],
-    longpoll: [connect_info: [session: @session_options]],
-    drainer: [batch_size: 200, batch_interval: 1_000, shutdown: 90_000]
+  # One socket for the channel and for LiveView (ShopWeb.UserSocket is a LiveView socket), on
+  # WebSockets only: the load balancer passes them, and the drain counts their transports.
+  #
+  # The drainer is the last resort at SIGTERM. On ECS the sockets of a stopping task are shed
+  # before that (Shop.Drain.Shedder, during the slot's drain) or cut by the load balancer at
+  # the end of the deregistration delay, so few are left. Its time comes from the task's
+  # stopTimeout (Shop.Shutdown, evaluated at boot).
+  socket "/live", ShopWeb.UserSocket,
+    websocket: [connect_info: [session: @session_options]],
+    longpoll: false,
+    drainer: {Shop.Shutdown, :socket_drainer, []}
 
-  socket "/socket", ShopWeb.UserSocket,
-    websocket: [timeout: 45_000],
-    drainer: [batch_size: 200, batch_interval: 1_000, shutdown: 90_000]
-
-  # The load balancer's health check: answered before the router, no DB call (shallow).
+  # The load balancer's health check and the release smoke test: before everything else, so it
+  # costs no session, parsing or logging.
   plug ShopWeb.HealthPlug
+
+  # No asset pipeline: the page's only script is the Phoenix client the phoenix package ships.
+  plug Plug.Static,
+    at: "/vendor/phoenix",
+    from: {:phoenix, "priv/static"},
+    only: ~w(phoenix.min.js)
 
   plug Plug.RequestId
   plug Plug.Telemetry, event_prefix: [:phoenix, :endpoint]
-  plug Plug.Parsers, parsers: [:urlencoded, :multipart, :json], json_decoder: Phoenix.json_library()
+
+  plug Plug.Parsers,
+    parsers: [:urlencoded, :multipart, :json],
+    pass: ["*/*"],
+    json_decoder: Phoenix.json_library()
+
   plug Plug.MethodOverride
   plug Plug.Head
   plug Plug.Session, @session_options

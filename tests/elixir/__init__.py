@@ -1,0 +1,1 @@
+"""Support for the checks of examples/phoenix_app that run the real Elixir/Erlang toolchain."""
