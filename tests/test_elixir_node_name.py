@@ -22,7 +22,7 @@ STACKS = toolchain.stacks()
 
 def task_ip(stack: str) -> str:
     """An address inside the stack's VPC, as a task would get one."""
-    cidr = mocks.stack_config(stack)["phoenix-aws:network"]["cidr"]
+    cidr = toolchain.stack_config(stack)["phoenix-aws:network"]["cidr"]
     return str(ipaddress.ip_network(cidr)[2 * 256 + 117])
 
 

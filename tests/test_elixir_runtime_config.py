@@ -25,7 +25,7 @@ SSM_PARAMETER = "aws:ssm/parameter:Parameter"
 
 
 def settings(stack: str):
-    raw = mocks.stack_config(stack)
+    raw = toolchain.stack_config(stack)
     return load_settings(
         {k.split(":", 1)[1]: v for k, v in raw.items() if k.startswith("phoenix-aws:")}
     )

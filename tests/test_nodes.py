@@ -47,6 +47,19 @@ def dev():
     return harness.run_main(harness.stack_config("dev"), stack="dev")
 
 
+@pytest.fixture(scope="module")
+def dev_redis():
+    """dev with the Redis PubSub fallback (dev as shipped uses distributed Erlang)."""
+    config = harness.with_overrides(
+        harness.stack_config("dev"),
+        pubsub={
+            "adapter": "redis",
+            "redis": {"node_type": "cache.t4g.micro", "replicas": 0, "automatic_failover": False},
+        },
+    )
+    return harness.run_main(config, stack="dev")
+
+
 # --- twelve-factor contract -----------------------------------------------------------------------
 
 
@@ -73,8 +86,8 @@ def test_secrets_reach_the_task_only_through_the_secrets_mapping(prod):
     assert not set(mapped) & set(env(definition))
 
 
-def test_no_secret_value_in_any_environment(prod, dev):
-    for run in (prod, dev):
+def test_no_secret_value_in_any_environment(prod, dev, dev_redis):
+    for run in (prod, dev, dev_redis):
         generated = {"R" * 64}  # what the mocked RandomPassword yields (cookie, Redis token)
         for slot in ("blue", "green"):
             if run.maybe(f"slot-{slot}-task") is None:
@@ -92,8 +105,8 @@ def test_no_secret_value_in_any_environment(prod, dev):
                 }
 
 
-def test_redis_url_is_a_secret_when_pubsub_is_redis(dev):
-    definition = container(dev)
+def test_redis_url_is_a_secret_when_pubsub_is_redis(dev_redis):
+    definition = container(dev_redis)
     assert secrets(definition)["REDIS_URL"] == harness.mock_arn(
         "aws:secretsmanager/secret:Secret", "pubsub-url"
     )
@@ -243,10 +256,10 @@ def test_epmd_and_distribution_are_only_ever_self_referencing(prod, dev):
                     ), rule.name
 
 
-def test_node_egress_only_where_needed(dev):
+def test_node_egress_only_where_needed(dev_redis):
     seen = {
         (r.get("referencedSecurityGroupId") or r.get("cidrIpv4"), r["ipProtocol"], r["fromPort"])
-        for r in node_rules(dev, "Egress")
+        for r in node_rules(dev_redis, "Egress")
     }
     assert seen == {
         ("0.0.0.0/0", "tcp", 443),

@@ -84,7 +84,7 @@ def test_only_the_changed_release_lines_differ_and_comments_survive():
         "-      desired_count: 0",
         "+      desired_count: 3",
     ]
-    assert "# idle: the previous release, kept for rollback until drained" in after
+    assert "# the other slot: the next release, or the last one kept for rollback" in after
     assert "hosted_zone_id: Z0123456789ABCDEFGHIJ   # a DNS-validated ACM certificate" in after
 
 

@@ -70,14 +70,41 @@ def require(tool: str) -> str:
     return path
 
 
+# Shipped stacks, and variants of them for paths no shipped stack takes (dev as shipped uses
+# distributed Erlang; `dev+redis` is dev with the Redis PubSub fallback switched on).
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "dev+redis": (
+        "dev",
+        {
+            "pubsub": {
+                "adapter": "redis",
+                "redis": {
+                    "node_type": "cache.t4g.micro",
+                    "replicas": 0,
+                    "automatic_failover": False,
+                    "protect": False,
+                },
+            }
+        },
+    )
+}
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    """The config of a shipped stack or of a variant of one."""
+    base, overrides = VARIANTS.get(stack, (stack, {}))
+    return mocks.with_overrides(mocks.stack_config(base), **overrides)
+
+
 @functools.cache
 def stack_run(stack: str) -> mocks.Run:
-    """The mock run of a shipped stack, as its stack file configures it."""
-    return mocks.run_main(mocks.stack_config(stack), stack=stack)
+    """The mock run of a shipped stack (or variant), as its config says."""
+    base = VARIANTS.get(stack, (stack, {}))[0]
+    return mocks.run_main(stack_config(stack), stack=base)
 
 
 def stacks() -> list[str]:
-    return mocks.stack_names()
+    return [*mocks.stack_names(), *VARIANTS]
 
 
 @dataclass(frozen=True)
@@ -233,8 +260,8 @@ class RuntimeCase:
 
 
 def reference_task() -> Task:
-    """dev's blue service task: dev uses Redis, so every conditional variable is there."""
-    return next(t for t in service_tasks("dev") if t.slot == "blue")
+    """dev+redis's blue service task: with Redis, every conditional variable is there."""
+    return next(t for t in service_tasks("dev+redis") if t.slot == "blue")
 
 
 def removal_case(task: Task, name: str) -> RuntimeCase:
