@@ -15,8 +15,6 @@ from pathlib import Path
 import pytest
 from elixir import toolchain
 
-from offline import mocks
-
 STACKS = toolchain.stacks()
 
 
