@@ -389,6 +389,12 @@ def stack_names() -> list[str]:
     return sorted(p.name.split(".")[1] for p in STACKS_DIR.glob("Pulumi.*.yaml"))
 
 
+# The program is deterministic for a given config, stack, last outputs and release flag, and
+# callers only read a Run: one run per distinct input serves the whole process.
+_RUNS: dict[str, Run] = {}
+_ENV_THE_PROGRAM_READS = ("PHOENIX_AWS_RELEASE_CHANGE",)
+
+
 def run_main(
     config: dict[str, Any],
     *,
@@ -396,14 +402,30 @@ def run_main(
     preview: bool = False,
     previous_outputs: dict[str, Any] | None = None,
 ) -> Run:
-    """Run the real `__main__.py` with a full config map (and this stack's last outputs)."""
-    return run(
-        lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
-        config,
-        stack=stack,
-        preview=preview,
-        previous_outputs=previous_outputs,
+    """Run the real `__main__.py` with a full config map (and this stack's last outputs).
+
+    Runs are cached per distinct input for the life of the process; treat the Run as read-only.
+    """
+    key = json.dumps(
+        [
+            config,
+            stack,
+            preview,
+            previous_outputs,
+            [os.environ.get(k) for k in _ENV_THE_PROGRAM_READS],
+        ],
+        sort_keys=True,
+        default=str,
     )
+    if key not in _RUNS:
+        _RUNS[key] = run(
+            lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"),
+            config,
+            stack=stack,
+            preview=preview,
+            previous_outputs=previous_outputs,
+        )
+    return _RUNS[key]
 
 
 def with_overrides(config: dict[str, Any], **sections: dict[str, Any]) -> dict[str, Any]:

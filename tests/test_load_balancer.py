@@ -6,7 +6,7 @@ import json
 
 import harness
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from phoenix_aws.load_balancer import (
     LIVE_RULE_PRIORITY,
@@ -150,6 +150,7 @@ def test_slow_start_with_least_outstanding_requests_is_refused_by_every_route():
     check_algorithm_with_slow_start("least_outstanding_requests", 0)
 
 
+@settings(max_examples=30, deadline=None)
 @given(st.sampled_from(["least_outstanding_requests", "round_robin"]), st.integers(0, 900))
 def test_every_target_group_the_component_makes_is_one_aws_accepts(algorithm, slow_start):
     """Whatever the inputs, a target group either satisfies AWS's rules or is never made."""
