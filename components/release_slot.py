@@ -28,7 +28,7 @@ from .validation import arg_error, check_arg, check_args, check_tags
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_timeout
 FARGATE_MAX_STOP_TIMEOUT = 120
 NOFILE_LIMIT = 65536
-# How often the app polls its drain switch (the example app's Shop.SocketShedder).
+# How often the app polls its drain switch (DRAIN_POLL_SECONDS in its environment).
 DRAIN_POLL_SECONDS = 10
 # What the app's own SIGTERM drainer leaves unused of stopTimeout before SIGKILL.
 SIGTERM_MARGIN_SECONDS = 10
@@ -65,6 +65,7 @@ RESERVED_ENV_NAMES = frozenset(
         "REDIS_URL",
         "PUBSUB_ADAPTER",
         "DRAIN_PARAMETER",
+        "DRAIN_POLL_SECONDS",
         "PHOENIX_AWS_STACK",
         "STOP_TIMEOUT_SECONDS",
     }
@@ -345,7 +346,11 @@ class ReleaseSlot(pulumi.ComponentResource):
                 "DNS_CLUSTER_QUERY": a[2],
                 "RELEASE_VERSION": a[3],
                 "AWS_REGION": a[4],
-                **({"DRAIN_PARAMETER": a[5]} if a[5] else {}),
+                **(
+                    {"DRAIN_PARAMETER": a[5], "DRAIN_POLL_SECONDS": str(DRAIN_POLL_SECONDS)}
+                    if a[5]
+                    else {}
+                ),
             }
         )
 

@@ -17,15 +17,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from phoenix_aws.slots import SLOTS, Slot
+from phoenix_aws.release_slot import DRAIN_POLL_SECONDS
+from phoenix_aws.slots import BUILD, SLOTS, Slot
+
+from stacks.settings import ReleaseSettings
 
 ACTIONS = ("deploy", "promote", "drain", "rollback", "status")
-BUILD = "build"
 
-DEFAULT_DRAIN_WINDOW_SECONDS = 300
+DEFAULT_DRAIN_WINDOW_SECONDS: int = ReleaseSettings.model_fields["drain_window_seconds"].default
 """`release.drain_window_seconds` when the stack file does not set it (the settings' default)."""
-APP_DRAIN_POLL_SECONDS = 10
-"""How often a node reads its drain parameter (the app-side contract in examples/phoenix_app)."""
+APP_DRAIN_POLL_SECONDS = DRAIN_POLL_SECONDS
+"""How often a node reads its drain parameter: the slot's DRAIN_POLL_SECONDS."""
 SOCKET_METRIC_PERIOD_SECONDS = 60
 """Each node writes its `WebSockets` count once a minute; CloudWatch keeps 1-minute datapoints."""
 SOCKET_METRIC_DELAY_SECONDS = 60

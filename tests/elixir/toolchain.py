@@ -207,6 +207,7 @@ SERVICE_PLAIN = [
     "AWS_REGION",
     "PUBSUB_ADAPTER",
     "DRAIN_PARAMETER",
+    "DRAIN_POLL_SECONDS",
     "PHOENIX_AWS_STACK",
     # Beyond the BRIEF's list: the task's stopTimeout, which the SIGTERM drainer must fit in.
     "STOP_TIMEOUT_SECONDS",
@@ -235,6 +236,7 @@ REQUIRED_AT_BOOT = [
     "RELEASE_SLOT",
     "RELEASE_VERSION",
     "DRAIN_PARAMETER",
+    "DRAIN_POLL_SECONDS",
     "PHOENIX_AWS_STACK",
     "STOP_TIMEOUT_SECONDS",
 ]

@@ -111,7 +111,9 @@ if config_env() == :prod do
 
   # The slot's SSM parameter: {"shed": true, "window_seconds": W} makes this node close its
   # WebSockets in waves over W seconds (see Shop.Drain.Shedder).
-  config :shop, :drain, parameter: Env.fetch!("DRAIN_PARAMETER")
+  config :shop, :drain,
+    parameter: Env.fetch!("DRAIN_PARAMETER"),
+    poll_ms: Env.integer!("DRAIN_POLL_SECONDS", 1..300) * 1000
 
   # One CloudWatch Embedded Metric Format line per minute: WebSockets by Stack and Slot.
   config :shop, :metrics, stack: Env.fetch!("PHOENIX_AWS_STACK"), slot: slot

@@ -24,7 +24,9 @@ defmodule Shop.Application do
 
   # After the endpoint, so they stop first at shutdown. Only where phoenix-aws configures them.
   defp drain do
-    case Application.get_env(:shop, :drain, [])[:parameter] do
+    drain = Application.get_env(:shop, :drain, [])
+
+    case drain[:parameter] do
       nil ->
         []
 
@@ -32,6 +34,7 @@ defmodule Shop.Application do
         [
           {Shop.Drain.Shedder,
            name: Shop.Drain.Shedder,
+           poll_ms: Keyword.get(drain, :poll_ms, 10_000),
            fetch: fn -> Shop.Drain.SSM.get_json(parameter) end,
            transports: &Shop.Drain.Sockets.list/0,
            disconnect: &send(&1, @disconnect)}
