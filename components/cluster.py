@@ -12,7 +12,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from .naming import IAM_ROLE_NAME_MAX, physical_name, slug
-from .policies import assume_role_policy
+from .policies import assume_role_policy, key_policy
 from .secrets import stored_secret
 from .slots import SLOTS
 from .validation import check_arg, check_args, check_arn, check_log_retention, check_tags
@@ -188,32 +188,23 @@ def task_role_policy(
 def exec_key_policy(account_id: str, region: str, log_group_arn: str) -> dict:
     """The ECS Exec key: the account administers it; CloudWatch Logs may use it for the exec log
     group only. https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AccountAdministers",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "CloudWatchLogsEncryptsExecSessions",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                "Action": [
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                "Resource": "*",
-                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-            },
-        ],
-    }
+    return key_policy(
+        account_id,
+        {
+            "Sid": "CloudWatchLogsEncryptsExecSessions",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Action": [
+                "kms:Encrypt*",
+                "kms:Decrypt*",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:Describe*",
+            ],
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+        },
+    )
 
 
 class ClusterArgs(TypedDict):

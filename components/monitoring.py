@@ -15,6 +15,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from .policies import key_policy
 from .slots import SLOTS
 from .validation import arg_error, check_args, check_tags
 
@@ -37,27 +38,18 @@ def check_alarm_topic_key(key_id: str) -> str:
 
 
 def alarm_key_policy(account_id: str) -> dict:
-    """The alarm topic's key: the account administers it; CloudWatch (alarms) and SNS (delivery)
-    may use it to publish encrypted messages."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AccountAdministers",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "CloudWatchAlarmsPublish",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-            },
-        ],
-    }
+    """The alarm topic's key: the account administers it; CloudWatch (alarms) may use it to
+    publish encrypted messages."""
+    return key_policy(
+        account_id,
+        {
+            "Sid": "CloudWatchAlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+        },
+    )
 
 
 def alarm_topic_policy(topic_arn: str, region: str, account_id: str) -> dict:
