@@ -15,7 +15,15 @@ from .naming import IAM_ROLE_NAME_MAX, physical_name, slug
 from .policies import assume_role_policy, key_policy
 from .secrets import stored_secret
 from .slots import SLOTS
-from .validation import check_arg, check_args, check_arn, check_log_retention, check_tags
+from .validation import (
+    check_arg,
+    check_args,
+    check_arn,
+    check_log_retention,
+    check_tags,
+    component_type,
+    with_legacy_alias,
+)
 
 # ECS Exec (`aws ecs execute-command` → `bin/APP remote`) talks to SSM Session Manager channels.
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
@@ -271,7 +279,7 @@ class Cluster(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("phoenix-aws:components:Cluster", name, None, opts)
+        super().__init__(component_type("Cluster"), name, None, with_legacy_alias("Cluster", opts))
         check_args("Cluster", name, args, ClusterArgs)
         for key, value, rule in (
             ("namespace", args.get("namespace"), check_namespace),

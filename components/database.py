@@ -22,7 +22,15 @@ import pulumi_aws as aws
 from .naming import DB_IDENTIFIER_MAX, physical_name
 from .policies import assume_role_policy
 from .security import server_security_group
-from .validation import arg_error, check_arg, check_args, check_log_retention, check_tags
+from .validation import (
+    arg_error,
+    check_arg,
+    check_args,
+    check_log_retention,
+    check_tags,
+    component_type,
+    with_legacy_alias,
+)
 
 POSTGRES_PORT = 5432
 SUPPORTED_MAJOR_VERSIONS = ("14", "15", "16", "17")
@@ -246,7 +254,9 @@ class Database(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("phoenix-aws:components:Database", name, None, opts)
+        super().__init__(
+            component_type("Database"), name, None, with_legacy_alias("Database", opts)
+        )
         check_args("Database", name, args, DatabaseArgs)
         version = args.get("engine_version", "17")
         for key, value, rule in (

@@ -22,7 +22,7 @@ from docker.utils.build import exclude_paths
 
 from .helpers import helper_command
 from .naming import ECR_NAME_MAX, physical_name
-from .validation import check_arg, check_args, check_tags
+from .validation import check_arg, check_args, check_tags, component_type, with_legacy_alias
 
 IN_USE_TAG_PREFIX = "inuse-"
 BUILD_TAG_PREFIX = "build-"
@@ -179,7 +179,9 @@ class AppImage(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("phoenix-aws:components:AppImage", name, None, opts)
+        super().__init__(
+            component_type("AppImage"), name, None, with_legacy_alias("AppImage", opts)
+        )
         check_args("AppImage", name, args, AppImageArgs)
         build = args.get("build")
         if build:

@@ -24,7 +24,16 @@ import pulumi_aws as aws
 from .naming import LOAD_BALANCER_NAME_MAX, TARGET_GROUP_NAME_MAX, physical_name, slug
 from .security import allow_between
 from .slots import SLOTS, TEST_HEADER, Slot
-from .validation import arg_error, check_arg, check_args, check_arn, check_cidr, check_tags
+from .validation import (
+    arg_error,
+    check_arg,
+    check_args,
+    check_arn,
+    check_cidr,
+    check_tags,
+    component_type,
+    with_legacy_alias,
+)
 
 MODERN_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 LIVE_RULE_PRIORITY = 50000  # the last priority ALB allows: everything not matched before
@@ -537,7 +546,9 @@ class LoadBalancer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("phoenix-aws:components:LoadBalancer", name, None, opts)
+        super().__init__(
+            component_type("LoadBalancer"), name, None, with_legacy_alias("LoadBalancer", opts)
+        )
         _validate(name, args)
         parts = list(args["name_parts"])
         tags = dict(args.get("tags") or {})
@@ -926,7 +937,9 @@ class TrafficRouting(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: TrafficRoutingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("phoenix-aws:components:TrafficRouting", name, None, opts)
+        super().__init__(
+            component_type("TrafficRouting"), name, None, with_legacy_alias("TrafficRouting", opts)
+        )
         check_args("TrafficRouting", name, args, TrafficRoutingArgs)
         allow_lists = list(args.get("path_allow_lists") or [])
         for entry in allow_lists:

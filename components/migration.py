@@ -15,7 +15,7 @@ import pulumi
 import pulumi_command as command
 
 from .helpers import helper_command
-from .validation import arg_error, check_args
+from .validation import arg_error, check_args, component_type, with_legacy_alias
 
 
 class MigrationArgs(TypedDict):
@@ -50,7 +50,9 @@ class Migration(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: MigrationArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("phoenix-aws:components:Migration", name, None, opts)
+        super().__init__(
+            component_type("Migration"), name, None, with_legacy_alias("Migration", opts)
+        )
         check_args("Migration", name, args, MigrationArgs)
         timeout = args.get("timeout_seconds", 900)
         if not 60 <= timeout <= 3600:

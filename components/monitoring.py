@@ -17,7 +17,7 @@ import pulumi_aws as aws
 
 from .policies import key_policy
 from .slots import SLOTS
-from .validation import arg_error, check_args, check_tags
+from .validation import arg_error, check_args, check_tags, component_type, with_legacy_alias
 
 SOCKET_METRIC_NAMESPACE = "PhoenixAws"
 SOCKET_METRIC_NAME = "WebSockets"
@@ -240,7 +240,9 @@ class Monitoring(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("phoenix-aws:components:Monitoring", name, None, opts)
+        super().__init__(
+            component_type("Monitoring"), name, None, with_legacy_alias("Monitoring", opts)
+        )
         check_args("Monitoring", name, args, MonitoringArgs)
         try:
             check_tags(args.get("tags") or {})

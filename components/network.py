@@ -19,7 +19,14 @@ import pulumi
 import pulumi_aws as aws
 
 from .policies import allow, assume_role_policy
-from .validation import check_arg, check_args, check_log_retention, check_tags
+from .validation import (
+    check_arg,
+    check_args,
+    check_log_retention,
+    check_tags,
+    component_type,
+    with_legacy_alias,
+)
 
 # Each tier reserves room for this many AZs, so adding an AZ later never renumbers a subnet.
 RESERVED_AZ_SLOTS = 8
@@ -304,7 +311,7 @@ systemctl enable --now iptables
 """
 
 
-def nat_instance_policy(eni_arn: str, instance_tag: tuple[str, str]) -> dict:
+def nat_instance_policy(eni_arn: str, instances_arn: str, instance_tag: tuple[str, str]) -> dict:
     """The NAT instance may attach only its own stable interface, and modify only instances that
     carry its own tag (itself: its launch template tags every instance it starts)."""
     key, value = instance_tag
@@ -321,7 +328,7 @@ def nat_instance_policy(eni_arn: str, instance_tag: tuple[str, str]) -> dict:
                 "Sid": "OnlyItself",
                 "Effect": "Allow",
                 "Action": ["ec2:AttachNetworkInterface", "ec2:ModifyInstanceAttribute"],
-                "Resource": "arn:{0}:ec2:{2}:{3}:instance/*".format(*eni_arn.split(":")[1:5]),
+                "Resource": instances_arn,
                 "Condition": {"StringEquals": {f"aws:ResourceTag/{key}": value}},
             },
         ],
@@ -381,7 +388,7 @@ class Network(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("phoenix-aws:components:Network", name, None, opts)
+        super().__init__(component_type("Network"), name, None, with_legacy_alias("Network", opts))
         check_args("Network", name, args, NetworkArgs)
         cidr = args.get("cidr_block", "10.0.0.0/16")
         pinned = list(args.get("availability_zones") or [])
@@ -667,10 +674,22 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
         nat_tag = ("phoenix-aws:nat", f"{name}-nat")
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        instances = pulumi.Output.concat(
+            "arn:",
+            aws.get_partition_output(opts=invoke).partition,
+            ":ec2:",
+            aws.get_region_output(opts=invoke).region,
+            ":",
+            aws.get_caller_identity_output(opts=invoke).account_id,
+            ":instance/*",
+        )
         aws.iam.RolePolicy(
             f"{name}-nat-eni-policy",
             role=role.id,
-            policy=eni.arn.apply(lambda arn: json.dumps(nat_instance_policy(arn, nat_tag))),
+            policy=pulumi.Output.all(eni.arn, instances).apply(
+                lambda a: json.dumps(nat_instance_policy(a[0], a[1], nat_tag))
+            ),
             opts=child,
         )
         profile = aws.iam.InstanceProfile(f"{name}-nat-profile", role=role.name, opts=child)

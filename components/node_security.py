@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .security import allow_between
-from .validation import arg_error, check_args, check_tags
+from .validation import arg_error, check_args, check_tags, component_type, with_legacy_alias
 
 EPMD_PORT = 4369
 DEFAULT_DISTRIBUTION_PORTS = (9100, 9109)
@@ -54,7 +54,12 @@ class NodeSecurityGroup(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NodeSecurityGroupArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("phoenix-aws:components:NodeSecurityGroup", name, None, opts)
+        super().__init__(
+            component_type("NodeSecurityGroup"),
+            name,
+            None,
+            with_legacy_alias("NodeSecurityGroup", opts),
+        )
         check_args("NodeSecurityGroup", name, args, NodeSecurityGroupArgs)
         low, high = (
             args.get("distribution_port_min", DEFAULT_DISTRIBUTION_PORTS[0]),

@@ -14,7 +14,14 @@ import pulumi_random as random
 from .naming import ELASTICACHE_ID_MAX, physical_name
 from .secrets import stored_secret
 from .security import server_security_group
-from .validation import arg_error, check_arg, check_args, check_tags
+from .validation import (
+    arg_error,
+    check_arg,
+    check_args,
+    check_tags,
+    component_type,
+    with_legacy_alias,
+)
 
 REDIS_PORT = 6379
 # Redis OSS versions ElastiCache offers for node-based clusters that we support (TLS in transit
@@ -124,7 +131,9 @@ class RedisPubSub(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: RedisPubSubArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("phoenix-aws:components:RedisPubSub", name, None, opts)
+        super().__init__(
+            component_type("RedisPubSub"), name, None, with_legacy_alias("RedisPubSub", opts)
+        )
         check_args("RedisPubSub", name, args, RedisPubSubArgs)
         replicas = args.get("replicas", 1)
         failover = args.get("automatic_failover", True)

@@ -22,7 +22,14 @@ from .cluster import check_secret_reference
 from .migration import Migration
 from .naming import ECS_NAME_MAX, physical_name
 from .slots import SLOTS
-from .validation import arg_error, check_arg, check_args, check_tags
+from .validation import (
+    arg_error,
+    check_arg,
+    check_args,
+    check_tags,
+    component_type,
+    with_legacy_alias,
+)
 
 # Fargate stops a task at most 120 s after SIGTERM (the container definition's stopTimeout):
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_timeout
@@ -262,6 +269,10 @@ class ReleaseSlotArgs(TypedDict):
     is autoscaling's, and changing this moves the floor (and so the count). Default: 2."""
     max_count: NotRequired[int]
     """Autoscaling ceiling. Default: `desired_count`."""
+    enable_autoscaling: NotRequired[bool]
+    """Target-tracking autoscaling between `desired_count` and `max_count`; it then owns the
+    running count. Off, the service runs exactly `desired_count` tasks (an emulator without
+    Application Auto Scaling). Default: true."""
     cpu_target_percent: NotRequired[int]
     """Target-tracking CPU utilisation. Default: 60."""
     memory_target_percent: NotRequired[int]
@@ -301,7 +312,9 @@ class ReleaseSlot(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ReleaseSlotArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("phoenix-aws:components:ReleaseSlot", name, None, opts)
+        super().__init__(
+            component_type("ReleaseSlot"), name, None, with_legacy_alias("ReleaseSlot", opts)
+        )
         _validate(name, args)
         slot = args["slot"]
         cpu, memory = args.get("cpu", 512), args.get("memory", 1024)
@@ -309,6 +322,7 @@ class ReleaseSlot(pulumi.ComponentResource):
         run_as = args.get("run_as_user", "1000")
         desired = args.get("desired_count", 2)
         max_count = max(args.get("max_count", desired), desired)
+        autoscaling = args.get("enable_autoscaling", True)
         low, high = args.get("distribution_port_min", 9100), args.get("distribution_port_max", 9109)
         app_port = args.get("app_port", 4000)
         app_name = args["app_name"]
@@ -474,10 +488,41 @@ class ReleaseSlot(pulumi.ComponentResource):
                 depends_on=[self.migration] if self.migration else [],
                 # Once created, the running count is autoscaling's: an `up` (even with refresh)
                 # never resets a scaled-out service. Counts move through the scaling target.
-                ignore_changes=["desiredCount"],
+                ignore_changes=["desiredCount"] if autoscaling else [],
             ),
         )
+        if autoscaling:
+            self._autoscaling(name, args, desired, max_count)
 
+        self.service_name = self.service.name
+        self.service_arn = self.service.id
+        self.task_definition_arn = self.task_definition.arn
+        self.task_definition_family = self.task_definition.family
+        self.admin_task_definition_family = (
+            self.admin_task_definition.family
+            if self.admin_task_definition
+            else pulumi.Output.from_input(None)
+        )
+        self.container_name = pulumi.Output.from_input(app_name)
+        self.image = pulumi.Output.from_input(args["image"])
+        self.desired_count = pulumi.Output.from_input(desired)
+        self.migrated = (
+            self.migration.completed if self.migration else pulumi.Output.from_input("not run")
+        )
+        self.register_outputs(
+            {
+                "service_name": self.service_name,
+                "service_arn": self.service_arn,
+                "task_definition_arn": self.task_definition_arn,
+                "admin_task_definition_family": self.admin_task_definition_family,
+                "image": self.image,
+                "desired_count": self.desired_count,
+                "migrated": self.migrated,
+            }
+        )
+
+    def _autoscaling(self, name: str, args: ReleaseSlotArgs, desired: int, max_count: int) -> None:
+        child = pulumi.ResourceOptions(parent=self)
         # RegisterScalableTarget moves the service's count into [min, max] at once, so a
         # release step that changes desired_count (the floor) or max_count still takes effect:
         # https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html
@@ -511,33 +556,6 @@ class ReleaseSlot(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-
-        self.service_name = self.service.name
-        self.service_arn = self.service.id
-        self.task_definition_arn = self.task_definition.arn
-        self.task_definition_family = self.task_definition.family
-        self.admin_task_definition_family = (
-            self.admin_task_definition.family
-            if self.admin_task_definition
-            else pulumi.Output.from_input(None)
-        )
-        self.container_name = pulumi.Output.from_input(app_name)
-        self.image = pulumi.Output.from_input(args["image"])
-        self.desired_count = pulumi.Output.from_input(desired)
-        self.migrated = (
-            self.migration.completed if self.migration else pulumi.Output.from_input("not run")
-        )
-        self.register_outputs(
-            {
-                "service_name": self.service_name,
-                "service_arn": self.service_arn,
-                "task_definition_arn": self.task_definition_arn,
-                "admin_task_definition_family": self.admin_task_definition_family,
-                "image": self.image,
-                "desired_count": self.desired_count,
-                "migrated": self.migrated,
-            }
-        )
 
 
 def _validate(name: str, args: ReleaseSlotArgs) -> None:

@@ -161,3 +161,25 @@ def check_arn(
     if not any(rest.startswith(r) and len(rest) > len(r) for r in resources):
         raise ValueError(f"expected the ARN of {what}, e.g. {example}")
     return value
+
+
+PACKAGE = "phoenix-aws"
+# Type tokens of phoenix-aws 0.1 (`phoenix-aws:components:<Name>`): kept as aliases, so stacks
+# deployed with it keep their URNs (nothing is replaced) after the move to `<package>:index:`.
+LEGACY_MODULE = "components"
+
+
+def component_type(class_name: str) -> str:
+    """`phoenix-aws:index:<Name>`: the type token Pulumi's component provider host expects, so
+    the same classes serve Python programs and `pulumi package add` users alike."""
+    return f"{PACKAGE}:index:{class_name}"
+
+
+def with_legacy_alias(
+    class_name: str, opts: pulumi.ResourceOptions | None
+) -> pulumi.ResourceOptions:
+    """`opts` plus an alias for the component's 0.1 type token."""
+    legacy = pulumi.ResourceOptions(
+        aliases=[pulumi.Alias(type_=f"{PACKAGE}:{LEGACY_MODULE}:{class_name}")]
+    )
+    return pulumi.ResourceOptions.merge(opts, legacy)

@@ -19,7 +19,15 @@ import pulumi_aws as aws
 
 from .load_balancer import check_path_pattern as check_alb_path_pattern
 from .naming import physical_name
-from .validation import check_arg, check_args, check_arn, check_log_retention, check_tags
+from .validation import (
+    check_arg,
+    check_args,
+    check_arn,
+    check_log_retention,
+    check_tags,
+    component_type,
+    with_legacy_alias,
+)
 
 T = TypeVar("T")
 WEB_ACL_NAME_MAX = 128
@@ -365,7 +373,9 @@ class WebFirewall(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: WebFirewallArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("phoenix-aws:components:WebFirewall", name, None, opts)
+        super().__init__(
+            component_type("WebFirewall"), name, None, with_legacy_alias("WebFirewall", opts)
+        )
         _validate(name, args)
         tags = dict(args.get("tags") or {})
         child = pulumi.ResourceOptions(parent=self)

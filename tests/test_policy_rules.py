@@ -852,7 +852,7 @@ def test_world_open_ingress_on_inline_group_rules_is_checked_too():
 
 def test_depending_on_a_component_means_waiting_for_its_children():
     """The engine makes a resource that depends on a component wait for the component's children."""
-    component = res("phoenix-aws:components:LoadBalancer", "edge")
+    component = res("phoenix-aws:index:LoadBalancer", "edge")
     child = Resource(
         "aws:s3/bucketPolicy:BucketPolicy",
         "policy",

@@ -44,6 +44,9 @@ class AppSettings(Frozen):
     stop_timeout_seconds: Annotated[int, ruled(check_stop_timeout)] = 120
     health_check_grace_period_seconds: int = Field(default=60, ge=0, le=3600)
     run_as_user: Annotated[str, ruled(check_run_as_user)] = "1000"
+    autoscaling: bool = True
+    """Target-tracking autoscaling (it owns each slot's running count, between desired_count and
+    max_count). Off only where Application Auto Scaling is missing (the local moto stack)."""
     cpu_target_percent: int = Field(default=60, ge=10, le=95)
     memory_target_percent: int = Field(default=75, ge=10, le=95)
     task_role_policy_arns: Annotated[

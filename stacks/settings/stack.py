@@ -189,6 +189,7 @@ class StackSettings(Frozen):
             "spot": slot.spot,
             "desired_count": slot.desired_count,
             "max_count": slot.max_count or slot.desired_count,
+            "enable_autoscaling": app.autoscaling,
             "cpu_target_percent": app.cpu_target_percent,
             "memory_target_percent": app.memory_target_percent,
             "distribution_port_min": self.cluster.distribution_port_min,
