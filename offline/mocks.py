@@ -55,6 +55,8 @@ class Resource:
     replace_on_changes: list[str]
     secret_inputs: set[str] = field(default_factory=set)
     raw_inputs: Any = None
+    aliases: list[dict[str, Any]] = field(default_factory=list)
+    """Alias specs the resource declares (`type`, `name`, `parentUrn`, ...)."""
 
     def __getitem__(self, key: str) -> Any:
         return self.inputs[key]
@@ -87,6 +89,12 @@ class Run:
 
     def by_urn(self, urn: str) -> Resource:
         return next(r for r in self.resources if r.urn == urn)
+
+    def qualified_type(self, resource: Resource) -> str:
+        """The type part of the resource's URN as the engine writes it: the parents' types,
+        outermost first (the stack itself left out), then its own, joined by `$`."""
+        parent = next((r for r in self.resources if r.urn == resource.parent), None)
+        return f"{self.qualified_type(parent)}${resource.type}" if parent else resource.type
 
     def dependencies_of(self, resource: Resource) -> set[str]:
         """Names of every resource `resource` depends on (options and input dependencies)."""
@@ -258,6 +266,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     replace_on_changes=list(request.replaceOnChanges),
                     secret_inputs={k for k, v in raw.items() if _is_secret(v)},
                     raw_inputs=raw,
+                    aliases=[
+                        alias.get("spec", {})
+                        for alias in json_format.MessageToDict(request).get("aliases", [])
+                    ],
                 )
             )
         return response
