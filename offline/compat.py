@@ -14,6 +14,7 @@ the recorded configs through today's program and fails on any identity lost with
 
 import json
 import sys
+from typing import Any
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,7 +26,7 @@ Identity = tuple[str, str]  # (qualified type, logical name)
 
 
 # Variants of shipped stacks that switch on what the stack files leave off.
-VARIANTS = {
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "dev+redis": (
         "dev",
         {
