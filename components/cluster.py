@@ -221,6 +221,7 @@ class ClusterArgs(TypedDict):
     name_parts: list[str]
     """Parts of physical names, e.g. [project, stack]."""
     vpc_id: pulumi.Input[str]
+    """The VPC the private DNS namespace serves."""
     namespace: NotRequired[str]
     """Private DNS namespace for discovery. Default: `<parts reversed joined by .>.internal`."""
     discovery_service_name: NotRequired[str]

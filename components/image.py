@@ -165,6 +165,7 @@ class AppImageArgs(TypedDict):
     protect: NotRequired[bool]
     """Pulumi `protect` on the repository. Default: true."""
     tags: NotRequired[dict[str, str]]
+    """Tags for the repository. Default: none."""
 
 
 class AppImage(pulumi.ComponentResource):

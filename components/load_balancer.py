@@ -466,6 +466,7 @@ class LoadBalancerArgs(TypedDict):
     name_parts: list[str]
     """Parts of the physical names, e.g. [project, stack]: names stay within 32 characters."""
     vpc_id: pulumi.Input[str]
+    """The VPC of the load balancer and its target groups."""
     subnet_ids: pulumi.Input[list[str]]
     """Public subnets in at least two AZs."""
     target_security_group_id: pulumi.Input[str]
@@ -476,12 +477,12 @@ class LoadBalancerArgs(TypedDict):
     """Who may reach the listeners (IPv4; the load balancer is IPv4-only). Default: the
     internet, `0.0.0.0/0`."""
     certificate_arn: NotRequired[str]
-    """An existing ACM certificate for the HTTPS listener."""
+    """An existing ACM certificate for the HTTPS listener. Default: none (see domain_name)."""
     domain_name: NotRequired[str]
     """Public host name. With `hosted_zone_id` and no `certificate_arn`, a DNS-validated ACM
-    certificate and an A alias record are created."""
+    certificate and an A alias record are created. Default: the ALB's DNS name."""
     hosted_zone_id: NotRequired[str]
-    """Route 53 zone of `domain_name`."""
+    """Route 53 zone of `domain_name`. Default: none (no certificate or record is created)."""
     plain_http_only: NotRequired[bool]
     """Serve plain HTTP on port 80 and no HTTPS (dev/local without a domain). Default: false."""
     ssl_policy: NotRequired[str]

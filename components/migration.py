@@ -28,13 +28,18 @@ class MigrationArgs(TypedDict):
     command: str
     """Shell-style command run in the container, e.g. `bin/shop eval "Shop.Release.migrate()"`."""
     cluster_name: pulumi.Input[str]
+    """The ECS cluster that runs the task."""
     task_definition_family: pulumi.Input[str]
     """The slot's admin task definition family (same image, environment and app secrets, plus
     the database master credentials)."""
     container_name: pulumi.Input[str]
+    """The container of the task definition that runs the command."""
     subnet_ids: pulumi.Input[list[str]]
+    """Private subnets for the task."""
     security_group_ids: pulumi.Input[list[str]]
+    """Security groups of the task (the nodes')."""
     log_group_name: pulumi.Input[str]
+    """Log group of the task's output (its tail is shown when the migration fails)."""
     timeout_seconds: NotRequired[int]
     """Give up (and fail) after this long. Default: 900."""
     spot: NotRequired[bool]

@@ -208,13 +208,17 @@ class MonitoringArgs(TypedDict):
     """Inputs of Monitoring."""
 
     load_balancer_arn_suffix: pulumi.Input[str]
+    """The ALB's ARN suffix (LoadBalancer.load_balancer_arn_suffix), its metrics' dimension."""
     target_group_arn_suffixes: pulumi.Input[dict[str, str]]
     """slot → target group ARN suffix."""
     cluster_name: pulumi.Input[str]
+    """The ECS cluster of the slots."""
     service_names: dict[str, pulumi.Input[str]]
     """slot → ECS service name (slots that exist)."""
     database_identifier: pulumi.Input[str]
+    """The RDS instance identifier."""
     database_storage_gb: int
+    """Its allocated storage: the free-storage alarm fires below 10% of it."""
     stack_id: NotRequired[str]
     """The `Stack` dimension of the app's WebSocket metric. Default: none (not shown)."""
     redis_member_cluster_ids: NotRequired[pulumi.Input[list[str]]]

@@ -31,6 +31,7 @@ class NodeSecurityGroupArgs(TypedDict):
     """Inputs of a NodeSecurityGroup."""
 
     vpc_id: pulumi.Input[str]
+    """The VPC of the nodes."""
     vpc_cidr_block: pulumi.Input[str]
     """Where the VPC DNS resolver and interface endpoints live."""
     distribution_port_min: NotRequired[int]

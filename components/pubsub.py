@@ -90,6 +90,7 @@ class RedisPubSubArgs(TypedDict):
     """Inputs of a RedisPubSub."""
 
     vpc_id: pulumi.Input[str]
+    """The VPC to place the Redis security group in."""
     subnet_ids: pulumi.Input[list[str]]
     """Isolated subnets for the cache subnet group."""
     client_security_group_id: pulumi.Input[str]

@@ -217,17 +217,25 @@ class ReleaseSlotArgs(TypedDict):
     release_version: pulumi.Input[str]
     """Label for this release (`RELEASE_VERSION`), e.g. the image tag."""
     cluster_arn: pulumi.Input[str]
+    """The ECS cluster (Cluster.cluster_arn)."""
     cluster_name: pulumi.Input[str]
+    """Its name (Cluster.cluster_name)."""
     subnet_ids: pulumi.Input[list[str]]
     """Private subnets (no public IP is ever assigned)."""
     security_group_ids: pulumi.Input[list[str]]
     """The node security group."""
     target_group_arn: pulumi.Input[str]
+    """The slot's target group (LoadBalancer.target_group_arns)."""
     discovery_service_arn: pulumi.Input[str]
+    """The Cloud Map service the tasks register with (Cluster.discovery_service_arns)."""
     dns_cluster_query: pulumi.Input[str]
+    """`DNS_CLUSTER_QUERY`: the name that resolves to the nodes (Cluster.dns_cluster_queries)."""
     execution_role_arn: pulumi.Input[str]
+    """Role the ECS agent uses to pull the image, write logs and read the secrets."""
     task_role_arn: pulumi.Input[str]
+    """The app's own AWS identity."""
     log_group_name: pulumi.Input[str]
+    """Log group of the app's stdout (awslogs, stream prefix: the slot)."""
     phx_host: pulumi.Input[str]
     """Public host name (`PHX_HOST`, Phoenix's `check_origin`)."""
     phx_scheme: NotRequired[pulumi.Input[str]]
@@ -246,9 +254,10 @@ class ReleaseSlotArgs(TypedDict):
     """Execution role of one-off admin tasks (may read `admin_secrets`). Default: none (no admin
     task definition, no migrations)."""
     admin_environment: NotRequired[pulumi.Input[dict[str, str]]]
-    """Plain environment of admin tasks, replacing the matching keys of `environment`."""
+    """Plain environment of admin tasks, replacing the matching keys of `environment`.
+    Default: none."""
     admin_secrets: NotRequired[pulumi.Input[dict[str, str]]]
-    """ECS secrets of admin tasks only (e.g. the database master user)."""
+    """ECS secrets of admin tasks only (e.g. the database master user). Default: none."""
     migration_command: NotRequired[str]
     """Run this one-off admin command with the slot's image before its service rolls it out,
     e.g. `bin/shop eval "Shop.Release.migrate()"`. Default: no migrations."""

@@ -14,9 +14,9 @@ the recorded configs through today's program and fails on any identity lost with
 
 import json
 import sys
-from typing import Any
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from offline import mocks
 
