@@ -11,6 +11,8 @@ import pulumi
 import pytest
 from pulumi.provider.experimental.component import ComponentProvider
 
+from offline.mocks import ROOT
+
 COMPONENTS = phoenix_aws.public_components()
 
 
@@ -66,7 +68,18 @@ def test_enums_reach_the_schema_as_enums(schema):
     assert {e["value"] for e in nat["enum"]} == {"none", "single", "per_az", "instance"}
 
 
-def test_the_plugin_entry_point_hosts_exactly_the_public_components():
-    source = phoenix_aws.__file__.rsplit("/", 2)[0] + "/provider/__main__.py"
-    text = open(source).read()
-    assert "component_provider_host(" in text and "public_components()" in text
+def test_the_plugin_entry_point_hosts_exactly_the_public_components(monkeypatch):
+    """PulumiPlugin.yaml's `main` runs provider/: it hosts every public component under the
+    package name the type tokens use."""
+    import runpy
+
+    import pulumi.provider.experimental as experimental
+    import yaml
+
+    hosted = {}
+    monkeypatch.setattr(experimental, "component_provider_host", lambda **kw: hosted.update(kw))
+    plugin = yaml.safe_load((ROOT / "PulumiPlugin.yaml").read_text())
+    assert plugin["runtime"]["name"] == "python"
+    runpy.run_path(str(ROOT / plugin["main"]), run_name="__main__")
+    assert hosted["components"] == COMPONENTS
+    assert hosted["name"] == "phoenix-aws" and hosted["version"] == phoenix_aws.__version__
