@@ -324,6 +324,7 @@ def run(
     preview: bool = False,
     secret_keys: list[str] | None = None,
     previous_outputs: dict[str, Any] | None = None,
+    project: str = PROJECT,
 ) -> Run:
     """Run `program` under fresh mocks with `config` (full keys, e.g. `phoenix-aws:network`)."""
     loop = asyncio.new_event_loop()
@@ -339,7 +340,7 @@ def run(
         pulumi_settings.SETTINGS.rpc_manager.clear()
         pulumi_settings.SETTINGS.outputs.clear()
         pulumi.runtime.set_mocks(
-            mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor
+            mocks, project=project, stack=stack, preview=preview, monitor=monitor
         )
 
         original_export = pulumi.export
