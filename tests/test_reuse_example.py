@@ -15,6 +15,7 @@ import pytest
 from offline.mocks import ROOT
 
 EXAMPLE = ROOT / "examples" / "reuse"
+PIP = (sys.executable, "-m", "pip")
 DRIVER = """
 import json, runpy, sys
 import yaml
@@ -41,8 +42,7 @@ def reuse(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("reuse")
     wheels = tmp / "dist"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
-        + ["-w", str(wheels), str(ROOT)],
+        [*PIP, "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)],
         check=True,
         capture_output=True,
     )
@@ -59,8 +59,7 @@ def reuse(tmp_path_factory) -> dict:
         ).stdout.strip()
     )
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index"]
-        + ["--target", str(target), str(wheel)],
+        [*PIP, "install", "-q", "--no-deps", "--no-index", "--target", str(target), str(wheel)],
         check=True,
         capture_output=True,
     )
