@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pulumi.provider.experimental.component import ComponentProvider
-
 import phoenix_aws
+from pulumi.provider.experimental.component import ComponentProvider
 
 OUTPUT = Path(__file__).with_name("components.md")
 MODULES = {
@@ -24,7 +23,7 @@ def schema() -> dict[str, Any]:
     provider = ComponentProvider(
         phoenix_aws.public_components(), "phoenix-aws", version=phoenix_aws.__version__
     )
-    return json.loads(provider.schema)
+    return json.loads(provider.schema or "{}")
 
 
 def type_of(prop: dict[str, Any]) -> str:
@@ -51,6 +50,11 @@ def cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def described(item: dict[str, Any]) -> str:
+    """An item's description on one line, table-safe."""
+    return cell(" ".join((item.get("description") or "").split()))
+
+
 def render(doc: dict[str, Any]) -> str:
     lines = [
         "# Component reference",
@@ -73,14 +77,12 @@ def render(doc: dict[str, Any]) -> str:
         ]
         lines += ["| input | type | default | meaning |", "|---|---|---|---|"]
         for key, prop in resource["inputProperties"].items():
-            meaning, default = split_default((prop.get("description") or ""))
+            meaning, default = split_default(prop.get("description") or "")
             default = "required" if key in required else default
             lines.append(f"| `{key}` | {cell(type_of(prop))} | {cell(default)} | {cell(meaning)} |")
         lines += ["", "| output | type | meaning |", "|---|---|---|"]
         for key, prop in resource["properties"].items():
-            lines.append(
-                f"| `{key}` | {cell(type_of(prop))} | {cell(' '.join((prop.get('description') or '').split()))} |"
-            )
+            lines.append(f"| `{key}` | {cell(type_of(prop))} | {described(prop)} |")
         lines.append("")
     types = doc.get("types", {})
     if types:
@@ -96,15 +98,11 @@ def render(doc: dict[str, Any]) -> str:
             if "enum" in definition:
                 lines += ["| value | meaning |", "|---|---|"]
                 for entry in definition["enum"]:
-                    lines.append(
-                        f"| `{entry['value']}` | {cell(' '.join((entry.get('description') or '').split()))} |"
-                    )
+                    lines.append(f"| `{entry['value']}` | {described(entry)} |")
             else:
                 lines += ["| field | type | meaning |", "|---|---|---|"]
                 for key, prop in definition.get("properties", {}).items():
-                    lines.append(
-                        f"| `{key}` | {cell(type_of(prop))} | {cell(' '.join((prop.get('description') or '').split()))} |"
-                    )
+                    lines.append(f"| `{key}` | {cell(type_of(prop))} | {described(prop)} |")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
