@@ -21,6 +21,7 @@ from stacks.deployed import deployed_outputs
 from stacks.settings import (
     RELEASE_CHANGE_ENV,
     ConfigError,
+    placeholder_warnings,
     release_change_problems,
     settings_from_pulumi,
 )
@@ -34,6 +35,8 @@ problems = release_change_problems(
 )
 if problems:
     raise ConfigError(problems)
+for warning in placeholder_warnings(settings):  # example values the stack file still holds
+    pulumi.log.warn(warning)
 
 project, stack = pulumi.get_project(), pulumi.get_stack()
 parts = [project, stack]

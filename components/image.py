@@ -163,7 +163,8 @@ class AppImageArgs(TypedDict):
     """slot → image reference the slot runs; images in this repository get an `inuse-` tag
     while the slot uses them, so the lifecycle policy keeps them. Default: none."""
     protect: NotRequired[bool]
-    """Pulumi `protect` on the repository. Default: true."""
+    """Pulumi `protect` on the repository. Unprotected, the repository is deleted with its images
+    when the stack is destroyed (AWS refuses to delete a non-empty one otherwise). Default: true."""
     tags: NotRequired[dict[str, str]]
     """Tags for the repository. Default: none."""
 
@@ -210,7 +211,7 @@ class AppImage(pulumi.ComponentResource):
             image_tag_mutability="IMMUTABLE",
             image_scanning_configuration={"scan_on_push": True},
             encryption_configurations=[{"encryption_type": "AES256"}],
-            force_delete=False,
+            force_delete=not args.get("protect", True),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", True)),
         )

@@ -823,8 +823,12 @@ class LoadBalancer(pulumi.ComponentResource):
     def _access_log_bucket(
         self, name: str, parts: list[str], retention_days: int, tags: dict[str, str]
     ) -> tuple[aws.s3.Bucket, list[pulumi.Resource]]:
-        """The log bucket, and what must exist before ELB can write to it."""
-        child = pulumi.ResourceOptions(parent=self)
+        """The log bucket, and what must exist before ELB can write to it.
+
+        The bucket and its settings outlive the stack (`retain_on_delete`): a teardown keeps the
+        access logs, private, TLS-only and still expiring by the lifecycle rule, and the next stack
+        gets a new bucket (the name is a prefix)."""
+        child = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
         bucket = aws.s3.Bucket(
             f"{name}-logs",
             bucket_prefix=physical_name(*parts, "alb-logs", max_length=37) + "-",
@@ -879,7 +883,9 @@ class LoadBalancer(pulumi.ComponentResource):
                 lambda a: json.dumps(access_log_bucket_policy(a[0], a[1], a[2]))
             ),
             # Public access block first: with it in place the policy is checked as non-public.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[public_access])
+            ),
         )
         return bucket, [policy, ownership, public_access, encryption]
 

@@ -7,12 +7,13 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import phoenix_aws
 from pulumi.provider.experimental.component import ComponentProvider
 
 OUTPUT = Path(__file__).with_name("components.md")
+sys.path.insert(0, str(OUTPUT.parent.parent))  # the settings model lives in the project's stacks/
 MODULES = {
     c.__name__: c.__module__.replace("phoenix_aws.", "components/") + ".py"
     for c in phoenix_aws.public_components()
@@ -107,15 +108,101 @@ def render(doc: dict[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+# --- the stack config reference, inside the README -------------------------------------------
+
+README = OUTPUT.parent.parent / "README.md"
+BEGIN, END = "<!-- settings reference: begin -->", "<!-- settings reference: end -->"
+
+
+def _default(field: Any, path: str) -> str:
+    from enum import Enum
+
+    from pydantic import BaseModel
+
+    from stacks.settings import STAGE_DEFAULTS, Stage
+
+    section, _, key = path.partition(".")
+    development = STAGE_DEFAULTS.get(Stage.DEVELOPMENT, {}).get(section, {})
+    value = field.default
+    if field.is_required():
+        return "required"
+    if isinstance(value, BaseModel):
+        return "see below"
+    if isinstance(value, Enum):
+        value = value.value
+    shown = (
+        "—"
+        if value is None
+        else f"`{json.dumps(value)}`"
+        if not isinstance(value, str)
+        else f"`{value}`"
+        if not re.fullmatch(r"[\d.]+", value)
+        else f'`"{value}"`'  # a number-like string must stay quoted in YAML
+    )
+    if key in development:
+        return f"{shown} (production), `{development[key]}` (development)"
+    return shown
+
+
+def render_settings() -> str:
+    from pydantic import BaseModel
+
+    from stacks.settings import NAMESPACE, StackSettings
+
+    lines: list[str] = []
+
+    def section(model: type[BaseModel], path: str, title: str) -> None:
+        rows, nested = [], []
+        for name, field in model.model_fields.items():
+            key = f"{path}.{name}" if path else name
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                nested.append((annotation, key))
+                continue
+            item = (get_args(annotation) or (None,))[0]
+            if (
+                get_origin(annotation) is list
+                and isinstance(item, type)
+                and issubclass(item, BaseModel)
+            ):
+                nested.append((item, f"{key}[]"))  # each item of a list of maps
+            meaning, written = split_default(field.description or "")
+            concrete = field.default is not None and not field.is_required()
+            default = _default(field, key) if concrete or not written else written
+            rows.append(f"| `{name}` | {cell(default)} | {cell(meaning)} |")
+        if rows:
+            doc = " ".join((model.__doc__ or "").split())
+            lines.extend(
+                [
+                    f"#### {title}",
+                    "",
+                    doc,
+                    "",
+                    "| key | default | meaning |",
+                    "|---|---|---|",
+                    *rows,
+                    "",
+                ]
+            )
+        # Sibling sections of one model (release.blue / release.green) share one table.
+        for inner in dict.fromkeys(model for model, _ in nested):
+            keys = [key for model, key in nested if model is inner]
+            section(inner, keys[0], " / ".join(f"`{NAMESPACE}:{key}`" for key in keys))
+
+    section(StackSettings, "", f"`{NAMESPACE}:` (top level)")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def readme_with_settings(readme: str) -> str:
+    head, _, rest = readme.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    return f"{head}{BEGIN}\n{render_settings()}{END}{tail}"
+
+
 def main() -> int:
-    text = render(schema())
-    if "--check" in sys.argv[1:]:
-        if not OUTPUT.exists() or OUTPUT.read_text() != text:
-            print("docs/components.md is out of date: run python docs/generate.py", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.write_text(text)
-    print(f"wrote {OUTPUT}")
+    OUTPUT.write_text(render(schema()))
+    README.write_text(readme_with_settings(README.read_text()))
+    print(f"wrote {OUTPUT} and the settings reference in {README}")
     return 0
 
 

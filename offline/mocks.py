@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import difflib
 import json
+import logging
 import os
 import runpy
 from collections.abc import Callable, Iterator
@@ -72,6 +73,8 @@ class Run:
     resources: list[Resource]
     exports: dict[str, Any]
     secret_exports: set[str]
+    warnings: list[str] = field(default_factory=list)
+    """What the program logged with `pulumi.log.warn` (the CLI shows these in every preview)."""
 
     def of_type(self, type_token: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_token]
@@ -339,8 +342,12 @@ def run(
         pulumi_settings.ROOT.set(None)
         pulumi_settings.SETTINGS.rpc_manager.clear()
         pulumi_settings.SETTINGS.outputs.clear()
+        warnings: list[str] = []
+        logger = logging.getLogger(f"phoenix-aws.offline.{id(warnings)}")
+        logger.propagate = False
+        logger.handlers = [_ListHandler(warnings)]
         pulumi.runtime.set_mocks(
-            mocks, project=project, stack=stack, preview=preview, monitor=monitor
+            mocks, project=project, stack=stack, preview=preview, monitor=monitor, logger=logger
         )
 
         original_export = pulumi.export
@@ -364,10 +371,22 @@ def run(
             resolved[key] = loop.run_until_complete(out.future())
             if loop.run_until_complete(out.is_secret()):
                 secret.add(key)
-        return Run(monitor.recorded, resolved, secret)
+        return Run(monitor.recorded, resolved, secret, warnings)
     finally:
         loop.close()
         asyncio.set_event_loop(None)
+
+
+class _ListHandler(logging.Handler):
+    """Keeps the warnings the engine receives (`pulumi.log.warn`)."""
+
+    def __init__(self, into: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.WARNING:
+            self.into.append(record.getMessage())
 
 
 @contextlib.contextmanager

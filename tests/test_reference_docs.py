@@ -2,6 +2,7 @@
 terraform-aws-modules): the suite fails when a change to a component's args, outputs or
 docstrings is not followed by `python docs/generate.py`."""
 
+import re
 import runpy
 
 from offline.mocks import ROOT
@@ -23,3 +24,69 @@ def test_every_public_component_has_its_section_with_inputs_and_outputs():
         section = text.split(f"## {component.__name__}\n", 1)[1].split("\n## ", 1)[0]
         assert "| input | type | default | meaning |" in section
         assert "| output | type | meaning |" in section
+
+
+def _readme() -> str:
+    return (ROOT / "README.md").read_text()
+
+
+def test_the_readme_config_reference_is_current():
+    generate = runpy.run_path(str(ROOT / "docs" / "generate.py"))
+    assert generate["readme_with_settings"](_readme()) == _readme(), (
+        "the README's config reference is out of date: run `python docs/generate.py` and commit it"
+    )
+
+
+def _documented() -> set[str]:
+    """`section.key` for every row of the README's config reference (`key` for the top level,
+    `aws:…` for the provider's), blue and green written once as `release.<slot>`."""
+    reference = _readme().split("## Stack config reference", 1)[1].split("\n## ", 1)[0]
+    documented: set[str] = set()
+    sections = [""]
+    for line in reference.splitlines():
+        if line.startswith("#### "):
+            sections = [t.replace("[]", "") for t in re.findall(r"`phoenix-aws:([^`]*)`", line)]
+            documented |= set(sections)
+        elif line.startswith("| `"):
+            for key in (k.strip(" `") for k in line.split("|")[1].split(",")):
+                documented |= {f"{s}.{key}".lstrip(".") for s in sections}
+    return documented
+
+
+def _key_paths(value, prefix: str):
+    """`prefix.key.inner` for every mapping key; lists of mappings add their keys too."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield f"{prefix}.{key}"
+            yield from _key_paths(inner, f"{prefix}.{key}")
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _key_paths(inner, prefix)
+
+
+def test_the_readme_explains_every_key_a_shipped_stack_file_shows():
+    """Every `aws:` key and every `phoenix-aws:` key path of every shipped stack file has its row
+    in the config reference (the entries of a free map, such as `app.env` names, excepted)."""
+    import yaml
+
+    free_maps = ("tags.", "app.env.", "app.secrets.", "image.build_args.")
+    documented = _documented()
+    missing = []
+    for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
+        for key, value in yaml.safe_load(path.read_text())["config"].items():
+            namespace, _, name = key.partition(":")
+            wanted = [key] if namespace == "aws" else [name, *_key_paths(value, name)]
+            for dotted in wanted:
+                if not dotted.startswith(free_maps) and dotted not in documented:
+                    missing.append(f"{path.name}: {dotted}")
+    assert missing == []
+
+
+def test_the_readme_lists_the_public_components_in_order():
+    import phoenix_aws
+
+    section = _readme().split("## Reusing the components", 1)[1]
+    rows = [
+        line.split("|")[1].strip(" `") for line in section.splitlines() if line.startswith("| `")
+    ]
+    assert rows == [c.__name__ for c in phoenix_aws.public_components()]

@@ -16,6 +16,7 @@ from .loading import key_problems, load_settings, raw_config_from_pulumi, settin
 from .monitoring import MonitoringSettings
 from .network import NetworkSettings
 from .nodes import AppSettings, ClusterSettings
+from .placeholders import placeholder_warnings
 from .release import (
     RELEASE_CHANGE_ENV,
     ReleaseSettings,
@@ -48,6 +49,7 @@ __all__ = [
     "Stage",
     "key_problems",
     "load_settings",
+    "placeholder_warnings",
     "raw_config_from_pulumi",
     "release_change_problems",
     "settings_from_pulumi",

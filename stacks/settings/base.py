@@ -12,7 +12,9 @@ NAMESPACE = "phoenix-aws"
 class Frozen(BaseModel):
     """A settings section: immutable, unknown keys refused."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_enum_values=False, use_attribute_docstrings=True
+    )
 
 
 class FieldError(ValueError):

@@ -34,26 +34,38 @@ class DatabaseSettings(Frozen):
     engine_version: Annotated[str, ruled(check_engine_version)] = "17"
     """Major (`"17"`) or major.minor (`"17.2"`), quoted. Default: "17"."""
     instance_class: Annotated[str, ruled(check_instance_class)] = "db.t4g.medium"
+    """RDS instance class (`db.<family>.<size>`)."""
     allocated_storage_gb: int = Field(default=20, ge=MIN_STORAGE_GB, le=MAX_STORAGE_GB)
+    """Initial gp3 storage, 20-65536 GiB."""
     max_allocated_storage_gb: int = Field(default=100, ge=MIN_STORAGE_GB, le=MAX_STORAGE_GB)
+    """Storage autoscaling ceiling (at least `allocated_storage_gb`)."""
     name: Annotated[str, ruled(check_role_name)] = "app"
     """The initial database. Default: app."""
     master_username: Annotated[str, ruled(check_master_username)] = "phoenix_admin"
+    """The master user; its password is generated and rotated by RDS in Secrets Manager (only admin
+    tasks get it). Well-known names are refused."""
     multi_az: bool = True
+    """A synchronous standby in another AZ (production requires it)."""
     backup_retention_days: int = Field(default=14, ge=0, le=35)
+    """Days of automated backups (production requires at least 7)."""
     performance_insights: bool = True
+    """Performance Insights (7 days, free tier)."""
     monitoring_interval_seconds: Annotated[int, ruled(check_monitoring_interval)] = 60
     """Enhanced monitoring (OS metrics), 0 = off. Default: 60."""
     slow_query_ms: int = Field(default=500, ge=-1, le=3_600_000)
     """Log statements slower than this (`log_min_duration_statement`), -1 = off. Default: 500."""
     deletion_protection: bool = True
+    """AWS-side deletion protection."""
     skip_final_snapshot: bool = False
+    """Skip the final snapshot (`<id>-final`) when the database is deleted."""
     protect: bool = True
     """Pulumi protect: `pulumi up` refuses to delete or replace the database."""
     allow_major_version_upgrade: bool = False
+    """Needed to move `engine_version` to another major version."""
     allow_replacement: bool = False
     """Accept a change (name, master_username, …) that replaces the database with a new one."""
     log_retention_days: Retention = 30
+    """Days the exported Postgres logs are kept."""
 
     @model_validator(mode="after")
     def _replacement_needs_protection_off(self) -> "DatabaseSettings":
@@ -132,13 +144,20 @@ class RedisSettings(Frozen):
     enabled: bool | None = None
     """Create Redis even when the adapter is erlang (e.g. for caches). Default: adapter == redis."""
     node_type: Annotated[str, ruled(check_node_type)] = "cache.t4g.small"
+    """ElastiCache node type (`cache.<family>.<size>`)."""
     replicas: int = Field(default=1, ge=0, le=5)
+    """Replicas besides the primary, 0-5."""
     automatic_failover: bool = True
+    """Promote a replica when the primary fails (also Multi-AZ); needs a replica; production
+    requires it."""
     engine_version: Annotated[str, ruled(check_redis_engine_version)] = "7.1"
     """Redis OSS version, quoted ("7.1"). Default: "7.1"."""
     snapshot_retention_days: int = Field(default=7, ge=0, le=35)
+    """Days of daily snapshots."""
     maintenance_window: Annotated[str, ruled(check_maintenance_window)] = "sun:05:00-sun:06:00"
+    """Weekly UTC window, `ddd:hh:mm-ddd:hh:mm`, at least 60 minutes."""
     protect: bool = True
+    """Pulumi `protect` on the replication group, its AUTH token and its secret."""
 
     @model_validator(mode="after")
     def _failover_needs_a_replica(self) -> "RedisSettings":
@@ -175,10 +194,13 @@ class RedisSettings(Frozen):
 
 
 class PubSubSettings(Frozen):
-    """`phoenix-aws:pubsub`."""
+    """`phoenix-aws:pubsub`: how Phoenix.PubSub reaches every node."""
 
     adapter: PubSubAdapter = PubSubAdapter.ERLANG
+    """`erlang`: Phoenix.PubSub over distributed Erlang (no extra service). `redis`:
+    `phoenix_pubsub_redis` through ElastiCache."""
     redis: RedisSettings = RedisSettings()
+    """The ElastiCache replication group (with `adapter: redis`, or `enabled: true`)."""
 
     @property
     def redis_enabled(self) -> bool:

@@ -47,11 +47,17 @@ class HealthCheckSettings(Frozen):
     """`phoenix-aws:edge.health_check`: keep it shallow (no DB call), so a DB blip is no outage."""
 
     path: str = "/health"
+    """Shallow endpoint (no database call) the load balancer checks."""
     interval_seconds: int = 15
+    """Seconds between checks, 5-300."""
     timeout_seconds: int = 5
+    """Seconds to answer, 2-120, less than the interval."""
     healthy_threshold: int = 2
+    """Passed checks before a target takes traffic, 2-10."""
     unhealthy_threshold: int = 3
+    """Failed checks before a target is taken out, 2-10."""
     matcher: str = "200"
+    """HTTP codes that mean healthy (`200`, `200,204`, `200-299`)."""
 
     @model_validator(mode="after")
     def _aws_limits(self) -> "HealthCheckSettings":
@@ -70,24 +76,31 @@ class PathAllowListSettings(Frozen):
     path: Annotated[str, ruled(check_path_pattern)]
     """ALB path pattern, e.g. `/api/telegram/*`."""
     cidrs: Annotated[list[str], ruled(check_cidr_list)] = Field(min_length=1)
+    """The only networks (IPv4 CIDRs) whose requests to `path` are forwarded; others get 403."""
 
 
 class WafSettings(Frozen):
     """`phoenix-aws:edge.waf`: the AWS WAF web ACL in front of the load balancer."""
 
     enabled: bool | None = None
-    """Default: on in production, off in development."""
+    """The web ACL (AWS managed rule groups plus a per-IP rate limit). Default: on in production,
+    off in development."""
     rate_limit: Annotated[int, ruled(check_rate_limit)] = 2000
     """Requests one client IP may send per window before it is blocked. Default: 2000."""
     rate_limit_window_seconds: Annotated[int, ruled(check_rate_window)] = 300
+    """Window the rate is counted over: 60, 120, 300 or 600 seconds."""
     path_rate_limits: Annotated[list[dict[str, Any]], ruled(check_path_rate_limits)] = []
-    """Paths counted apart, each with its own `limit` or none. The allow-listed paths of
-    `edge.path_allow_lists` are exempt from the per-IP limit unless listed here."""
+    """Paths counted apart, `[{path: /users/log_in, limit: 100}]`: each with its own `limit`, or
+    none (left out of the per-IP limit). The allow-listed paths of `edge.path_allow_lists` are
+    exempt from the per-IP limit unless listed here."""
     count_only_common_rules: Annotated[list[str], ruled(check_count_only_rules)] = []
     """Core rule set rules that only count (e.g. SizeRestrictions_BODY for large uploads)."""
     logging: bool = False
+    """Log blocked and counted requests to CloudWatch Logs (`aws-waf-logs-…`)."""
     log_all_requests: bool = False
+    """Log allowed requests too."""
     log_retention_days: Annotated[int, ruled(check_log_retention)] = 30
+    """Days WAF logs are kept."""
 
 
 class EdgeSettings(Frozen):
@@ -102,22 +115,38 @@ class EdgeSettings(Frozen):
     plain_http_only: bool = False
     """Serve plain HTTP only (dev/local without a domain). Refused in production."""
     ingress_cidrs: Annotated[list[str], ruled(check_ingress_cidrs)] = ["0.0.0.0/0"]
+    """Who may reach ports 80/443 (IPv4 networks; the load balancer is IPv4-only)."""
     idle_timeout_seconds: Annotated[int, ruled(check_idle_timeout)] = 120
+    """Idle time before the ALB closes a connection, 60-4000; above Phoenix's 30 s WebSocket
+    heartbeat with margin."""
     load_balancing_algorithm: RoutingAlgorithm = RoutingAlgorithm.LEAST_OUTSTANDING_REQUESTS
+    """`least_outstanding_requests` (new connections go to the least busy node) or `round_robin`
+    (needed for slow start)."""
     deregistration_delay_seconds: Annotated[int, ruled(check_deregistration_delay)] = 60
+    """Time a deregistering node keeps its open connections, 0-3600."""
     slow_start_seconds: Annotated[int, ruled(check_slow_start)] = 0
     """0 (off) or 30-900; only with load_balancing_algorithm: round_robin."""
     health_check: HealthCheckSettings = HealthCheckSettings()
+    """The target health check (path, timing, thresholds, matcher)."""
     enable_stickiness: bool = False
+    """Keep a client on one slot and one node (cookie), for LongPoll-heavy apps."""
     test_header: Annotated[str, ruled(check_test_header)] = TEST_HEADER
+    """Header that reaches one slot (`X-Release-Slot: green`) from `operator_cidrs`."""
     operator_cidrs: Annotated[list[str], ruled(check_cidr_list)] = []
-    """Who may reach a slot directly with the test header. Default: nobody."""
+    """Who may reach a slot directly with the test header (nobody when empty)."""
     path_allow_lists: list[PathAllowListSettings] = []
+    """`[{path: /api/telegram/*, cidrs: [...]}]`: a path only these networks reach (403 for others);
+    exempt from the web firewall's per-IP limit."""
     deletion_protection: bool = True
+    """AWS-side deletion protection of the load balancer."""
     desync_mitigation_mode: Literal["defensive", "strictest"] = "defensive"
+    """HTTP desync mitigation: `defensive` or `strictest`."""
     access_logs: bool = True
+    """Access logs to an encrypted, private S3 bucket (expiring)."""
     access_logs_retention_days: int = Field(default=90, ge=1, le=3650)
+    """Days access logs are kept."""
     waf: WafSettings = WafSettings()
+    """The AWS WAF web ACL in front of the load balancer."""
 
     @model_validator(mode="after")
     def _aws_rules(self) -> "EdgeSettings":

@@ -18,9 +18,11 @@ class ImageSettings(Frozen):
     build_args: Annotated[dict[str, str], ruled(check_build_args)] = {}
     """Build args: never secrets (they stay in the image history)."""
     target: str | None = None
+    """Multi-stage build target. Default: the last stage."""
     keep_last: int = Field(default=30, ge=1, le=1000)
     """Images kept besides those the slots run."""
     protect: bool = True
+    """Pulumi `protect` on the ECR repository."""
 
     @model_validator(mode="after")
     def _context_exists(self) -> "ImageSettings":

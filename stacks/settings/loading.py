@@ -86,28 +86,34 @@ def host_config() -> tuple[dict[str, Any], list[str]]:
 def settings_from_pulumi() -> StackSettings:
     """Load and validate the current stack's config; ConfigError before any resource."""
     config = pulumi.Config(NAMESPACE)
-    everything, secret = host_config()
+    everything, _ = host_config()
     raw: dict[str, Any] = {}
     for name in StackSettings.model_fields:
         value = config.get(name)
         if value is not None:
             raw[name] = _parse(value)
     problems = key_problems(everything, {k: _parse(v) for k, v in everything.items()})
-    secret_names = {key.partition(":")[2] for key in secret if key.startswith(f"{NAMESPACE}:")}
-    secret_names |= {
-        name
-        for name in StackSettings.model_fields
-        if pulumi.runtime.is_config_secret(f"{NAMESPACE}:{name}")
-    }
     try:
         settings = load_settings(
-            raw, region=pulumi.Config("aws").get("region"), secret_keys=secret_names
+            raw, region=pulumi.Config("aws").get("region"), secret_keys=secret_sections()
         )
     except ConfigError as exc:
         raise ConfigError(problems + exc.problems) from None
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def secret_sections() -> frozenset[str]:
+    """Top-level keys of our namespace the stack file holds as Pulumi secrets."""
+    _, secret = host_config()
+    names = {key.partition(":")[2] for key in secret if key.startswith(f"{NAMESPACE}:")}
+    names |= {
+        name
+        for name in StackSettings.model_fields
+        if pulumi.runtime.is_config_secret(f"{NAMESPACE}:{name}")
+    }
+    return frozenset(names)
 
 
 def _parse(value: Any) -> Any:

@@ -19,6 +19,8 @@ class MonitoringSettings(Frozen):
     """`phoenix-aws:monitoring`: CloudWatch alarms to an SNS topic."""
 
     enabled: bool = True
+    """CloudWatch alarms, their SNS topic and the dashboard."""
     alarm_emails: Annotated[list[str], ruled(_emails)] = []
     """Subscribed to the alarm topic (each address confirms once)."""
     target_5xx_per_minute: int = Field(default=10, ge=1)
+    """App 5xx responses per minute (3 minutes running) that raise the alarm."""

@@ -52,7 +52,9 @@ class NetworkSettings(Frozen):
     interface_endpoints: Endpoints = []
     """Interface endpoints in the private subnets, e.g. [ecr.api, ecr.dkr, logs, secretsmanager]."""
     enable_flow_logs: bool = True
+    """VPC flow logs (all traffic) to CloudWatch Logs."""
     flow_logs_retention_days: Retention = 90
+    """Days the flow logs are kept (a CloudWatch Logs retention value)."""
     peer_cidrs: Cidrs = []
     """Networks this VPC is or will be connected to (peering, VPN, TGW); must not overlap `cidr`."""
 

@@ -34,32 +34,44 @@ class AppSettings(Frozen):
     name: Annotated[str, ruled(check_app_name)]
     """OTP release name: `bin/<name>`, node names `<name>@<ip>`, database role `<name>_app`."""
     port: int = Field(default=4000, ge=1024, le=65535)
+    """The app's plain-HTTP port inside the VPC (`PORT`)."""
     cpu: int = 512
+    """Fargate CPU units per task (256, 512, 1024, 2048, 4096, 8192, 16384)."""
     memory: int = 1024
+    """MiB per task, a size Fargate offers with `cpu`."""
     cpu_architecture: CpuArchitecture = CpuArchitecture.ARM64
+    """`ARM64` (Graviton, about 20% cheaper) or `X86_64`; must match the image."""
     env: Annotated[dict[str, str], ruled(check_plain_env)] = {}
     """Extra plain environment. Reserved and secret-looking names are refused."""
     secrets: Annotated[dict[str, str], ruled(check_secret_env)] = {}
     """Extra secrets: env name → an existing Secrets Manager secret or SSM parameter ARN."""
     stop_timeout_seconds: Annotated[int, ruled(check_stop_timeout)] = 120
+    """SIGTERM → SIGKILL, 2-120 on Fargate; the app's SIGTERM drainer gets it minus 10 s."""
     health_check_grace_period_seconds: int = Field(default=60, ge=0, le=3600)
+    """Seconds ECS ignores failed health checks of a new task."""
     run_as_user: Annotated[str, ruled(check_run_as_user)] = "1000"
+    """Container user (never root)."""
     autoscaling: bool = True
     """Target-tracking autoscaling (it owns each slot's running count, between desired_count and
     max_count). Off only where Application Auto Scaling is missing (the local moto stack)."""
     cpu_target_percent: int = Field(default=60, ge=10, le=95)
+    """Target-tracking autoscaling on CPU."""
     memory_target_percent: int = Field(default=75, ge=10, le=95)
+    """Target-tracking autoscaling on memory."""
     task_role_policy_arns: Annotated[
         list[str], ruled(lambda a: [check_policy_arn(x) for x in a])
     ] = []
+    """Managed policies for the app's own AWS calls (its task role has only what phoenix-aws needs
+    otherwise)."""
     release_module: Annotated[str, ruled(_module)] | None = None
     """Module with `migrate/0`. Default: `<CamelName>.Release` (as `mix phx.gen.release`)."""
     migrate_command: str | None = None
-    """Default: `bin/<name> eval "<release_module>.migrate()"`."""
+    """The migration gate's command. Default: `bin/<name> eval "<release_module>.migrate()"`."""
     enable_migrations: bool = True
     """Run the migration gate before traffic moves. Off only for apps without a database
     schema (or the local moto stack, which cannot run tasks)."""
     migration_timeout_seconds: int = Field(default=900, ge=60, le=3600)
+    """The migration task fails after this long."""
     wait_for_steady_state: bool = True
     """`pulumi up` waits for each slot's service to be steady (the traffic gate relies on it).
     Off only where tasks never run (the local moto stack)."""
@@ -98,10 +110,15 @@ class ClusterSettings(Frozen):
     """shared: blue and green nodes form one BEAM cluster (PubSub spans both during a swap).
     per_slot: each slot is its own cluster."""
     distribution_port_min: int = 9100
+    """First Erlang distribution port (`ERL_AFLAGS`), open node-to-node only."""
     distribution_port_max: int = 9109
+    """Last Erlang distribution port; the range leaves out EPMD's 4369."""
     log_retention_days: Annotated[int, ruled(check_log_retention)] = 30
+    """Days the app's logs (`/ecs/<project>-<stack>`) and ECS Exec session logs are kept."""
     container_insights: bool = True
+    """ECS Container Insights (the per-slot CPU/memory metrics)."""
     protect_secrets: bool = True
+    """Pulumi `protect` on the generated SECRET_KEY_BASE and RELEASE_COOKIE."""
 
     @model_validator(mode="after")
     def _port_range(self) -> "ClusterSettings":

@@ -66,10 +66,13 @@ class ReleaseSettings(Frozen):
     """`phoenix-aws:release`: the two slots, which one is live, and the canary toward the other."""
 
     live: Slot = Slot.BLUE
+    """The slot that takes production traffic."""
     canary_percent: int = Field(default=0, ge=0, le=100)
     """Share of production traffic sent to the idle slot."""
     blue: SlotSettings = SlotSettings()
+    """The blue slot."""
     green: SlotSettings = SlotSettings()
+    """The green slot."""
     promoting: Slot | None = None
     """Set by the release command while it promotes a slot (migrations, smoke test, canary)."""
     drain_window_seconds: int = Field(default=300, ge=30, le=3600)

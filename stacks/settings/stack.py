@@ -49,16 +49,23 @@ class StackSettings(Frozen):
     stage: Stage = Stage.PRODUCTION
     """production | development. Development only changes cost defaults (2 AZs, NAT instance)."""
     network: NetworkSettings = NetworkSettings()
+    """The VPC."""
     database: DatabaseSettings = DatabaseSettings()
+    """RDS PostgreSQL."""
     pubsub: PubSubSettings = PubSubSettings()
+    """How Phoenix.PubSub reaches every node."""
     edge: EdgeSettings
     """Required: every stack says how it is served (HTTPS, or plain HTTP explicitly)."""
     app: AppSettings
     """Required: at least the release name."""
     cluster: ClusterSettings = ClusterSettings()
+    """Discovery, distribution, logs, generated secrets."""
     image: ImageSettings = ImageSettings()
+    """The ECR repository and the optional build from source."""
     monitoring: MonitoringSettings = MonitoringSettings()
+    """Alarms, their topic and the dashboard."""
     release: ReleaseSettings
+    """Required: which slot is live and what each slot runs."""
     tags: Annotated[dict[str, str], ruled(check_tags)] = {}
     """Tags added to every taggable resource."""
 
