@@ -373,6 +373,11 @@ def run(
                 secret.add(key)
         return Run(monitor.recorded, resolved, secret, warnings)
     finally:
+        # A program that stops early (a refused config) leaves outputs pending: end them here.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
         asyncio.set_event_loop(None)
 
