@@ -157,7 +157,7 @@ def render_settings() -> str:
             key = f"{path}.{name}" if path else name
             annotation = field.annotation
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                nested.append((annotation, key))
+                nested.append((annotation, key, field.is_required()))
                 continue
             item = (get_args(annotation) or (None,))[0]
             if (
@@ -165,7 +165,7 @@ def render_settings() -> str:
                 and isinstance(item, type)
                 and issubclass(item, BaseModel)
             ):
-                nested.append((item, f"{key}[]"))  # each item of a list of maps
+                nested.append((item, f"{key}[]", False))  # each item of a list of maps
             meaning, written = split_default(field.description or "")
             concrete = field.default is not None and not field.is_required()
             default = _default(field, key) if concrete or not written else written
@@ -185,9 +185,11 @@ def render_settings() -> str:
                 ]
             )
         # Sibling sections of one model (release.blue / release.green) share one table.
-        for inner in dict.fromkeys(model for model, _ in nested):
-            keys = [key for model, key in nested if model is inner]
-            section(inner, keys[0], " / ".join(f"`{NAMESPACE}:{key}`" for key in keys))
+        for inner in dict.fromkeys(model for model, _, _ in nested):
+            keys = [key for model, key, _ in nested if model is inner]
+            required = any(needed for model, _, needed in nested if model is inner)
+            title = " / ".join(f"`{NAMESPACE}:{key}`" for key in keys)
+            section(inner, keys[0], title + (" — required" if required else ""))
 
     section(StackSettings, "", f"`{NAMESPACE}:` (top level)")
     return "\n".join(lines).rstrip() + "\n"

@@ -92,9 +92,21 @@ def check_stack(stack: str, waivers: Waivers | None = None) -> Report:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     from offline import mocks
 
-    stacks = (argv if argv is not None else sys.argv[1:]) or mocks.stack_names()
+    known = mocks.stack_names()
+    parser = argparse.ArgumentParser(
+        prog="python -m policy.offline",
+        description="Check shipped stacks against the policy pack under mocks (no CLI, no AWS); "
+        "exit status 1 if a mandatory rule is broken.",
+    )
+    parser.add_argument("stacks", nargs="*", metavar="stack", help=f"default: all of {known}")
+    stacks = parser.parse_args(argv).stacks or known
+    unknown = [s for s in stacks if s not in known]
+    if unknown:
+        parser.error(f"unknown stack {unknown[0]!r}: expected one of {', '.join(known)}")
     failed = False
     for stack in stacks:
         report = check_stack(stack)

@@ -104,3 +104,12 @@ def test_a_waived_rule_is_reported_not_applicable_with_its_reason():
     reasons = dict(not_applicable)
     assert set(reasons) == set(load_waivers()["dev"])
     assert reasons["rds-5-multi-az"].startswith("waived for stack dev: dev runs one database")
+
+
+def test_the_offline_command_refuses_an_unknown_stack_with_the_known_ones(capsys):
+    from policy.offline import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["prdo"])
+    assert stopped.value.code == 2
+    assert "unknown stack 'prdo': expected one of dev, local, prod" in capsys.readouterr().err

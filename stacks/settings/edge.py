@@ -104,7 +104,9 @@ class WafSettings(Frozen):
 
 
 class EdgeSettings(Frozen):
-    """`phoenix-aws:edge`: the public load balancer."""
+    """`phoenix-aws:edge`: the public load balancer. At least: how it is served, either `domain`
+    with `hosted_zone_id` or `certificate_arn` (HTTPS), or `plain_http_only: true` (not in
+    production)."""
 
     domain: Annotated[str, ruled(check_domain)] | None = None
     """Public host name; becomes PHX_HOST. Default: the ALB's DNS name."""

@@ -29,7 +29,7 @@ def _module(name: str) -> str:
 
 
 class AppSettings(Frozen):
-    """`phoenix-aws:app`: the Phoenix release and how its nodes run."""
+    """`phoenix-aws:app`: the Phoenix release and how its nodes run. At least: `name`."""
 
     name: Annotated[str, ruled(check_app_name)]
     """OTP release name: `bin/<name>`, node names `<name>@<ip>`, database role `<name>_app`."""
@@ -46,7 +46,9 @@ class AppSettings(Frozen):
     secrets: Annotated[dict[str, str], ruled(check_secret_env)] = {}
     """Extra secrets: env name → an existing Secrets Manager secret or SSM parameter ARN."""
     stop_timeout_seconds: Annotated[int, ruled(check_stop_timeout)] = 120
-    """SIGTERM → SIGKILL, 2-120 on Fargate; the app's SIGTERM drainer gets it minus 10 s."""
+    """SIGTERM → SIGKILL, 2-120 on Fargate. The app fits its shutdown into it: 10 s for the BEAM,
+    the rest split between the socket drainer and the HTTP server's wait for open requests (a
+    quarter, at most 15 s): with 120 s, 95 s and 15 s."""
     health_check_grace_period_seconds: int = Field(default=60, ge=0, le=3600)
     """Seconds ECS ignores failed health checks of a new task."""
     run_as_user: Annotated[str, ruled(check_run_as_user)] = "1000"

@@ -63,7 +63,9 @@ class SlotSettings(Frozen):
 
 
 class ReleaseSettings(Frozen):
-    """`phoenix-aws:release`: the two slots, which one is live, and the canary toward the other."""
+    """`phoenix-aws:release`: the two slots, which one is live, and the canary toward the other.
+    At least: the live slot with an `image` and a `desired_count` of 1 or more (2 in
+    production)."""
 
     live: Slot = Slot.BLUE
     """The slot that takes production traffic."""
