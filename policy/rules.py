@@ -1070,8 +1070,8 @@ SECRET_NAME = re.compile(
     r"SECRET|PASSWORD|PASSWD|_TOKEN$|^TOKEN$|_KEY$|^KEY$|COOKIE|CREDENTIAL|PRIVATE_KEY|API_KEY"
 )
 SECRET_VALUES = (
-    (re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), "an AWS access key id"),
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
+    (re.compile(r"\b(AK[I]A|AS[I]A)[A-Z0-9]{16}\b"), "an AWS access key id"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE[ ]KEY-----"), "a private key"),
     (re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"), "a URL with a password"),
     (re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{36}|xox[abprs]-[A-Za-z0-9-]{10,})"), "an API token"),
     (re.compile(r"\b(sk|rk)_live_[A-Za-z0-9]{16,}"), "an API secret key"),
