@@ -30,6 +30,7 @@ from .validation import (
     check_args,
     check_arn,
     check_cidr,
+    check_cidr_list,
     check_tags,
     component_type,
     with_legacy_alias,
@@ -124,16 +125,6 @@ def check_ingress_cidrs(cidrs: list[str]) -> list[str]:
             check_cidr(cidr, version=4)
         except ValueError as exc:
             raise ValueError(f"{cidr!r}: {exc} (the load balancer is IPv4-only)") from None
-    return cidrs
-
-
-def check_cidr_list(cidrs: list[str]) -> list[str]:
-    """A list of networks in CIDR notation (operator CIDRs, allow lists)."""
-    for cidr in cidrs:
-        try:
-            check_cidr(cidr)
-        except ValueError as exc:
-            raise ValueError(f"{cidr!r}: {exc}") from None
     return cidrs
 
 

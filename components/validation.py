@@ -130,6 +130,17 @@ def check_cidr(value: str, *, version: int | None = None) -> str:
     return network.with_prefixlen
 
 
+def check_cidr_list(cidrs: list[str]) -> list[str]:
+    """A list of networks in CIDR notation (peer networks, operator CIDRs, allow lists); the
+    message names the entry that is wrong."""
+    for cidr in cidrs:
+        try:
+            check_cidr(cidr)
+        except ValueError as exc:
+            raise ValueError(f"{cidr!r}: {exc}") from None
+    return cidrs
+
+
 # ARNs: arn:<partition>:<service>:<region>:<account>:<resource>
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html
 _ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws|):(.+)")

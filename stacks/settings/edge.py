@@ -8,7 +8,6 @@ from phoenix_aws.load_balancer import (
     TrafficRoutingArgs,
     check_algorithm_with_slow_start,
     check_certificate_arn,
-    check_cidr_list,
     check_deregistration_delay,
     check_domain,
     check_health_check,
@@ -21,7 +20,7 @@ from phoenix_aws.load_balancer import (
     plan_test_routes,
 )
 from phoenix_aws.slots import TEST_HEADER
-from phoenix_aws.validation import check_log_retention
+from phoenix_aws.validation import check_cidr_list, check_log_retention
 from phoenix_aws.waf import (
     WebFirewallArgs,
     check_count_only_rules,

@@ -12,27 +12,17 @@ from phoenix_aws.network import (
     check_nat_instance_type,
     check_vpc_cidr,
 )
-from phoenix_aws.validation import check_cidr, check_log_retention
+from phoenix_aws.validation import check_cidr, check_cidr_list, check_log_retention
 from pydantic import Field, model_validator
 
 from .base import FieldError, Frozen, ruled
-
-
-def _cidrs(values: list[str]) -> list[str]:
-    for value in values:
-        try:
-            check_cidr(value)
-        except ValueError as exc:
-            raise ValueError(f"{value!r}: {exc}") from None
-    return values
-
 
 VpcCidr = Annotated[str, ruled(lambda c: check_vpc_cidr(check_cidr(c, version=4)))]
 Zones = Annotated[list[str], ruled(check_availability_zones)]
 NatInstanceType = Annotated[str, ruled(check_nat_instance_type)]
 Endpoints = Annotated[list[str], ruled(check_interface_endpoints)]
 Retention = Annotated[int, ruled(check_log_retention)]
-Cidrs = Annotated[list[str], ruled(_cidrs)]
+Cidrs = Annotated[list[str], ruled(check_cidr_list)]
 
 
 class NetworkSettings(Frozen):
