@@ -15,7 +15,7 @@ from pulumi.provider.experimental.component import ComponentProvider
 OUTPUT = Path(__file__).with_name("components.md")
 sys.path.insert(0, str(OUTPUT.parent.parent))  # the settings model lives in the project's stacks/
 MODULES = {
-    c.__name__: c.__module__.replace("phoenix_aws.", "components/") + ".py"
+    c.__name__: "components/" + c.__module__.replace(".", "/") + ".py"
     for c in phoenix_aws.public_components()
 }
 

@@ -1,6 +1,6 @@
 """`phoenix-aws:edge`: the public load balancer and the weighted routing of releases."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from phoenix_aws.load_balancer import (
     LoadBalancerArgs,
@@ -22,6 +22,7 @@ from phoenix_aws.load_balancer import (
 from phoenix_aws.slots import TEST_HEADER
 from phoenix_aws.validation import check_cidr_list, check_log_retention
 from phoenix_aws.waf import (
+    PathRateLimit,
     WebFirewallArgs,
     check_count_only_rules,
     check_path_rate_limits,
@@ -234,13 +235,15 @@ class EdgeSettings(Frozen):
         listed = {entry["path"] for entry in self.waf.path_rate_limits}
         # A webhook path the load balancer already allow-lists must not be rate limited by
         # mistake: its senders (Telegram, Stripe) burst from a few addresses.
-        exempt = [{"path": e.path} for e in self.path_allow_lists if e.path not in listed]
+        exempt: list[PathRateLimit] = [
+            {"path": e.path} for e in self.path_allow_lists if e.path not in listed
+        ]
         return WebFirewallArgs(  # type: ignore[typeddict-item]
             name_parts=name_parts,
             load_balancer_arn=load_balancer_arn,
             rate_limit=self.waf.rate_limit,
             rate_limit_window_seconds=self.waf.rate_limit_window_seconds,
-            path_rate_limits=[*self.waf.path_rate_limits, *exempt],
+            path_rate_limits=[*cast(list[PathRateLimit], self.waf.path_rate_limits), *exempt],
             count_only_common_rules=list(self.waf.count_only_common_rules),
             enable_logging=self.waf.logging,
             log_all_requests=self.waf.log_all_requests,

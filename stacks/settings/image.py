@@ -28,12 +28,9 @@ class ImageSettings(Frozen):
     def _context_exists(self) -> "ImageSettings":
         # Checked now, before any resource: a missing context or Dockerfile must not surface
         # halfway through the program.
-        if self.context is not None:
-            field_rule(
-                ("context",),
-                self.context,
-                lambda: check_build_context(self.context, self.dockerfile),
-            )
+        context = self.context
+        if context is not None:
+            field_rule(("context",), context, lambda: check_build_context(context, self.dockerfile))
         return self
 
     def args(
