@@ -1,7 +1,8 @@
-"""Write docs/components.md: each public component's inputs (type, default, meaning) and outputs,
-taken from the schema Pulumi's component analyzer reads out of the code and its docstrings —
-the same schema `pulumi package add` users get. `python docs/generate.py` rewrites the file;
-the test suite fails when it is out of date."""
+"""Write the generated parts of the documentation: docs/components.md (each public component's
+inputs, type, default, meaning, and outputs, taken from the schema Pulumi's component analyzer reads
+out of the code and its docstrings — the same schema `pulumi package add` users get) and the
+`phoenix-aws:` tables of docs/configuration.md (from the settings model). `python docs/generate.py`
+rewrites both; the test suite fails when either is out of date."""
 
 import json
 import re
@@ -108,9 +109,9 @@ def render(doc: dict[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-# --- the stack config reference, inside the README -------------------------------------------
+# --- the stack config reference, inside docs/configuration.md -----------------------------------
 
-README = OUTPUT.parent.parent / "README.md"
+CONFIGURATION = OUTPUT.with_name("configuration.md")
 BEGIN, END = "<!-- settings reference: begin -->", "<!-- settings reference: end -->"
 
 
@@ -174,7 +175,7 @@ def render_settings() -> str:
             doc = " ".join((model.__doc__ or "").split())
             lines.extend(
                 [
-                    f"#### {title}",
+                    f"### {title}",
                     "",
                     doc,
                     "",
@@ -195,16 +196,16 @@ def render_settings() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def readme_with_settings(readme: str) -> str:
-    head, _, rest = readme.partition(BEGIN)
+def page_with_settings(page: str) -> str:
+    head, _, rest = page.partition(BEGIN)
     _, _, tail = rest.partition(END)
     return f"{head}{BEGIN}\n{render_settings()}{END}{tail}"
 
 
 def main() -> int:
     OUTPUT.write_text(render(schema()))
-    README.write_text(readme_with_settings(README.read_text()))
-    print(f"wrote {OUTPUT} and the settings reference in {README}")
+    CONFIGURATION.write_text(page_with_settings(CONFIGURATION.read_text()))
+    print(f"wrote {OUTPUT} and the settings reference in {CONFIGURATION}")
     return 0
 
 

@@ -1,1 +1,1 @@
-"""The phoenix-aws guardrails: a Pulumi CrossGuard policy pack (see README, "Guardrails")."""
+"""The phoenix-aws guardrails: a Pulumi CrossGuard policy pack (see docs/guardrails.md)."""

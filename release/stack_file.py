@@ -185,7 +185,7 @@ class StackFile:
         path = project_dir / "stacks" / stack_file_name(stack)
         if not path.is_file():
             raise StackFileError(
-                f"no stack file {path}: create it (see the README's config reference), "
+                f"no stack file {path}: create it (see docs/configuration.md), "
                 "or check the stack name"
             )
         return cls(path)

@@ -26,25 +26,26 @@ def test_every_public_component_has_its_section_with_inputs_and_outputs():
         assert "| output | type | meaning |" in section
 
 
-def _readme() -> str:
-    return (ROOT / "README.md").read_text()
+def _page(name: str) -> str:
+    return (ROOT / "docs" / name).read_text()
 
 
-def test_the_readme_config_reference_is_current():
+def test_the_config_reference_is_current():
     generate = runpy.run_path(str(ROOT / "docs" / "generate.py"))
-    assert generate["readme_with_settings"](_readme()) == _readme(), (
-        "the README's config reference is out of date: run `python docs/generate.py` and commit it"
+    page = _page("configuration.md")
+    assert generate["page_with_settings"](page) == page, (
+        "docs/configuration.md is out of date: run `python docs/generate.py` and commit it"
     )
 
 
 def _documented() -> set[str]:
-    """`section.key` for every row of the README's config reference (`key` for the top level,
-    `aws:…` for the provider's), blue and green written once as `release.<slot>`."""
-    reference = _readme().split("## Stack config reference", 1)[1].split("\n## ", 1)[0]
+    """`section.key` for every row of the config reference (`key` for the top level, `aws:…` for
+    the provider's), blue and green written once as `release.<slot>`."""
+    reference = _page("configuration.md").split("\n## What the settings build", 1)[0]
     documented: set[str] = set()
     sections = [""]
     for line in reference.splitlines():
-        if line.startswith("#### "):
+        if line.startswith("### "):
             sections = [t.replace("[]", "") for t in re.findall(r"`phoenix-aws:([^`]*)`", line)]
             documented |= set(sections)
         elif line.startswith("| `"):
@@ -64,7 +65,7 @@ def _key_paths(value, prefix: str):
             yield from _key_paths(inner, prefix)
 
 
-def test_the_readme_explains_every_key_a_shipped_stack_file_shows():
+def test_the_config_reference_explains_every_key_a_shipped_stack_file_shows():
     """Every `aws:` key and every `phoenix-aws:` key path of every shipped stack file has its row
     in the config reference (the entries of a free map, such as `app.env` names, excepted)."""
     import yaml
@@ -82,10 +83,10 @@ def test_the_readme_explains_every_key_a_shipped_stack_file_shows():
     assert missing == []
 
 
-def test_the_readme_lists_the_public_components_in_order():
+def test_the_reuse_page_lists_the_public_components_in_order():
     import phoenix_aws
 
-    section = _readme().split("## Reusing the components", 1)[1]
+    section = _page("reuse.md")
     rows = [
         line.split("|")[1].strip(" `") for line in section.splitlines() if line.startswith("| `")
     ]
@@ -93,10 +94,12 @@ def test_the_readme_lists_the_public_components_in_order():
 
 
 def test_the_first_production_deployment_targets_the_stacks_real_repository():
-    """The README's targeted first `up` names the URN and the repository prod really registers."""
+    """The production page's targeted first `up` names the URN and the repository prod really
+    registers."""
     import harness
 
-    section = _readme().split("**The first production deployment.**", 1)[1].split("\n## ", 1)[0]
+    section = _page("production.md").split("**The first production deployment.**", 1)[1]
+    section = section.split("\n## ", 1)[0]
     (urn,) = re.findall(r"--target '([^']+)'", section)
     run = harness.run_main(harness.stack_config("prod"), stack="prod")
     (repo,) = run.of_type("aws:ecr/repository:Repository")
@@ -105,10 +108,10 @@ def test_the_first_production_deployment_targets_the_stacks_real_repository():
 
 
 def test_the_reuse_snippet_runs_as_written():
-    """The README's Python example of "Reusing the components" runs under mocks as it stands."""
+    """The Python example of docs/reuse.md runs under mocks as it stands."""
     import harness
 
-    section = _readme().split("## Reusing the components", 1)[1]
+    section = _page("reuse.md")
     (snippet,) = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
     run = harness.run(lambda: exec(snippet, {"__name__": "__main__"}), {"aws:region": "eu-west-1"})
     assert run.of_type("aws:ec2/vpc:Vpc")[0]["cidrBlock"] == "10.50.0.0/16"

@@ -191,14 +191,14 @@ def test_no_config_change_to_the_idle_slot_replaces_or_deletes_live_resources(ru
                 "live": "green",
                 "green": {"image": NEW_IMAGE, "desired_count": 3, "run_migrations": False},
             },
-            "phoenix-aws:release.green.run_migrations: slot green takes traffic, so its image must be migrated before it serves: a new image reaches traffic through deploy (no migrations, no traffic) and promote (migrations first): python -m release <stack> deploy|promote|rollback|drain (see the README, Releasing) (got false)",
+            "phoenix-aws:release.green.run_migrations: slot green takes traffic, so its image must be migrated before it serves: a new image reaches traffic through deploy (no migrations, no traffic) and promote (migrations first): python -m release <stack> deploy|promote|rollback|drain (see docs/releasing.md) (got false)",
         ),
         (
             {
                 "canary_percent": 10,
                 "green": {"image": NEW_IMAGE, "desired_count": 3, "run_migrations": False},
             },
-            "phoenix-aws:release.green.run_migrations: slot green takes traffic, so its image must be migrated before it serves: a new image reaches traffic through deploy (no migrations, no traffic) and promote (migrations first): python -m release <stack> deploy|promote|rollback|drain (see the README, Releasing) (got false)",
+            "phoenix-aws:release.green.run_migrations: slot green takes traffic, so its image must be migrated before it serves: a new image reaches traffic through deploy (no migrations, no traffic) and promote (migrations first): python -m release <stack> deploy|promote|rollback|drain (see docs/releasing.md) (got false)",
         ),
         (
             {"canary_percent": 10, "green": {"desired_count": 0}},

@@ -1,5 +1,5 @@
-"""Teardown works as the README says: with its "lift the protections" block applied, nothing in
-any shipped stack would stop `pulumi destroy`, and what the README says is kept is kept.
+"""Teardown works as docs/production.md says: with its "lift the protections" block applied, nothing in
+any shipped stack would stop `pulumi destroy`, and what the page says is kept is kept.
 
 What stops a delete, by AWS's rules:
 - Pulumi refuses to delete a resource with `protect` set (Pulumi docs, "Resource option: protect").
@@ -19,13 +19,13 @@ import harness
 import pytest
 import yaml
 
-README = (harness.ROOT / "README.md").read_text()
+PAGE = (harness.ROOT / "docs" / "production.md").read_text()
 BUCKET = "aws:s3/bucket:Bucket"
 
 
 def teardown_config(redis: bool = False) -> dict:
-    """The README's block; with `redis`, its commented Redis lines too."""
-    block = README.split("<!-- teardown config: begin -->", 1)[1].split("<!-- teardown", 1)[0]
+    """The page's block; with `redis`, its commented Redis lines too."""
+    block = PAGE.split("<!-- teardown config: begin -->", 1)[1].split("<!-- teardown", 1)[0]
     (body,) = re.findall(r"```yaml\n(.*?)```", block, re.DOTALL)
     if redis:
         body = re.sub(r"^#  ", "  ", body, flags=re.MULTILINE)
@@ -62,13 +62,13 @@ def torn_down(stack: str, **sections: dict) -> harness.Run:
 
 
 @pytest.mark.parametrize("stack", ["prod", "dev", "local"])
-def test_after_the_readme_teardown_block_nothing_stops_destroy(stack: str) -> None:
+def test_after_the_documented_teardown_block_nothing_stops_destroy(stack: str) -> None:
     assert destroy_blockers(torn_down(stack)) == []
 
 
 @pytest.mark.parametrize("stack", ["dev", "local"])
 def test_dev_and_local_can_be_destroyed_as_shipped(stack: str) -> None:
-    """The README says these two have their protections lifted already."""
+    """The page says these two have their protections lifted already."""
     assert destroy_blockers(harness.run_main(harness.stack_config(stack), stack=stack)) == []
 
 
@@ -109,7 +109,7 @@ def test_generated_secrets_stay_recoverable_for_30_days() -> None:
     assert windows == {30}
 
 
-def test_with_redis_the_readme_lines_for_redis_lift_its_protection() -> None:
+def test_with_redis_the_documented_lines_for_redis_lift_its_protection() -> None:
     redis = {"adapter": "redis"}
     assert destroy_blockers(torn_down("prod", pubsub=redis)) == []
     run = harness.run_main(

@@ -12,7 +12,7 @@ from .base import FieldError, Frozen, ruled
 
 # The release command sets this for the `up`s it runs (and an operator doing a step by hand).
 RELEASE_CHANGE_ENV = "PHOENIX_AWS_RELEASE_CHANGE"
-PROCEDURE = "python -m release <stack> deploy|promote|rollback|drain (see the README, Releasing)"
+PROCEDURE = "python -m release <stack> deploy|promote|rollback|drain (see docs/releasing.md)"
 
 
 def _image(value: str) -> str:
