@@ -1,0 +1,220 @@
+"""Listener rules, planned in pure functions that tests and the stack settings call without Pulumi.
+
+Priorities come in bands: the blue and green test routes hold bands 0 and 1, every allow-listed
+path a band of its own, the live rule the last priority. A band, once deployed, never moves, and
+the plan is checked against ALB's quotas before anything is created.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from .naming import slug
+from .slots import SLOTS, TEST_HEADER, Slot
+
+LIVE_RULE_PRIORITY = 50000  # the last priority ALB allows: everything not matched before
+
+# Listener rule quotas of an Application Load Balancer (not adjustable for condition values):
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
+MAX_RULES_PER_LOAD_BALANCER = 100
+MAX_CONDITION_VALUES = 5
+# A test route spends one value on the header, an allow-list rule one on its path pattern.
+CIDRS_PER_RULE = MAX_CONDITION_VALUES - 1
+
+# Priorities come in bands of RULE_BAND_WIDTH: band 0 and 1 are the blue and green test routes,
+# every allow-listed path gets a band of its own (its allow rules first, its 403 rule last). A
+# band, once deployed, never moves, so editing one list never renumbers another's rules.
+RULE_BAND_WIDTH = 20
+RULE_BANDS = (LIVE_RULE_PRIORITY - 1) // RULE_BAND_WIDTH  # bands 0 .. RULE_BANDS-1
+TEST_ROUTE_BANDS = {"blue": 0, "green": 1}
+
+# ECS only registers a service with a target group that the load balancer already uses, so the
+# slot test routes always exist. Without operator CIDRs they match only this source, which never
+# reaches an internet-facing load balancer.
+NO_OPERATOR_CIDRS = ("127.0.0.1/32",)
+
+
+class PathAllowList(TypedDict):
+    """Requests on `path` (an ALB path pattern such as `/api/telegram/*`) only from `cidrs`."""
+
+    path: str
+    """ALB path pattern."""
+    cidrs: list[str]
+    """Networks allowed on that path; everyone else gets 403."""
+
+
+def forward_weights(live: str, canary_percent: int = 0) -> dict[str, int]:
+    """Forward weights per slot: the live slot gets 100 - canary, the idle slot the canary.
+
+    >>> forward_weights("blue")
+    {'blue': 100, 'green': 0}
+    >>> forward_weights("green", 10)
+    {'green': 90, 'blue': 10}
+    """
+    slot = Slot(live)
+    if isinstance(canary_percent, bool) or not isinstance(canary_percent, int):
+        raise ValueError(f"canary_percent must be an integer, got {canary_percent!r}")
+    if not 0 <= canary_percent <= 100:
+        raise ValueError(f"canary_percent must be between 0 and 100, got {canary_percent}")
+    return {slot.value: 100 - canary_percent, slot.other.value: canary_percent}
+
+
+def chunk(values: list[str], size: int = CIDRS_PER_RULE) -> list[list[str]]:
+    """Split `values` into lists of at most `size` (ALB rules take few condition values)."""
+    if size < 1:
+        raise ValueError("size must be positive")
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def path_group(path: str) -> str:
+    """The stable identity of an allow-listed path: its rules' names and band derive from it."""
+    return f"path-{slug(path)[:24] or 'root'}-{hashlib.sha256(path.encode()).hexdigest()[:8]}"
+
+
+def assign_rule_bands(groups: list[str], previous: dict[str, int] | None) -> dict[str, int]:
+    """A priority band for each allow-list group (path).
+
+    A group that was deployed keeps its band. A new group takes the lowest band that no group of
+    the deployed graph holds and no other group takes now, so a new rule never receives a
+    priority that a different rule holds in the deployed graph (AWS refuses duplicate
+    priorities while both exist), and no unrelated rule is ever renumbered.
+    """
+    previous = dict(previous or {})
+    held = set(previous.values()) | set(TEST_ROUTE_BANDS.values())
+    bands: dict[str, int] = {}
+    for group in groups:
+        if group in previous:
+            bands[group] = previous[group]
+    taken = held | set(bands.values())
+    free = (band for band in range(len(TEST_ROUTE_BANDS), RULE_BANDS) if band not in taken)
+    for group in groups:
+        if group not in bands:
+            band = next(free, None)
+            if band is None:
+                raise ValueError("no free listener rule priorities are left")
+            bands[group] = band
+    return bands
+
+
+def band_priority(band: int, offset: int) -> int:
+    """The priority of the rule at `offset` in `band` (offset RULE_BAND_WIDTH - 1 is last)."""
+    if not 0 <= offset < RULE_BAND_WIDTH:
+        raise ValueError(f"a band holds {RULE_BAND_WIDTH} rules")
+    return band * RULE_BAND_WIDTH + offset + 1
+
+
+@dataclass(frozen=True)
+class PlannedRule:
+    """One listener rule: its stable key, its group and offset in the group's band, its
+    conditions, and whether it forwards (to a slot, or weighted) or answers 403."""
+
+    key: str
+    group: str
+    offset: int
+    path: str | None
+    cidrs: tuple[str, ...]
+    header: tuple[str, str] | None
+    action: str  # "forward" (weighted, gated) | "forward-slot:<slot>" | "deny"
+
+    @property
+    def condition_values(self) -> int:
+        return len(self.cidrs) + (1 if self.path else 0) + (1 if self.header else 0)
+
+
+def plan_test_routes(operator_cidrs: list[str], test_header: str) -> list[PlannedRule]:
+    """A request with `<test_header>: <slot>` from an operator CIDR goes to that slot's target
+    group. Both slots get their rules, so flipping `live` never touches them."""
+    sources = list(operator_cidrs) or list(NO_OPERATOR_CIDRS)
+    return [
+        PlannedRule(
+            key=f"test-{slot}-{n}",
+            group=f"test-{slot}",
+            offset=n,
+            path=None,
+            cidrs=tuple(cidrs),
+            header=(test_header, slot),
+            action=f"forward-slot:{slot}",
+        )
+        for slot in SLOTS
+        for n, cidrs in enumerate(chunk(sources))
+    ]
+
+
+def plan_allow_list_rules(allow_lists: list[PathAllowList]) -> list[PlannedRule]:
+    """For each allow list, requests on its path from its CIDRs are forwarded with the weights;
+    every other request on that path gets 403 (the last rule of the path's band)."""
+    rules: list[PlannedRule] = []
+    for entry in allow_lists:
+        group = path_group(entry["path"])
+        for n, cidrs in enumerate(chunk(list(entry["cidrs"]))):
+            rules.append(
+                PlannedRule(f"{group}-{n}", group, n, entry["path"], tuple(cidrs), None, "forward")
+            )
+        rules.append(
+            PlannedRule(
+                f"{group}-deny", group, RULE_BAND_WIDTH - 1, entry["path"], (), None, "deny"
+            )
+        )
+    return rules
+
+
+def count_listener_rules(operator_cidrs: list[str], allow_lists: list[PathAllowList]) -> int:
+    """Listener rules the edge needs: test routes, allow lists (+ their 403 rules), the live
+    rule."""
+    live_rule = 1
+    return (
+        len(plan_test_routes(operator_cidrs, TEST_HEADER))
+        + len(plan_allow_list_rules(allow_lists))
+        + live_rule
+    )
+
+
+def check_listener_rules(operator_cidrs: list[str], allow_lists: list[PathAllowList]) -> None:
+    """The planned rules fit ALB's quotas: at most 100 rules per load balancer, 5 condition
+    values per rule, and no allow list with more CIDRs than one band holds.
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html"""
+    paths = [entry["path"] for entry in allow_lists]
+    duplicates = sorted({p for p in paths if paths.count(p) > 1})
+    if duplicates:
+        raise ValueError(f"the path {duplicates[0]} has two allow lists; merge them")
+    groups = [plan_test_routes(operator_cidrs, TEST_HEADER)] + [
+        plan_allow_list_rules([entry]) for entry in allow_lists
+    ]
+    for rules in groups:
+        if max(rule.offset for rule in rules if rule.action != "deny") >= RULE_BAND_WIDTH - 1:
+            limit = (RULE_BAND_WIDTH - 1) * CIDRS_PER_RULE
+            raise ValueError(f"one list holds at most {limit} networks")
+        for rule in rules:
+            if rule.condition_values > MAX_CONDITION_VALUES:  # pragma: no cover - by construction
+                raise ValueError(f"rule {rule.key} has {rule.condition_values} condition values")
+    total = count_listener_rules(operator_cidrs, allow_lists)
+    if total > MAX_RULES_PER_LOAD_BALANCER:
+        raise ValueError(
+            f"these lists need {total} listener rules; an Application Load Balancer allows "
+            f"{MAX_RULES_PER_LOAD_BALANCER} (each rule holds {CIDRS_PER_RULE} networks): "
+            "merge networks into wider CIDRs"
+        )
+
+
+def rule_conditions(rule: PlannedRule) -> list[dict[str, Any]]:
+    """The ALB conditions of a planned rule: path, header, source networks."""
+    conditions: list[dict[str, Any]] = []
+    if rule.path:
+        conditions.append({"path_pattern": {"values": [rule.path]}})
+    if rule.header:
+        conditions.append(
+            {"http_header": {"http_header_name": rule.header[0], "values": [rule.header[1]]}}
+        )
+    if rule.cidrs:
+        conditions.append({"source_ip": {"values": list(rule.cidrs)}})
+    return conditions
+
+
+FORBIDDEN: dict[str, Any] = {  # what an allow-listed path answers everyone else
+    "type": "fixed-response",
+    "fixed_response": {
+        "content_type": "text/plain",
+        "message_body": "Forbidden",
+        "status_code": "403",
+    },
+}

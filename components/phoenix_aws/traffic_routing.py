@@ -1,0 +1,182 @@
+"""TrafficRouting: what moves traffic. The live rule and the per-path allow lists, forwarding to
+both target groups with the blue/green weights. It is created after the slots and their
+migrations and waits for them (`ready`), so traffic never moves before they are done.
+"""
+
+import functools
+from typing import Any, NotRequired, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from .listener_rules import (
+    FORBIDDEN,
+    LIVE_RULE_PRIORITY,
+    MAX_RULES_PER_LOAD_BALANCER,
+    PathAllowList,
+    PlannedRule,
+    assign_rule_bands,
+    band_priority,
+    check_listener_rules,
+    forward_weights,
+    plan_allow_list_rules,
+    rule_conditions,
+)
+from .load_balancer_checks import check_path_pattern
+from .slots import SLOTS
+from .validation import (
+    arg_error,
+    check_arg,
+    check_args,
+    check_cidr_list,
+    component_type,
+    with_legacy_alias,
+)
+
+__all__ = ["PathAllowList", "TrafficRouting", "TrafficRoutingArgs"]
+
+
+class TrafficRoutingArgs(TypedDict):
+    """Inputs of a TrafficRouting."""
+
+    listener_arn: pulumi.Input[str]
+    """The production listener (LoadBalancer.production_listener_arn)."""
+    target_group_arns: pulumi.Input[dict[str, str]]
+    """slot → target group ARN (LoadBalancer.target_group_arns)."""
+    live: NotRequired[str]
+    """Slot that takes production traffic: `blue` or `green`. Default: `blue`."""
+    canary_percent: NotRequired[int]
+    """Share of production traffic sent to the idle slot, 0-100. Default: 0."""
+    ready: NotRequired[pulumi.Input[str]]
+    """The rules wait for this value and the resources behind it (e.g. the migrations and the
+    slots' steady services), so traffic never moves before they are done. Default: no wait."""
+    path_allow_lists: NotRequired[list[PathAllowList]]
+    """Per-path source-IP allow lists (the webhook pattern). Default: none."""
+    previous_rule_bands: NotRequired[pulumi.Input[dict[str, int]]]
+    """`rule_bands` of the last deployment (read back from the stack's outputs): deployed paths
+    keep their priorities. Default: none (a first deployment)."""
+    other_rule_count: NotRequired[int]
+    """Listener rules that exist besides these (LoadBalancer.test_route_count), for the rule
+    quota. Default: 2."""
+    enable_stickiness: NotRequired[bool]
+    """Keep a client on the slot it first reached while weights are split. Default: false."""
+    stickiness_seconds: NotRequired[int]
+    """Default: 3600."""
+    tags: NotRequired[dict[str, str]]
+    """Default: none."""
+
+
+class TrafficRouting(pulumi.ComponentResource):
+    """The weighted forward rules: the live rule (`/*`, last) and the per-path allow lists."""
+
+    rule_bands: pulumi.Output[dict[str, int]]
+    """Allow-list path group → priority band. Export it and pass it back as
+    `previous_rule_bands` so deployed rules keep their priorities."""
+    weights: pulumi.Output[dict[str, int]]
+    """slot → forward weight."""
+
+    def __init__(
+        self, name: str, args: TrafficRoutingArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(
+            component_type("TrafficRouting"), name, None, with_legacy_alias("TrafficRouting", opts)
+        )
+        weights, allow_lists = _validate(name, args)
+        planned = plan_allow_list_rules(allow_lists)
+        groups = list(dict.fromkeys(rule.group for rule in planned))
+        bands = pulumi.Output.from_input(args.get("previous_rule_bands")).apply(
+            lambda previous: assign_rule_bands(groups, previous)
+        )
+        ready = pulumi.Output.from_input(args.get("ready", "ready"))
+        forward = _forward_action(args, weights, ready)
+        self._create_rules(name, args, planned, bands, ready, forward)
+        self.rule_bands = bands
+        self.weights = pulumi.Output.from_input(weights)
+        self.register_outputs({"rule_bands": self.rule_bands, "weights": self.weights})
+
+    def _create_rules(
+        self,
+        name: str,
+        args: TrafficRoutingArgs,
+        planned: list[PlannedRule],
+        bands: pulumi.Output[dict[str, int]],
+        ready: pulumi.Output[str],
+        forward: pulumi.Output[dict[str, Any]],
+    ) -> None:
+        """The allow-list rules in their bands, then the live rule (`/*`, the last priority)."""
+        tags = dict(args.get("tags") or {})
+        child = pulumi.ResourceOptions(parent=self)
+        for rule in planned:
+            aws.lb.ListenerRule(
+                f"{name}-{rule.key}",
+                listener_arn=args["listener_arn"],
+                priority=pulumi.Output.all(bands, ready).apply(
+                    functools.partial(_priority_of, rule)
+                ),
+                conditions=rule_conditions(rule),
+                actions=[FORBIDDEN if rule.action == "deny" else forward],
+                tags=tags,
+                opts=child,
+            )
+        aws.lb.ListenerRule(
+            f"{name}-live",
+            listener_arn=args["listener_arn"],
+            priority=LIVE_RULE_PRIORITY,
+            conditions=[{"path_pattern": {"values": ["/*"]}}],
+            actions=[forward],
+            tags=tags,
+            opts=child,
+        )
+
+
+def _forward_action(
+    args: TrafficRoutingArgs, weights: dict[str, int], ready: pulumi.Output[str]
+) -> pulumi.Output[dict[str, Any]]:
+    """Forward to both target groups with the slots' weights, once `ready` resolves."""
+    sticky = args.get("enable_stickiness", False)
+    sticky_seconds = args.get("stickiness_seconds", 3600)
+    arns = pulumi.Output.from_input(args["target_group_arns"])
+    return pulumi.Output.all(ready, arns).apply(
+        lambda a: {
+            "type": "forward",
+            "forward": {
+                "target_groups": [{"arn": a[1][slot], "weight": weights[slot]} for slot in SLOTS],
+                "stickiness": {"enabled": sticky, "duration": sticky_seconds},
+            },
+        }
+    )
+
+
+def _priority_of(rule: PlannedRule, resolved: list[Any]) -> int:
+    bands = resolved[0]
+    return band_priority(bands[rule.group], rule.offset)
+
+
+def _validate(name: str, args: TrafficRoutingArgs) -> tuple[dict[str, int], list[PathAllowList]]:
+    """Check the args against ALB's rules; the forward weights and the allow lists."""
+    check_args("TrafficRouting", name, args, TrafficRoutingArgs)
+    allow_lists = list(args.get("path_allow_lists") or [])
+    for entry in allow_lists:
+        check_arg("TrafficRouting", name, "path_allow_lists", entry["path"], check_path_pattern)
+        check_arg("TrafficRouting", name, "path_allow_lists", entry["cidrs"], check_cidr_list)
+    check_arg(
+        "TrafficRouting",
+        name,
+        "path_allow_lists",
+        allow_lists,
+        lambda lists: check_listener_rules([], lists),
+    )
+    total = len(plan_allow_list_rules(allow_lists)) + 1 + args.get("other_rule_count", 2)
+    if total > MAX_RULES_PER_LOAD_BALANCER:
+        raise arg_error(
+            "TrafficRouting",
+            name,
+            "path_allow_lists",
+            f"{total} listener rules in all; an Application Load Balancer allows "
+            f"{MAX_RULES_PER_LOAD_BALANCER}",
+        )
+    try:
+        weights = forward_weights(args.get("live", "blue"), args.get("canary_percent", 0))
+    except ValueError as exc:
+        raise arg_error("TrafficRouting", name, "live/canary_percent", str(exc)) from None
+    return weights, allow_lists
