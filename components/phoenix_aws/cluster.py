@@ -5,67 +5,50 @@ group and each slot's drain switch.
 
 import json
 import re
-from typing import Any, NotRequired, TypedDict
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
 from .naming import IAM_ROLE_NAME_MAX, physical_name, slug
-from .policies import assume_role_policy, key_policy
 from .secrets import stored_secret
 from .slots import SLOTS
+from .task_iam import (
+    ECS_EXEC_ACTIONS,
+    ECS_TASKS_TRUST,
+    check_policy_arn,
+    check_secret_reference,
+    exec_key_policy,
+    execution_role_policy,
+    secret_resource_arn,
+    task_role_policy,
+)
 from .validation import (
     check_arg,
     check_args,
-    check_arn,
     check_log_retention,
     check_tags,
     component_type,
     with_legacy_alias,
 )
 
-# ECS Exec (`aws ecs execute-command` → `bin/APP remote`) talks to SSM Session Manager channels.
-# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
-ECS_EXEC_ACTIONS = [
-    "ssmmessages:CreateControlChannel",
-    "ssmmessages:CreateDataChannel",
-    "ssmmessages:OpenControlChannel",
-    "ssmmessages:OpenDataChannel",
+# The task roles' policy documents live in task_iam.py; their names stay importable from here.
+__all__ = [
+    "ECS_EXEC_ACTIONS",
+    "ECS_TASKS_TRUST",
+    "Cluster",
+    "ClusterArgs",
+    "check_namespace",
+    "check_policy_arn",
+    "check_secret_reference",
+    "drain_parameter_name",
+    "drain_parameter_value",
+    "exec_key_policy",
+    "execution_role_policy",
+    "secret_resource_arn",
+    "task_role_policy",
 ]
-
-
-def secret_resource_arn(value_from: str) -> str:
-    """The secret ARN inside an ECS `valueFrom` (which may end in `:json-key:stage:version`)."""
-    parts = value_from.split(":")
-    if len(parts) > 7 and parts[2] == "secretsmanager":
-        return ":".join(parts[:7])
-    return value_from
-
-
-def check_secret_reference(value_from: str) -> str:
-    """What ECS accepts as a secret's `valueFrom`: the full ARN of a Secrets Manager secret
-    (optionally with `:json-key:version-stage:version-id`) or of an SSM parameter.
-    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"""
-    return check_arn(
-        secret_resource_arn(value_from),
-        service=("secretsmanager", "ssm"),
-        resource=("secret:", "parameter/"),
-        what="a Secrets Manager secret or SSM parameter",
-        example="arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/sentry-dsn-AbCdEf",
-    )
-
-
-def check_policy_arn(arn: str) -> str:
-    """An IAM managed policy ARN (`arn:aws:iam::aws:policy/...` or your account's)."""
-    return check_arn(
-        arn,
-        service="iam",
-        resource="policy/",
-        what="an IAM managed policy",
-        regional=False,
-        example="arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess",
-    )
 
 
 def check_namespace(namespace: str) -> str:
@@ -87,132 +70,6 @@ def drain_parameter_value(draining: bool, window_seconds: int) -> str:
     if draining:
         return json.dumps({"shed": True, "window_seconds": window_seconds})
     return json.dumps({"shed": False})
-
-
-def execution_role_policy(
-    secret_arns: list[str], log_group_arn: str, repository_arns: list[str]
-) -> dict:
-    """Pull images, write logs and read exactly the given secrets (nothing else)."""
-    statements: list[dict] = [
-        {
-            "Sid": "EcrAuth",
-            "Effect": "Allow",
-            "Action": "ecr:GetAuthorizationToken",
-            "Resource": "*",
-        },
-        {
-            "Sid": "PullImages",
-            "Effect": "Allow",
-            "Action": [
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:BatchGetImage",
-            ],
-            "Resource": repository_arns or "*",
-        },
-        {
-            "Sid": "WriteLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": f"{log_group_arn}:*",
-        },
-    ]
-    arns = sorted({secret_resource_arn(a) for a in secret_arns if a})
-    secrets = [a for a in arns if ":ssm:" not in a]
-    parameters = [a for a in arns if ":ssm:" in a]
-    if secrets:
-        statements.append(
-            {
-                "Sid": "ReadAppSecrets",
-                "Effect": "Allow",
-                "Action": "secretsmanager:GetSecretValue",
-                "Resource": secrets,
-            }
-        )
-    if parameters:
-        statements.append(
-            {
-                "Sid": "ReadAppParameters",
-                "Effect": "Allow",
-                "Action": "ssm:GetParameters",
-                "Resource": parameters,
-            }
-        )
-    return {"Version": "2012-10-17", "Statement": statements}
-
-
-def task_role_policy(
-    *,
-    db_connect_arns: list[str],
-    drain_parameter_arns: list[str],
-    exec_log_group_arn: str,
-    exec_key_arn: str,
-) -> dict:
-    """The app's own rights: log in to its database role (IAM auth), read its slots' drain
-    switches, and serve ECS Exec sessions that are logged to an encrypted log group.
-    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html#ecs-exec-logging"""
-    statements: list[dict[str, Any]] = [
-        {"Sid": "EcsExecChannels", "Effect": "Allow", "Action": ECS_EXEC_ACTIONS, "Resource": "*"},
-        {
-            "Sid": "EcsExecSessionKey",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": exec_key_arn,
-        },
-        {
-            "Sid": "EcsExecLogging",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            "Resource": [exec_log_group_arn, f"{exec_log_group_arn}:*"],
-        },
-        {
-            "Sid": "EcsExecLogGroups",
-            "Effect": "Allow",
-            "Action": "logs:DescribeLogGroups",
-            "Resource": "*",
-        },
-    ]
-    if db_connect_arns:
-        statements.append(
-            {
-                "Sid": "DatabaseLogin",
-                "Effect": "Allow",
-                "Action": "rds-db:connect",
-                "Resource": sorted(db_connect_arns),
-            }
-        )
-    if drain_parameter_arns:
-        statements.append(
-            {
-                "Sid": "DrainSwitch",
-                "Effect": "Allow",
-                "Action": "ssm:GetParameter",
-                "Resource": sorted(drain_parameter_arns),
-            }
-        )
-    return {"Version": "2012-10-17", "Statement": statements}
-
-
-def exec_key_policy(account_id: str, region: str, log_group_arn: str) -> dict:
-    """The ECS Exec key: the account administers it; CloudWatch Logs may use it for the exec log
-    group only. https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"""
-    return key_policy(
-        account_id,
-        {
-            "Sid": "CloudWatchLogsEncryptsExecSessions",
-            "Effect": "Allow",
-            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-            "Action": [
-                "kms:Encrypt*",
-                "kms:Decrypt*",
-                "kms:ReEncrypt*",
-                "kms:GenerateDataKey*",
-                "kms:Describe*",
-            ],
-            "Resource": "*",
-            "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-        },
-    )
 
 
 class ClusterArgs(TypedDict):
@@ -281,45 +138,41 @@ class Cluster(pulumi.ComponentResource):
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(component_type("Cluster"), name, None, with_legacy_alias("Cluster", opts))
-        check_args("Cluster", name, args, ClusterArgs)
-        for key, value, rule in (
-            ("namespace", args.get("namespace"), check_namespace),
-            ("log_retention_days", args.get("log_retention_days"), check_log_retention),
-            (
-                "task_role_policy_arns",
-                args.get("task_role_policy_arns"),
-                lambda arns: [check_policy_arn(a) for a in arns],
-            ),
-            (
-                "readable_secret_arns",
-                [a for a in args.get("readable_secret_arns") or [] if isinstance(a, str)],
-                lambda arns: [check_secret_reference(a) for a in arns],
-            ),
-            (
-                "drain_window_seconds",
-                args.get("drain_window_seconds"),
-                lambda s: _in_range(s, 30, 3600),
-            ),
-            ("tags", args.get("tags"), check_tags),
-        ):
-            check_arg("Cluster", name, key, value, rule)
+        _validate(name, args)
         parts = list(args["name_parts"])
         base = physical_name(*parts, max_length=200)
         tags = dict(args.get("tags") or {})
-        child = pulumi.ResourceOptions(parent=self)
         namespace = (
             args.get("namespace")
             or ".".join(reversed([p for p in map(str.lower, parts)])) + ".internal"
         )
-        shared = args.get("share_discovery_across_slots", True)
-        service_name = args.get("discovery_service_name", "nodes")
         retention = args.get("log_retention_days", 30)
+
+        self._create_exec_logging(name, base, retention, tags)
+        self._create_ecs_cluster(name, base, args.get("enable_container_insights", True), tags)
+        names = self._create_discovery(name, args, namespace, base, tags)
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/ecs/{base}",
+            retention_in_days=retention,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._create_drain_switches(name, args, parts, base, tags)
+        self._create_secrets(name, base, args.get("protect_secrets", True), tags)
+        self._create_execution_roles(name, args, parts, tags)
+        self._create_task_role(name, args, parts, tags)
+        self._register(names, namespace)
+
+    def _create_exec_logging(
+        self, name: str, base: str, retention: int, tags: dict[str, str]
+    ) -> None:
+        """ECS Exec sessions (every console on a node) are recorded in their own log group,
+        encrypted with a key of this stack; the session channel uses the same key."""
+        child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         region = aws.get_region_output(opts=invoke).region
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
-
-        # ECS Exec sessions (every console on a node) are recorded in their own log group,
-        # encrypted with a key of this stack; the session channel uses the same key.
         exec_log_group_name = f"/ecs/{base}/exec"
         exec_log_group_arn = pulumi.Output.concat(
             "arn:aws:logs:", region, ":", account_id, ":log-group:", exec_log_group_name
@@ -343,15 +196,20 @@ class Cluster(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+
+    def _create_ecs_cluster(
+        self, name: str, base: str, container_insights: bool, tags: dict[str, str]
+    ) -> None:
+        """The ECS cluster (ECS Exec recorded to the exec log group) on Fargate and Fargate
+        Spot."""
+        child = pulumi.ResourceOptions(parent=self)
         self.cluster = aws.ecs.Cluster(
             f"{name}-ecs",
             name=base,
             settings=[
                 {
                     "name": "containerInsights",
-                    "value": "enabled"
-                    if args.get("enable_container_insights", True)
-                    else "disabled",
+                    "value": "enabled" if container_insights else "disabled",
                 }
             ],
             configuration={
@@ -377,6 +235,14 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
 
+    def _create_discovery(
+        self, name: str, args: ClusterArgs, namespace: str, base: str, tags: dict[str, str]
+    ) -> dict[str, str]:
+        """The private DNS namespace and its discovery service(s): one name for both slots, or
+        one per slot. Returns slot → DNS name."""
+        child = pulumi.ResourceOptions(parent=self)
+        shared = args.get("share_discovery_across_slots", True)
+        service_name = args.get("discovery_service_name", "nodes")
         self.namespace = aws.servicediscovery.PrivateDnsNamespace(
             f"{name}-namespace",
             name=namespace,
@@ -386,10 +252,10 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
         names = {slot: service_name if shared else f"{service_name}-{slot}" for slot in SLOTS}
-        services: dict[str, aws.servicediscovery.Service] = {}
+        self.discovery_services: dict[str, aws.servicediscovery.Service] = {}
         for dns_name in sorted(set(names.values())):
             # A records, MULTIVALUE: one query returns every healthy node (dns_cluster, libcluster).
-            services[dns_name] = aws.servicediscovery.Service(
+            self.discovery_services[dns_name] = aws.servicediscovery.Service(
                 f"{name}-discovery-{dns_name}",
                 name=dns_name,
                 namespace_id=self.namespace.id,
@@ -403,15 +269,12 @@ class Cluster(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
+        return names
 
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/ecs/{base}",
-            retention_in_days=retention,
-            tags=tags,
-            opts=child,
-        )
-
+    def _create_drain_switches(
+        self, name: str, args: ClusterArgs, parts: list[str], base: str, tags: dict[str, str]
+    ) -> None:
+        """One SSM parameter per slot that tells its nodes to shed their WebSockets."""
         draining = set(args.get("draining_slots") or [])
         window = args.get("drain_window_seconds", 300)
         self.drain_parameters = {
@@ -422,12 +285,14 @@ class Cluster(pulumi.ComponentResource):
                 value=drain_parameter_value(slot in draining, window),
                 description=f"Tells the {slot} nodes of {base} to shed their WebSockets",
                 tags={**tags, "phoenix-aws:slot": slot},
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
             for slot in SLOTS
         }
 
-        protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect_secrets", True))
+    def _create_secrets(self, name: str, base: str, protect: bool, tags: dict[str, str]) -> None:
+        """SECRET_KEY_BASE and RELEASE_COOKIE, generated and stored in Secrets Manager."""
+        protected = pulumi.ResourceOptions(parent=self, protect=protect)
         key_base = random.RandomBytes(f"{name}-secret-key-base-random", length=64, opts=protected)
         cookie = random.RandomPassword(
             f"{name}-release-cookie-random", length=64, special=False, opts=protected
@@ -443,11 +308,15 @@ class Cluster(pulumi.ComponentResource):
                 description=f"{env_name} of {base}, generated by phoenix-aws",
                 value=value,
                 tags=tags,
-                protect=args.get("protect_secrets", True),
+                protect=protect,
                 parent=self,
             )
 
-        ecs_trust = json.dumps(assume_role_policy("ecs-tasks.amazonaws.com"))
+    def _create_execution_roles(
+        self, name: str, args: ClusterArgs, parts: list[str], tags: dict[str, str]
+    ) -> None:
+        """The app's execution role (its own secrets) and the admin tasks' (also the admin
+        secrets, such as the database master secret)."""
         repositories = pulumi.Output.all(*(args.get("repository_arns") or []))
         readable = [s.arn for s in self.secrets.values()] + list(
             args.get("readable_secret_arns") or []
@@ -459,7 +328,7 @@ class Cluster(pulumi.ComponentResource):
             "ECS agent: pull images, write logs, read this app's secrets",
             readable,
             repositories,
-            ecs_trust,
+            ECS_TASKS_TRUST,
             tags,
         )
         self.admin_execution_role_arn = self._execution_role(
@@ -469,14 +338,20 @@ class Cluster(pulumi.ComponentResource):
             "ECS agent for one-off admin tasks: also reads the database master secret",
             readable + list(args.get("admin_secret_arns") or []),
             repositories,
-            ecs_trust,
+            ECS_TASKS_TRUST,
             tags,
         )
 
+    def _create_task_role(
+        self, name: str, args: ClusterArgs, parts: list[str], tags: dict[str, str]
+    ) -> None:
+        """The app's own AWS identity (see `task_role_policy`), plus any managed policies; its
+        ARN resolves only once the policies exist (ECS checks them at launch)."""
+        child = pulumi.ResourceOptions(parent=self)
         self.task_role = aws.iam.Role(
             f"{name}-task-role",
             name=physical_name(*parts, "task", max_length=IAM_ROLE_NAME_MAX),
-            assume_role_policy=ecs_trust,
+            assume_role_policy=ECS_TASKS_TRUST,
             description="The Phoenix app's own AWS identity",
             tags=tags,
             opts=child,
@@ -510,21 +385,22 @@ class Cluster(pulumi.ComponentResource):
             )
             for i, policy_arn in enumerate(args.get("task_role_policy_arns") or [])
         ]
+        self.task_role_arn = pulumi.Output.all(
+            self.task_role.arn, task_policy.id, *[a.id for a in attachments]
+        ).apply(lambda a: a[0])
 
+    def _register(self, names: dict[str, str], namespace: str) -> None:
+        """Set and register the outputs."""
         self.cluster_arn = self.cluster.arn
         self.cluster_name = self.cluster.name
         self.namespace_id = self.namespace.id
         self.namespace_name = self.namespace.name
         self.discovery_service_arns = pulumi.Output.all(
-            **{slot: services[names[slot]].arn for slot in SLOTS}
+            **{slot: self.discovery_services[names[slot]].arn for slot in SLOTS}
         )
         self.dns_cluster_queries = pulumi.Output.from_input(
             {slot: f"{names[slot]}.{namespace}" for slot in SLOTS}
         )
-        # Tasks start only once their roles' policies exist (ECS checks them at launch).
-        self.task_role_arn = pulumi.Output.all(
-            self.task_role.arn, task_policy.id, *[a.id for a in attachments]
-        ).apply(lambda a: a[0])
         self.log_group_name = self.log_group.name
         self.exec_log_group_name = self.exec_log_group.name
         self.app_secrets = pulumi.Output.all(
@@ -579,6 +455,31 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
         return pulumi.Output.all(role.arn, policy.id).apply(lambda a: a[0])
+
+
+def _validate(name: str, args: ClusterArgs) -> None:
+    check_args("Cluster", name, args, ClusterArgs)
+    for key, value, rule in (
+        ("namespace", args.get("namespace"), check_namespace),
+        ("log_retention_days", args.get("log_retention_days"), check_log_retention),
+        (
+            "task_role_policy_arns",
+            args.get("task_role_policy_arns"),
+            lambda arns: [check_policy_arn(a) for a in arns],
+        ),
+        (
+            "readable_secret_arns",
+            [a for a in args.get("readable_secret_arns") or [] if isinstance(a, str)],
+            lambda arns: [check_secret_reference(a) for a in arns],
+        ),
+        (
+            "drain_window_seconds",
+            args.get("drain_window_seconds"),
+            lambda s: _in_range(s, 30, 3600),
+        ),
+        ("tags", args.get("tags"), check_tags),
+    ):
+        check_arg("Cluster", name, key, value, rule)
 
 
 def _in_range(value: int, low: int, high: int) -> int:

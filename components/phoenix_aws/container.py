@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from .cluster import check_secret_reference
+from .task_iam import check_secret_reference
 
 NOFILE_LIMIT = 65536
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")

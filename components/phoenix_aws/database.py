@@ -12,6 +12,7 @@ Credentials that survive rotation:
   (see examples/phoenix_app/lib/shop/release.ex).
 """
 
+import functools
 import json
 import re
 from typing import NotRequired, TypedDict
@@ -257,35 +258,33 @@ class Database(pulumi.ComponentResource):
         super().__init__(
             component_type("Database"), name, None, with_legacy_alias("Database", opts)
         )
-        check_args("Database", name, args, DatabaseArgs)
+        _validate(name, args)
         version = args.get("engine_version", "17")
-        for key, value, rule in (
-            ("engine_version", version, check_engine_version),
-            ("instance_class", args.get("instance_class"), check_instance_class),
-            ("master_username", args.get("master_username"), check_master_username),
-            ("app_username", args.get("app_username"), check_role_name),
-            (
-                "monitoring_interval_seconds",
-                args.get("monitoring_interval_seconds"),
-                check_monitoring_interval,
-            ),
-            ("log_retention_days", args.get("log_retention_days"), check_log_retention),
-            ("tags", args.get("tags"), check_tags),
-        ):
-            check_arg("Database", name, key, value, rule)
-        major = engine_major(version)
         identifier = physical_name(args["identifier"], max_length=DB_IDENTIFIER_MAX)
         tags = dict(args.get("tags") or {})
-        child = pulumi.ResourceOptions(parent=self)
-        protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect", True))
-        db_name = args.get("database_name", "app")
-        username = args.get("master_username", "phoenix_admin")
-        app_user = args.get("app_username", "app")
-        if app_user == username:
-            raise arg_error(
-                "Database", name, "app_username", "the app must not log in as the master user"
-            )
+        planned = database_identity(
+            identifier,
+            version,
+            args.get("database_name", "app"),
+            args.get("master_username", "phoenix_admin"),
+            args.get("kms_key_id"),
+        )
 
+        self._create_network_access(name, args, identifier, tags)
+        self._create_parameter_group(name, identifier, engine_major(version), args, tags)
+        log_groups = self._create_log_groups(name, identifier, args, tags)
+        monitoring_role_arn = self._create_monitoring_role(name, identifier, args, tags)
+        self._create_instance(
+            name, args, identifier, planned, log_groups, monitoring_role_arn, tags
+        )
+        self._register(args, planned)
+
+    def _create_network_access(
+        self, name: str, args: DatabaseArgs, identifier: str, tags: dict[str, str]
+    ) -> None:
+        """The DB subnet group (isolated subnets) and the security group that lets only the
+        client security group in."""
+        child = pulumi.ResourceOptions(parent=self)
         self.subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",
             name=identifier,
@@ -303,8 +302,12 @@ class Database(pulumi.ComponentResource):
             tags={**tags, "Name": f"{identifier}-db"},
             opts=child,
         )
-        # Clients without TLS are refused by the server, not just discouraged; slow statements
-        # are logged (and exported to CloudWatch Logs with the rest of the Postgres log).
+
+    def _create_parameter_group(
+        self, name: str, identifier: str, major: str, args: DatabaseArgs, tags: dict[str, str]
+    ) -> None:
+        """Clients without TLS are refused by the server, not just discouraged; slow statements
+        are logged (and exported to CloudWatch Logs with the rest of the Postgres log)."""
         self.parameter_group = aws.rds.ParameterGroup(
             f"{name}-params",
             name=f"{identifier}-pg{major}",
@@ -319,71 +322,80 @@ class Database(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=False),
         )
-        log_retention = args.get("log_retention_days", 30)
-        # RDS writes exported logs here; creating the groups first gives them a retention.
-        log_groups = [
+
+    def _create_log_groups(
+        self, name: str, identifier: str, args: DatabaseArgs, tags: dict[str, str]
+    ) -> list[aws.cloudwatch.LogGroup]:
+        """RDS writes exported logs here; creating the groups first gives them a retention."""
+        return [
             aws.cloudwatch.LogGroup(
                 f"{name}-log-{kind}",
                 name=f"/aws/rds/instance/{identifier}/{kind}",
-                retention_in_days=log_retention,
+                retention_in_days=args.get("log_retention_days", 30),
                 tags=tags,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
             for kind in ("postgresql", "upgrade")
         ]
-        monitoring_interval = args.get("monitoring_interval_seconds", 60)
-        monitoring_role_arn = None
-        if monitoring_interval:
-            monitoring_role = aws.iam.Role(
-                f"{name}-monitoring-role",
-                assume_role_policy=json.dumps(assume_role_policy("monitoring.rds.amazonaws.com")),
-                description=f"RDS enhanced monitoring of {identifier}",
-                tags=tags,
-                opts=child,
-            )
-            attachment = aws.iam.RolePolicyAttachment(
-                f"{name}-monitoring-policy",
-                role=monitoring_role.name,
-                policy_arn=ENHANCED_MONITORING_POLICY,
-                opts=child,
-            )
-            monitoring_role_arn = pulumi.Output.all(monitoring_role.arn, attachment.id).apply(
-                lambda a: a[0]
-            )
+
+    def _create_monitoring_role(
+        self, name: str, identifier: str, args: DatabaseArgs, tags: dict[str, str]
+    ) -> pulumi.Output[str] | None:
+        """The enhanced monitoring role (none when monitoring is off); its ARN resolves once
+        its policy is attached."""
+        if not args.get("monitoring_interval_seconds", 60):
+            return None
+        child = pulumi.ResourceOptions(parent=self)
+        monitoring_role = aws.iam.Role(
+            f"{name}-monitoring-role",
+            assume_role_policy=json.dumps(assume_role_policy("monitoring.rds.amazonaws.com")),
+            description=f"RDS enhanced monitoring of {identifier}",
+            tags=tags,
+            opts=child,
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-monitoring-policy",
+            role=monitoring_role.name,
+            policy_arn=ENHANCED_MONITORING_POLICY,
+            opts=child,
+        )
+        return pulumi.Output.all(monitoring_role.arn, attachment.id).apply(lambda a: a[0])
+
+    def _create_instance(
+        self,
+        name: str,
+        args: DatabaseArgs,
+        identifier: str,
+        planned: dict[str, str],
+        log_groups: list[aws.cloudwatch.LogGroup],
+        monitoring_role_arn: pulumi.Output[str] | None,
+        tags: dict[str, str],
+    ) -> None:
+        """The encrypted, private, Multi-AZ instance with RDS-managed master credentials and
+        IAM authentication, created only after the identity check passed."""
         performance_insights = args.get("performance_insights", True)
-        planned = database_identity(identifier, version, db_name, username, args.get("kms_key_id"))
-        allow_replacement = args.get("allow_replacement", False)
         allow_major = args.get("allow_major_version_upgrade", False)
-
-        def guarded_identifier(previous: dict[str, str] | None) -> str:
-            problems = identity_problems(
-                previous,
-                planned,
-                allow_replacement=allow_replacement,
-                allow_major_version_upgrade=allow_major,
-            )
-            if problems:
-                raise pulumi.RunError(
-                    f"database {identifier}: refusing the change:\n  " + "\n  ".join(problems)
-                )
-            return identifier
-
+        guard = functools.partial(
+            _guarded_identifier,
+            identifier,
+            planned,
+            allow_replacement=args.get("allow_replacement", False),
+            allow_major_version_upgrade=allow_major,
+        )
         self.instance = aws.rds.Instance(
             f"{name}-instance",
             # The instance waits for the identity check, so a refused change never reaches it.
-            identifier=pulumi.Output.from_input(args.get("previous_identity")).apply(
-                guarded_identifier
-            ),
+            identifier=pulumi.Output.from_input(args.get("previous_identity")).apply(guard),
             engine="postgres",
-            engine_version=version,
+            engine_version=args.get("engine_version", "17"),
             instance_class=args.get("instance_class", "db.t4g.medium"),
             allocated_storage=args.get("allocated_storage_gb", MIN_STORAGE_GB),
             max_allocated_storage=args.get("max_allocated_storage_gb", 100),
             storage_type="gp3",
             storage_encrypted=True,
             kms_key_id=args.get("kms_key_id"),
-            db_name=db_name,
-            username=username,
+            db_name=planned["database_name"],
+            username=planned["master_username"],
             manage_master_user_password=True,
             iam_database_authentication_enabled=True,
             port=POSTGRES_PORT,
@@ -401,33 +413,55 @@ class Database(pulumi.ComponentResource):
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
             performance_insights_enabled=performance_insights,
             performance_insights_retention_period=7 if performance_insights else None,
-            monitoring_interval=monitoring_interval,
+            monitoring_interval=args.get("monitoring_interval_seconds", 60),
             monitoring_role_arn=monitoring_role_arn,
             deletion_protection=args.get("deletion_protection", True),
             skip_final_snapshot=args.get("skip_final_snapshot", False),
             final_snapshot_identifier=f"{identifier}-final",
             tags=tags,
-            opts=pulumi.ResourceOptions.merge(
-                protected, pulumi.ResourceOptions(depends_on=log_groups)
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.get("protect", True), depends_on=log_groups
             ),
         )
 
+    def _register(self, args: DatabaseArgs, planned: dict[str, str]) -> None:
+        """Set and register the outputs, and the environment the app and admin tasks get."""
+        db_name, app_user = planned["database_name"], args.get("app_username", "app")
         self.identifier = self.instance.identifier
         self.address = self.instance.address
         self.port = self.instance.port
         self.database_name = pulumi.Output.from_input(db_name)
-        self.master_username = pulumi.Output.from_input(username)
+        self.master_username = pulumi.Output.from_input(planned["master_username"])
         self.app_username = pulumi.Output.from_input(app_user)
         self.identity = pulumi.Output.from_input(planned)
         self.secret_arn = self.instance.master_user_secrets.apply(
             lambda secrets: (secrets[0].secret_arn or "") if secrets else ""
         )
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
-        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        region = aws.get_region_output(opts=invoke).region
+        caller = aws.get_caller_identity_output(opts=invoke)
         self.app_connect_arn = pulumi.Output.all(
             region, caller.account_id, self.instance.resource_id
         ).apply(lambda a: connect_resource_arn(a[0], a[1], a[2], app_user))
         self.security_group_id = self.security_group.id
+        self._set_environments(db_name, app_user)
+        self.register_outputs(
+            {
+                "identifier": self.identifier,
+                "address": self.address,
+                "port": self.port,
+                "database_name": self.database_name,
+                "app_username": self.app_username,
+                "secret_arn": self.secret_arn,
+                "app_connect_arn": self.app_connect_arn,
+                "security_group_id": self.security_group_id,
+                "identity": self.identity,
+            }
+        )
+
+    def _set_environments(self, db_name: str, app_user: str) -> None:
+        """The app's tasks log in as the app role with IAM tokens; admin tasks as the master
+        user, whose credentials ECS reads from the RDS-managed secret when each task starts."""
         coordinates = pulumi.Output.all(self.address, self.port).apply(
             lambda a: {
                 "DATABASE_HOST": a[0],
@@ -449,16 +483,47 @@ class Database(pulumi.ComponentResource):
                 "DATABASE_PASSWORD": f"{arn}:password::",
             }
         )
-        self.register_outputs(
-            {
-                "identifier": self.identifier,
-                "address": self.address,
-                "port": self.port,
-                "database_name": self.database_name,
-                "app_username": self.app_username,
-                "secret_arn": self.secret_arn,
-                "app_connect_arn": self.app_connect_arn,
-                "security_group_id": self.security_group_id,
-                "identity": self.identity,
-            }
+
+
+def _guarded_identifier(
+    identifier: str,
+    planned: dict[str, str],
+    previous: dict[str, str] | None,
+    *,
+    allow_replacement: bool,
+    allow_major_version_upgrade: bool,
+) -> str:
+    """The identifier, once the deployed database's identity allows the planned change."""
+    problems = identity_problems(
+        previous,
+        planned,
+        allow_replacement=allow_replacement,
+        allow_major_version_upgrade=allow_major_version_upgrade,
+    )
+    if problems:
+        raise pulumi.RunError(
+            f"database {identifier}: refusing the change:\n  " + "\n  ".join(problems)
+        )
+    return identifier
+
+
+def _validate(name: str, args: DatabaseArgs) -> None:
+    check_args("Database", name, args, DatabaseArgs)
+    for key, value, rule in (
+        ("engine_version", args.get("engine_version", "17"), check_engine_version),
+        ("instance_class", args.get("instance_class"), check_instance_class),
+        ("master_username", args.get("master_username"), check_master_username),
+        ("app_username", args.get("app_username"), check_role_name),
+        (
+            "monitoring_interval_seconds",
+            args.get("monitoring_interval_seconds"),
+            check_monitoring_interval,
+        ),
+        ("log_retention_days", args.get("log_retention_days"), check_log_retention),
+        ("tags", args.get("tags"), check_tags),
+    ):
+        check_arg("Database", name, key, value, rule)
+    if args.get("app_username", "app") == args.get("master_username", "phoenix_admin"):
+        raise arg_error(
+            "Database", name, "app_username", "the app must not log in as the master user"
         )

@@ -184,27 +184,33 @@ class AppImage(pulumi.ComponentResource):
         super().__init__(
             component_type("AppImage"), name, None, with_legacy_alias("AppImage", opts)
         )
-        check_args("AppImage", name, args, AppImageArgs)
-        build = args.get("build")
-        if build:
-            dockerfile = build.get("dockerfile", "Dockerfile")
-            check_arg(
-                "AppImage",
-                name,
-                "build.context",
-                build["context"],
-                lambda c: check_build_context(c, dockerfile),
-            )
-            check_arg(
-                "AppImage", name, "build.build_args", build.get("build_args"), check_build_args
-            )
-        for slot, image in (args.get("pinned_images") or {}).items():
-            check_arg("AppImage", name, f"pinned_images.{slot}", image, check_image_reference)
-        check_arg("AppImage", name, "tags", args.get("tags"), check_tags)
+        _validate(name, args)
         tags = dict(args.get("tags") or {})
-        child = pulumi.ResourceOptions(parent=self)
         repo_name = physical_name(*args["name_parts"], max_length=ECR_NAME_MAX)
 
+        self._create_repository(name, repo_name, args, tags)
+        self.image = pulumi.Output.from_input(None)
+        self.tag = pulumi.Output.from_input(None)
+        build = args.get("build")
+        if build:
+            self._build_and_push(name, build)
+        self._mark_images_in_use(name, repo_name, args.get("pinned_images") or {})
+        self.repository_url = self.repository.repository_url
+        self.repository_arn = self.repository.arn
+        self.register_outputs(
+            {
+                "repository_url": self.repository_url,
+                "repository_arn": self.repository_arn,
+                "image": self.image,
+                "tag": self.tag,
+            }
+        )
+
+    def _create_repository(
+        self, name: str, repo_name: str, args: AppImageArgs, tags: dict[str, str]
+    ) -> None:
+        """The ECR repository (immutable tags, scanned on push; protected unless switched off)
+        and its lifecycle policy."""
         self.repository = aws.ecr.Repository(
             f"{name}-repo",
             name=repo_name,
@@ -219,40 +225,46 @@ class AppImage(pulumi.ComponentResource):
             f"{name}-lifecycle",
             repository=self.repository.name,
             policy=json.dumps(lifecycle_policy(args.get("keep_last", 30))),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
-        self.image = pulumi.Output.from_input(None)
-        self.tag = pulumi.Output.from_input(None)
-        if build:
-            build_args = dict(build.get("build_args") or {})
-            platform = PLATFORMS[build.get("cpu_architecture", "ARM64")]
-            tag = content_tag(build["context"], dockerfile, build_args, platform)
-            token = aws.ecr.get_authorization_token_output(
-                registry_id=self.repository.registry_id,
-                opts=pulumi.InvokeOutputOptions(parent=self),
-            )
-            self.built = pulumi_docker.Image(
-                f"{name}-build",
-                image_name=self.repository.repository_url.apply(lambda url: f"{url}:{tag}"),
-                build={
-                    "context": build["context"],
-                    "dockerfile": str(Path(build["context"]) / dockerfile),
-                    "platform": platform,
-                    "args": build_args,
-                    **({"target": build["target"]} if build.get("target") else {}),
-                },
-                registry={
-                    "server": self.repository.repository_url,
-                    "username": token.user_name,
-                    "password": pulumi.Output.secret(token.password),
-                },
-                opts=child,
-            )
-            self.image = self.built.repo_digest
-            self.tag = pulumi.Output.from_input(tag)
+    def _build_and_push(self, name: str, build: ImageBuild) -> None:
+        """Build the image for the slots' platform, tagged by its content, and push it; the
+        image output is pinned by digest."""
+        dockerfile = build.get("dockerfile", "Dockerfile")
+        build_args = dict(build.get("build_args") or {})
+        platform = PLATFORMS[build.get("cpu_architecture", "ARM64")]
+        tag = content_tag(build["context"], dockerfile, build_args, platform)
+        token = aws.ecr.get_authorization_token_output(
+            registry_id=self.repository.registry_id,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        self.built = pulumi_docker.Image(
+            f"{name}-build",
+            image_name=self.repository.repository_url.apply(lambda url: f"{url}:{tag}"),
+            build={
+                "context": build["context"],
+                "dockerfile": str(Path(build["context"]) / dockerfile),
+                "platform": platform,
+                "args": build_args,
+                **({"target": build["target"]} if build.get("target") else {}),
+            },
+            registry={
+                "server": self.repository.repository_url,
+                "username": token.user_name,
+                "password": pulumi.Output.secret(token.password),
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.image = self.built.repo_digest
+        self.tag = pulumi.Output.from_input(tag)
 
-        for slot, image in (args.get("pinned_images") or {}).items():
+    def _mark_images_in_use(
+        self, name: str, repo_name: str, pinned_images: dict[str, pulumi.Input[str]]
+    ) -> None:
+        """Tag each pinned image of this repository as in use by its slot, so the lifecycle
+        policy never expires an image a slot runs."""
+        for slot, image in pinned_images.items():
             if isinstance(image, str) and not image.split("@")[0].endswith(f"/{repo_name}"):
                 continue  # another registry's image: ECR's lifecycle policy never touches it
             command.local.Command(
@@ -267,16 +279,23 @@ class AppImage(pulumi.ComponentResource):
                     ),
                 },
                 triggers=[image],
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
 
-        self.repository_url = self.repository.repository_url
-        self.repository_arn = self.repository.arn
-        self.register_outputs(
-            {
-                "repository_url": self.repository_url,
-                "repository_arn": self.repository_arn,
-                "image": self.image,
-                "tag": self.tag,
-            }
+
+def _validate(name: str, args: AppImageArgs) -> None:
+    check_args("AppImage", name, args, AppImageArgs)
+    build = args.get("build")
+    if build:
+        dockerfile = build.get("dockerfile", "Dockerfile")
+        check_arg(
+            "AppImage",
+            name,
+            "build.context",
+            build["context"],
+            lambda c: check_build_context(c, dockerfile),
         )
+        check_arg("AppImage", name, "build.build_args", build.get("build_args"), check_build_args)
+    for slot, image in (args.get("pinned_images") or {}).items():
+        check_arg("AppImage", name, f"pinned_images.{slot}", image, check_image_reference)
+    check_arg("AppImage", name, "tags", args.get("tags"), check_tags)

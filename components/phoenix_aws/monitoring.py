@@ -7,8 +7,10 @@ through it). The dashboard adds traffic, latency, the WebSocket count per slot (
 metric) and healthy targets per slot.
 """
 
+import functools
 import json
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
@@ -110,57 +112,9 @@ def dashboard_body(
     stack_id: str,
 ) -> dict[str, Any]:
     """The stack's dashboard: edge, slots (WebSockets, healthy targets, CPU, memory), data."""
-
-    def widget(title: str, metrics: list[list[Any]], stat: str = "Sum", **extra: Any) -> dict:
-        return {
-            "type": "metric",
-            "width": 12,
-            "height": 6,
-            "properties": {
-                "title": title,
-                "region": region,
-                "stat": stat,
-                "period": 60,
-                "view": "timeSeries",
-                "metrics": metrics,
-                **extra,
-            },
-        }
-
-    elb = "AWS/ApplicationELB"
+    widget = functools.partial(_widget, region)
     widgets = [
-        widget(
-            "Edge: requests and 5xx",
-            [
-                [elb, "RequestCount", "LoadBalancer", load_balancer],
-                [elb, "HTTPCode_Target_5XX_Count", "LoadBalancer", load_balancer],
-                [elb, "HTTPCode_ELB_5XX_Count", "LoadBalancer", load_balancer],
-            ],
-        ),
-        widget(
-            "Edge: response time",
-            [
-                [elb, "TargetResponseTime", "LoadBalancer", load_balancer, {"stat": "p50"}],
-                [elb, "TargetResponseTime", "LoadBalancer", load_balancer, {"stat": "p99"}],
-            ],
-            stat="Average",
-        ),
-        widget(
-            "Active connections (all clients) and WebSockets per slot",
-            [[elb, "ActiveConnectionCount", "LoadBalancer", load_balancer]]
-            + [
-                [SOCKET_METRIC_NAMESPACE, SOCKET_METRIC_NAME, "Stack", stack_id, "Slot", slot]
-                for slot in SLOTS
-            ],
-        ),
-        widget(
-            "Healthy targets per slot",
-            [
-                [elb, "HealthyHostCount", "TargetGroup", tg, "LoadBalancer", load_balancer]
-                for tg in target_groups.values()
-            ],
-            stat="Minimum",
-        ),
+        *_edge_widgets(widget, load_balancer, target_groups, stack_id),
         widget(
             "Slots: CPU and memory",
             [
@@ -202,6 +156,204 @@ def dashboard_body(
     for i, w in enumerate(widgets):
         w["x"], w["y"] = (i % 2) * 12, (i // 2) * 6
     return {"widgets": widgets}
+
+
+def _widget(
+    region: str, title: str, metrics: list[list[Any]], stat: str = "Sum", **extra: Any
+) -> dict:
+    """One time-series widget of the dashboard's 2-column grid."""
+    return {
+        "type": "metric",
+        "width": 12,
+        "height": 6,
+        "properties": {
+            "title": title,
+            "region": region,
+            "stat": stat,
+            "period": 60,
+            "view": "timeSeries",
+            "metrics": metrics,
+            **extra,
+        },
+    }
+
+
+def _edge_widgets(
+    widget: Callable[..., dict],
+    load_balancer: str,
+    target_groups: dict[str, str],
+    stack_id: str,
+) -> list[dict]:
+    """Requests and 5xx, response time, connections and WebSockets, healthy targets."""
+    elb = "AWS/ApplicationELB"
+    return [
+        widget(
+            "Edge: requests and 5xx",
+            [
+                [elb, "RequestCount", "LoadBalancer", load_balancer],
+                [elb, "HTTPCode_Target_5XX_Count", "LoadBalancer", load_balancer],
+                [elb, "HTTPCode_ELB_5XX_Count", "LoadBalancer", load_balancer],
+            ],
+        ),
+        widget(
+            "Edge: response time",
+            [
+                [elb, "TargetResponseTime", "LoadBalancer", load_balancer, {"stat": "p50"}],
+                [elb, "TargetResponseTime", "LoadBalancer", load_balancer, {"stat": "p99"}],
+            ],
+            stat="Average",
+        ),
+        widget(
+            "Active connections (all clients) and WebSockets per slot",
+            [[elb, "ActiveConnectionCount", "LoadBalancer", load_balancer]]
+            + [
+                [SOCKET_METRIC_NAMESPACE, SOCKET_METRIC_NAME, "Stack", stack_id, "Slot", slot]
+                for slot in SLOTS
+            ],
+        ),
+        widget(
+            "Healthy targets per slot",
+            [
+                [elb, "HealthyHostCount", "TargetGroup", tg, "LoadBalancer", load_balancer]
+                for tg in target_groups.values()
+            ],
+            stat="Minimum",
+        ),
+    ]
+
+
+def edge_alarms(args: "MonitoringArgs", target_groups: pulumi.Output[dict]) -> list[AlarmSpec]:
+    """Edge error rates by status, response time, and unhealthy targets per slot."""
+    lb = args["load_balancer_arn_suffix"]
+    specs = [
+        AlarmSpec(
+            "target-5xx",
+            "AWS/ApplicationELB",
+            "HTTPCode_Target_5XX_Count",
+            {"LoadBalancer": lb},
+            "Sum",
+            "GreaterThanThreshold",
+            args.get("target_5xx_per_minute", 10),
+            "The app answers 5xx (errors by status: see the ALB access logs)",
+        ),
+        AlarmSpec(
+            "elb-5xx",
+            "AWS/ApplicationELB",
+            "HTTPCode_ELB_5XX_Count",
+            {"LoadBalancer": lb},
+            "Sum",
+            "GreaterThanThreshold",
+            10,
+            "The load balancer answers 5xx itself (no healthy target, timeouts)",
+        ),
+        AlarmSpec(
+            "response-time",
+            "AWS/ApplicationELB",
+            "TargetResponseTime",
+            {"LoadBalancer": lb},
+            "Average",
+            "GreaterThanThreshold",
+            1.0,
+            "Average response time above 1 s",
+            periods=5,
+        ),
+    ]
+    for slot in SLOTS:
+        specs.append(
+            AlarmSpec(
+                f"unhealthy-{slot}",
+                "AWS/ApplicationELB",
+                "UnHealthyHostCount",
+                {"LoadBalancer": lb, "TargetGroup": target_groups.apply(operator.itemgetter(slot))},
+                "Maximum",
+                "GreaterThanThreshold",
+                0,
+                f"Slot {slot} has unhealthy nodes",
+            )
+        )
+    return specs
+
+
+def node_and_database_alarms(args: "MonitoringArgs") -> list[AlarmSpec]:
+    """Node CPU and memory per slot, database CPU and free storage."""
+    specs: list[AlarmSpec] = []
+    for slot, service in args["service_names"].items():
+        for metric, limit in (("CPUUtilization", 85), ("MemoryUtilization", 85)):
+            specs.append(
+                AlarmSpec(
+                    f"{slot}-{metric[:3].lower()}",
+                    "AWS/ECS",
+                    metric,
+                    {"ClusterName": args["cluster_name"], "ServiceName": service},
+                    "Average",
+                    "GreaterThanThreshold",
+                    limit,
+                    f"Slot {slot} nodes above {limit}% {metric[:-11].lower()}",
+                    periods=5,
+                )
+            )
+    db = args["database_identifier"]
+    specs += [
+        AlarmSpec(
+            "db-cpu",
+            "AWS/RDS",
+            "CPUUtilization",
+            {"DBInstanceIdentifier": db},
+            "Average",
+            "GreaterThanThreshold",
+            80,
+            "PostgreSQL CPU above 80%",
+            periods=5,
+        ),
+        AlarmSpec(
+            "db-storage",
+            "AWS/RDS",
+            "FreeStorageSpace",
+            {"DBInstanceIdentifier": db},
+            "Minimum",
+            "LessThanThreshold",
+            args["database_storage_gb"] * 0.1 * 1024**3,
+            "PostgreSQL free storage below 10% of the allocation",
+        ),
+    ]
+    return specs
+
+
+def redis_alarms(args: "MonitoringArgs", members: pulumi.Output[list[str]]) -> list[AlarmSpec]:
+    """Engine CPU and memory per Redis node (every PubSub broadcast passes through Redis)."""
+    specs: list[AlarmSpec] = []
+    count = args.get("redis_node_count", 0) if args.get("redis_member_cluster_ids") else 0
+    for i in range(count):
+        node = members.apply(operator.itemgetter(i)).apply(redis_node_dimensions)
+        dimensions = {
+            "CacheClusterId": node.apply(operator.itemgetter("CacheClusterId")),
+            "CacheNodeId": node.apply(operator.itemgetter("CacheNodeId")),
+        }
+        specs += [
+            AlarmSpec(
+                f"redis-{i + 1}-cpu",
+                "AWS/ElastiCache",
+                "EngineCPUUtilization",
+                dimensions,
+                "Average",
+                "GreaterThanThreshold",
+                75,
+                f"Redis node {i + 1}: engine CPU above 75% (every PubSub broadcast passes "
+                "through Redis)",
+                periods=5,
+            ),
+            AlarmSpec(
+                f"redis-{i + 1}-memory",
+                "AWS/ElastiCache",
+                "DatabaseMemoryUsagePercentage",
+                dimensions,
+                "Maximum",
+                "GreaterThanThreshold",
+                80,
+                f"Redis node {i + 1}: memory above 80%",
+            ),
+        ]
+    return specs
 
 
 class MonitoringArgs(TypedDict):
@@ -253,11 +405,35 @@ class Monitoring(pulumi.ComponentResource):
         except ValueError as exc:
             raise arg_error("Monitoring", name, "tags", str(exc)) from None
         tags = dict(args.get("tags") or {})
-        child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
         region = aws.get_region_output(opts=invoke).region
+        target_groups = pulumi.Output.from_input(args["target_group_arn_suffixes"])
+        members = pulumi.Output.from_input(args.get("redis_member_cluster_ids") or [])
 
+        topic_policy = self._create_alarm_topic(name, args, account_id, region, tags)
+        specs = [
+            *edge_alarms(args, target_groups),
+            *node_and_database_alarms(args),
+            *redis_alarms(args, members),
+        ]
+        self._create_alarms(name, specs, topic_policy, tags)
+        self._create_dashboard(name, args, region, target_groups, members)
+        self.topic_arn = self.topic.arn
+        self.dashboard_name = self.dashboard.dashboard_name
+        self.register_outputs({"topic_arn": self.topic_arn, "dashboard_name": self.dashboard_name})
+
+    def _create_alarm_topic(
+        self,
+        name: str,
+        args: MonitoringArgs,
+        account_id: pulumi.Output[str],
+        region: pulumi.Output[str],
+        tags: dict[str, str],
+    ) -> aws.sns.TopicPolicy:
+        """The SNS topic under a customer-managed key that CloudWatch may use, its policy (only
+        this account's alarms publish), and the e-mail subscriptions."""
+        child = pulumi.ResourceOptions(parent=self)
         self.key = aws.kms.Key(
             f"{name}-alarms-key",
             description=f"Alarm notifications of {name}",
@@ -289,132 +465,16 @@ class Monitoring(pulumi.ComponentResource):
                 endpoint=email,
                 opts=child,
             )
+        return topic_policy
 
-        lb = args["load_balancer_arn_suffix"]
-        target_groups = pulumi.Output.from_input(args["target_group_arn_suffixes"])
-        specs = [
-            AlarmSpec(
-                "target-5xx",
-                "AWS/ApplicationELB",
-                "HTTPCode_Target_5XX_Count",
-                {"LoadBalancer": lb},
-                "Sum",
-                "GreaterThanThreshold",
-                args.get("target_5xx_per_minute", 10),
-                "The app answers 5xx (errors by status: see the ALB access logs)",
-            ),
-            AlarmSpec(
-                "elb-5xx",
-                "AWS/ApplicationELB",
-                "HTTPCode_ELB_5XX_Count",
-                {"LoadBalancer": lb},
-                "Sum",
-                "GreaterThanThreshold",
-                10,
-                "The load balancer answers 5xx itself (no healthy target, timeouts)",
-            ),
-            AlarmSpec(
-                "response-time",
-                "AWS/ApplicationELB",
-                "TargetResponseTime",
-                {"LoadBalancer": lb},
-                "Average",
-                "GreaterThanThreshold",
-                1.0,
-                "Average response time above 1 s",
-                periods=5,
-            ),
-        ]
-        for slot in SLOTS:
-            specs.append(
-                AlarmSpec(
-                    f"unhealthy-{slot}",
-                    "AWS/ApplicationELB",
-                    "UnHealthyHostCount",
-                    {
-                        "LoadBalancer": lb,
-                        "TargetGroup": target_groups.apply(operator.itemgetter(slot)),
-                    },
-                    "Maximum",
-                    "GreaterThanThreshold",
-                    0,
-                    f"Slot {slot} has unhealthy nodes",
-                )
-            )
-        for slot, service in args["service_names"].items():
-            for metric, limit in (("CPUUtilization", 85), ("MemoryUtilization", 85)):
-                specs.append(
-                    AlarmSpec(
-                        f"{slot}-{metric[:3].lower()}",
-                        "AWS/ECS",
-                        metric,
-                        {"ClusterName": args["cluster_name"], "ServiceName": service},
-                        "Average",
-                        "GreaterThanThreshold",
-                        limit,
-                        f"Slot {slot} nodes above {limit}% {metric[:-11].lower()}",
-                        periods=5,
-                    )
-                )
-        db = args["database_identifier"]
-        specs += [
-            AlarmSpec(
-                "db-cpu",
-                "AWS/RDS",
-                "CPUUtilization",
-                {"DBInstanceIdentifier": db},
-                "Average",
-                "GreaterThanThreshold",
-                80,
-                "PostgreSQL CPU above 80%",
-                periods=5,
-            ),
-            AlarmSpec(
-                "db-storage",
-                "AWS/RDS",
-                "FreeStorageSpace",
-                {"DBInstanceIdentifier": db},
-                "Minimum",
-                "LessThanThreshold",
-                args["database_storage_gb"] * 0.1 * 1024**3,
-                "PostgreSQL free storage below 10% of the allocation",
-            ),
-        ]
-        members = pulumi.Output.from_input(args.get("redis_member_cluster_ids") or [])
-        for i in range(
-            args.get("redis_node_count", 0) if args.get("redis_member_cluster_ids") else 0
-        ):
-            member = members.apply(operator.itemgetter(i))
-            node = member.apply(redis_node_dimensions)
-            dimensions = {
-                "CacheClusterId": node.apply(operator.itemgetter("CacheClusterId")),
-                "CacheNodeId": node.apply(operator.itemgetter("CacheNodeId")),
-            }
-            specs += [
-                AlarmSpec(
-                    f"redis-{i + 1}-cpu",
-                    "AWS/ElastiCache",
-                    "EngineCPUUtilization",
-                    dimensions,
-                    "Average",
-                    "GreaterThanThreshold",
-                    75,
-                    f"Redis node {i + 1}: engine CPU above 75% (every PubSub broadcast passes "
-                    "through Redis)",
-                    periods=5,
-                ),
-                AlarmSpec(
-                    f"redis-{i + 1}-memory",
-                    "AWS/ElastiCache",
-                    "DatabaseMemoryUsagePercentage",
-                    dimensions,
-                    "Maximum",
-                    "GreaterThanThreshold",
-                    80,
-                    f"Redis node {i + 1}: memory above 80%",
-                ),
-            ]
-
+    def _create_alarms(
+        self,
+        name: str,
+        specs: list[AlarmSpec],
+        topic_policy: aws.sns.TopicPolicy,
+        tags: dict[str, str],
+    ) -> None:
+        """One metric alarm per spec, notifying the topic on alarm and on recovery."""
         self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
         for spec in specs:
             self.alarms[spec.key] = aws.cloudwatch.MetricAlarm(
@@ -437,16 +497,24 @@ class Monitoring(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[topic_policy]),
             )
 
+    def _create_dashboard(
+        self,
+        name: str,
+        args: MonitoringArgs,
+        region: pulumi.Output[str],
+        target_groups: pulumi.Output[dict],
+        members: pulumi.Output[list[str]],
+    ) -> None:
         self.dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
             dashboard_name=args.get("dashboard_name", name),
             dashboard_body=pulumi.Output.all(
                 region,
-                lb,
+                args["load_balancer_arn_suffix"],
                 target_groups,
                 args["cluster_name"],
                 pulumi.Output.all(**args["service_names"]) if args["service_names"] else {},
-                db,
+                args["database_identifier"],
                 members,
             ).apply(
                 lambda a: json.dumps(
@@ -462,8 +530,5 @@ class Monitoring(pulumi.ComponentResource):
                     )
                 )
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.topic_arn = self.topic.arn
-        self.dashboard_name = self.dashboard.dashboard_name
-        self.register_outputs({"topic_arn": self.topic_arn, "dashboard_name": self.dashboard_name})

@@ -135,25 +135,21 @@ class RedisPubSub(pulumi.ComponentResource):
         super().__init__(
             component_type("RedisPubSub"), name, None, with_legacy_alias("RedisPubSub", opts)
         )
-        check_args("RedisPubSub", name, args, RedisPubSubArgs)
-        replicas = args.get("replicas", 1)
-        failover = args.get("automatic_failover", True)
-        try:
-            check_failover(replicas, failover)
-        except ValueError as exc:
-            raise arg_error("RedisPubSub", name, "replicas", str(exc)) from None
-        for key, value, rule in (
-            ("node_type", args.get("node_type"), check_node_type),
-            ("engine_version", args.get("engine_version"), check_redis_engine_version),
-            ("maintenance_window", args.get("maintenance_window"), check_maintenance_window),
-            ("tags", args.get("tags"), check_tags),
-        ):
-            check_arg("RedisPubSub", name, key, value, rule)
+        _validate(name, args)
         identifier = physical_name(args["identifier"], max_length=ELASTICACHE_ID_MAX)
         tags = dict(args.get("tags") or {})
-        child = pulumi.ResourceOptions(parent=self)
-        protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect", True))
 
+        self._create_network_access(name, args, identifier, tags)
+        self._create_replication_group(name, args, identifier, tags)
+        self._create_url_secret(name, identifier, args.get("protect", True), tags)
+        self._register()
+
+    def _create_network_access(
+        self, name: str, args: RedisPubSubArgs, identifier: str, tags: dict[str, str]
+    ) -> None:
+        """The cache subnet group (isolated subnets) and the security group that lets only the
+        client security group in."""
+        child = pulumi.ResourceOptions(parent=self)
         self.subnet_group = aws.elasticache.SubnetGroup(
             f"{name}-subnets", name=identifier, subnet_ids=args["subnet_ids"], tags=tags, opts=child
         )
@@ -166,6 +162,14 @@ class RedisPubSub(pulumi.ComponentResource):
             tags={**tags, "Name": f"{identifier}-redis"},
             opts=child,
         )
+
+    def _create_replication_group(
+        self, name: str, args: RedisPubSubArgs, identifier: str, tags: dict[str, str]
+    ) -> None:
+        """The AUTH token and the encrypted replication group (Multi-AZ with failover)."""
+        protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect", True))
+        replicas = args.get("replicas", 1)
+        failover = args.get("automatic_failover", True)
         # ElastiCache AUTH tokens: 16-128 printable chars without @ " /; alphanumerics are safe.
         self.auth_token = random.RandomPassword(
             f"{name}-auth-token", length=64, special=False, opts=protected
@@ -194,6 +198,12 @@ class RedisPubSub(pulumi.ComponentResource):
             tags=tags,
             opts=protected,
         )
+
+    def _create_url_secret(
+        self, name: str, identifier: str, protect: bool, tags: dict[str, str]
+    ) -> None:
+        """`REDIS_URL` (rediss:// with the AUTH token) in Secrets Manager: the only way the URL
+        reaches the app."""
         url: pulumi.Output[str] = pulumi.Output.all(
             self.auth_token.result,
             self.replication_group.primary_endpoint_address,
@@ -205,10 +215,12 @@ class RedisPubSub(pulumi.ComponentResource):
             description="REDIS_URL for phoenix_pubsub_redis (rediss:// with AUTH token)",
             value=url,
             tags=tags,
-            protect=args.get("protect", True),
+            protect=protect,
             parent=self,
         )
 
+    def _register(self) -> None:
+        """Set and register the outputs."""
         self.primary_endpoint = self.replication_group.primary_endpoint_address
         self.port = self.replication_group.port.apply(lambda p: int(p or REDIS_PORT))
         self.url_secret_arn = self.url_secret.arn
@@ -227,3 +239,18 @@ class RedisPubSub(pulumi.ComponentResource):
                 "member_cluster_ids": self.member_cluster_ids,
             }
         )
+
+
+def _validate(name: str, args: RedisPubSubArgs) -> None:
+    check_args("RedisPubSub", name, args, RedisPubSubArgs)
+    try:
+        check_failover(args.get("replicas", 1), args.get("automatic_failover", True))
+    except ValueError as exc:
+        raise arg_error("RedisPubSub", name, "replicas", str(exc)) from None
+    for key, value, rule in (
+        ("node_type", args.get("node_type"), check_node_type),
+        ("engine_version", args.get("engine_version"), check_redis_engine_version),
+        ("maintenance_window", args.get("maintenance_window"), check_maintenance_window),
+        ("tags", args.get("tags"), check_tags),
+    ):
+        check_arg("RedisPubSub", name, key, value, rule)

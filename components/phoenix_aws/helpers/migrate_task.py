@@ -81,6 +81,29 @@ def run_migration(
     clock: Callable[[], float] = time.monotonic,
 ) -> str:
     """Run the task to completion; return a summary line or raise MigrationError."""
+    definition_arn = _checked_task_definition(ecs, request)
+    task_arn = _start_task(ecs, request, definition_arn)
+    task_id = task_arn.rsplit("/", 1)[-1]
+    task = _wait_until_stopped(ecs, logs, request, task_arn, poll_seconds, sleep, clock)
+    container: dict[str, Any] = next(
+        (c for c in task.get("containers", []) if c["name"] == request.container), {}
+    )
+    exit_code = container.get("exitCode")
+    if exit_code is None:
+        reason = container.get("reason") or task.get("stoppedReason", "unknown reason")
+        raise MigrationError(
+            f"migration task {task_id} stopped without an exit code: {reason}"
+            + _tail(logs, request, task_id)
+        )
+    if exit_code != 0:
+        raise MigrationError(
+            f"migration task {task_id} exited with {exit_code}" + _tail(logs, request, task_id)
+        )
+    return f"migration ok: task {task_id} ran {request.command!r} with {request.image}, exit 0"
+
+
+def _checked_task_definition(ecs: Any, request: MigrationRequest) -> str:
+    """The ARN of the admin task definition, once it runs the requested image."""
     definition = ecs.describe_task_definition(taskDefinition=request.task_family)["taskDefinition"]
     containers = {c["name"]: c for c in definition["containerDefinitions"]}
     if request.container not in containers:
@@ -94,10 +117,14 @@ def run_migration(
             f"{containers[request.container]['image']}, expected {request.image}; "
             "is the slot's new revision registered?"
         )
+    return definition["taskDefinitionArn"]
 
+
+def _start_task(ecs: Any, request: MigrationRequest, definition_arn: str) -> str:
+    """Start one task in the private subnets with the migration command; its ARN."""
     started = ecs.run_task(
         cluster=request.cluster,
-        taskDefinition=definition["taskDefinitionArn"],
+        taskDefinition=definition_arn,
         capacityProviderStrategy=[{"capacityProvider": request.capacity_provider, "weight": 1}],
         count=1,
         startedBy=STARTED_BY,
@@ -119,14 +146,25 @@ def run_migration(
             f"{f.get('arn', '')} {f.get('reason', '')}".strip() for f in started.get("failures", [])
         )
         raise MigrationError(f"could not start the migration task: {reasons or 'no task returned'}")
-    task_arn = started["tasks"][0]["taskArn"]
-    task_id = task_arn.rsplit("/", 1)[-1]
+    return started["tasks"][0]["taskArn"]
 
+
+def _wait_until_stopped(
+    ecs: Any,
+    logs: Any,
+    request: MigrationRequest,
+    task_arn: str,
+    poll_seconds: float,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> dict[str, Any]:
+    """The stopped task; a task still running at the timeout is stopped and reported."""
+    task_id = task_arn.rsplit("/", 1)[-1]
     deadline = clock() + request.timeout_seconds
     while True:
         task = ecs.describe_tasks(cluster=request.cluster, tasks=[task_arn])["tasks"][0]
         if task["lastStatus"] == "STOPPED":
-            break
+            return task
         if clock() >= deadline:
             ecs.stop_task(
                 cluster=request.cluster, task=task_arn, reason="phoenix-aws migration timeout"
@@ -136,22 +174,6 @@ def run_migration(
                 f"after {request.timeout_seconds} s; stopped it" + _tail(logs, request, task_id)
             )
         sleep(poll_seconds)
-
-    container: dict[str, Any] = next(
-        (c for c in task.get("containers", []) if c["name"] == request.container), {}
-    )
-    exit_code = container.get("exitCode")
-    if exit_code is None:
-        reason = container.get("reason") or task.get("stoppedReason", "unknown reason")
-        raise MigrationError(
-            f"migration task {task_id} stopped without an exit code: {reason}"
-            + _tail(logs, request, task_id)
-        )
-    if exit_code != 0:
-        raise MigrationError(
-            f"migration task {task_id} exited with {exit_code}" + _tail(logs, request, task_id)
-        )
-    return f"migration ok: task {task_id} ran {request.command!r} with {request.image}, exit 0"
 
 
 def log_stream_name(request: MigrationRequest, task_id: str) -> str:

@@ -1,0 +1,180 @@
+"""What the app's tasks may do in AWS, as pure policy documents: the execution roles (pull the
+image, write logs, read exactly the given secrets), the task role (its database role, its drain
+switches, ECS Exec sessions), the ECS Exec key; and what ECS accepts as a secret reference.
+"""
+
+import json
+from typing import Any
+
+from .policies import assume_role_policy, key_policy
+from .validation import check_arn
+
+# ECS Exec (`aws ecs execute-command` → `bin/APP remote`) talks to SSM Session Manager channels.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
+ECS_EXEC_ACTIONS = [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+]
+# Who may assume a task role or a task execution role.
+ECS_TASKS_TRUST = json.dumps(assume_role_policy("ecs-tasks.amazonaws.com"))
+
+
+def secret_resource_arn(value_from: str) -> str:
+    """The secret ARN inside an ECS `valueFrom` (which may end in `:json-key:stage:version`)."""
+    parts = value_from.split(":")
+    if len(parts) > 7 and parts[2] == "secretsmanager":
+        return ":".join(parts[:7])
+    return value_from
+
+
+def check_secret_reference(value_from: str) -> str:
+    """What ECS accepts as a secret's `valueFrom`: the full ARN of a Secrets Manager secret
+    (optionally with `:json-key:version-stage:version-id`) or of an SSM parameter.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html"""
+    return check_arn(
+        secret_resource_arn(value_from),
+        service=("secretsmanager", "ssm"),
+        resource=("secret:", "parameter/"),
+        what="a Secrets Manager secret or SSM parameter",
+        example="arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/sentry-dsn-AbCdEf",
+    )
+
+
+def check_policy_arn(arn: str) -> str:
+    """An IAM managed policy ARN (`arn:aws:iam::aws:policy/...` or your account's)."""
+    return check_arn(
+        arn,
+        service="iam",
+        resource="policy/",
+        what="an IAM managed policy",
+        regional=False,
+        example="arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess",
+    )
+
+
+def execution_role_policy(
+    secret_arns: list[str], log_group_arn: str, repository_arns: list[str]
+) -> dict:
+    """Pull images, write logs and read exactly the given secrets (nothing else)."""
+    statements: list[dict] = [
+        {
+            "Sid": "EcrAuth",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        },
+        {
+            "Sid": "PullImages",
+            "Effect": "Allow",
+            "Action": [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchGetImage",
+            ],
+            "Resource": repository_arns or "*",
+        },
+        {
+            "Sid": "WriteLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{log_group_arn}:*",
+        },
+    ]
+    arns = sorted({secret_resource_arn(a) for a in secret_arns if a})
+    secrets = [a for a in arns if ":ssm:" not in a]
+    parameters = [a for a in arns if ":ssm:" in a]
+    if secrets:
+        statements.append(
+            {
+                "Sid": "ReadAppSecrets",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": secrets,
+            }
+        )
+    if parameters:
+        statements.append(
+            {
+                "Sid": "ReadAppParameters",
+                "Effect": "Allow",
+                "Action": "ssm:GetParameters",
+                "Resource": parameters,
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def task_role_policy(
+    *,
+    db_connect_arns: list[str],
+    drain_parameter_arns: list[str],
+    exec_log_group_arn: str,
+    exec_key_arn: str,
+) -> dict:
+    """The app's own rights: log in to its database role (IAM auth), read its slots' drain
+    switches, and serve ECS Exec sessions that are logged to an encrypted log group.
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html#ecs-exec-logging"""
+    statements: list[dict[str, Any]] = [
+        {"Sid": "EcsExecChannels", "Effect": "Allow", "Action": ECS_EXEC_ACTIONS, "Resource": "*"},
+        {
+            "Sid": "EcsExecSessionKey",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": exec_key_arn,
+        },
+        {
+            "Sid": "EcsExecLogging",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": [exec_log_group_arn, f"{exec_log_group_arn}:*"],
+        },
+        {
+            "Sid": "EcsExecLogGroups",
+            "Effect": "Allow",
+            "Action": "logs:DescribeLogGroups",
+            "Resource": "*",
+        },
+    ]
+    if db_connect_arns:
+        statements.append(
+            {
+                "Sid": "DatabaseLogin",
+                "Effect": "Allow",
+                "Action": "rds-db:connect",
+                "Resource": sorted(db_connect_arns),
+            }
+        )
+    if drain_parameter_arns:
+        statements.append(
+            {
+                "Sid": "DrainSwitch",
+                "Effect": "Allow",
+                "Action": "ssm:GetParameter",
+                "Resource": sorted(drain_parameter_arns),
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def exec_key_policy(account_id: str, region: str, log_group_arn: str) -> dict:
+    """The ECS Exec key: the account administers it; CloudWatch Logs may use it for the exec log
+    group only. https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"""
+    return key_policy(
+        account_id,
+        {
+            "Sid": "CloudWatchLogsEncryptsExecSessions",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Action": [
+                "kms:Encrypt*",
+                "kms:Decrypt*",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:Describe*",
+            ],
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+        },
+    )
