@@ -1,6 +1,6 @@
 """The phoenix-aws policy pack: `pulumi preview --policy-pack policy`.
 
-Only assembles the pack; the rules are plain functions in `policy/rules.py`, the waivers live in
+Only assembles the pack; the rules are plain functions in `policy/rules/`, the waivers live in
 `policy/waivers.yaml`.
 """
 

@@ -1,4 +1,4 @@
-"""Glue between the plain rules (`policy/rules.py`) and Pulumi CrossGuard (`pulumi-policy`).
+"""Glue between the plain rules (`policy/rules/`) and Pulumi CrossGuard (`pulumi-policy`).
 
 Each rule becomes one CrossGuard policy of the same name and enforcement level. A resource rule
 sees the resource's properties as the engine sends them; a stack rule sees every resource with
