@@ -9,184 +9,32 @@ listed as free; unknown resource types are unpriced.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-from offline.mocks import Resource, Run, mock_arn
+from offline.mocks import Resource, Run
 
-from .model import (
-    Charge,
-    EndpointEconomics,
-    Finding,
-    Free,
-    Line,
-    Report,
-    Unpriced,
-    UsageCharge,
-)
+from .catalog import FREE_PROVIDERS, FREE_TYPES, USAGE_CATALOG
+from .context import Context
+from .findings import architecture_findings, endpoint_findings
+from .model import Free, Line, Report
 from .prices import PriceTable
+
+# The catalog and the pricing pass live in their own modules; their names stay importable here.
+__all__ = [
+    "DEFAULT_TRAFFIC_GB",
+    "FREE_PROVIDERS",
+    "FREE_TYPES",
+    "USAGE_CATALOG",
+    "Context",
+    "Rule",
+    "price_resource",
+    "price_run",
+]
 
 DEFAULT_TRAFFIC_GB = 20.0
 """GB a month assumed through each interface endpoint when `--traffic-gb` does not say."""
 
 FARGATE_FREE_EPHEMERAL_GB = 20
-
-# Usage-based charges: name, the price key of their unit price (None: rate not in the table), unit.
-USAGE_CATALOG: dict[str, tuple[str, str | None, str]] = {
-    "alb_lcu": ("ALB capacity units (LCUs)", "elb.alb.lcu", "LCU-hour"),
-    "nat_gb": ("NAT gateway data processing", "vpc.nat_gateway.gb", "GB"),
-    "endpoint_gb": (
-        "Interface endpoint data processing",
-        "privatelink.interface_endpoint.gb",
-        "GB",
-    ),
-    "internet_out": ("Data transfer out to the internet", "data_transfer.internet_out.gb", "GB"),
-    "cross_az": ("Data transfer between Availability Zones", None, "GB"),
-    "logs_ingest": (
-        "CloudWatch Logs ingestion (storage billed too, for the retention set)",
-        "cloudwatch.logs.ingest_gb",
-        "GB ingested",
-    ),
-    "flow_logs": ("VPC flow logs delivered to CloudWatch Logs (vended-log rates)", None, "GB"),
-    "container_insights": ("Container Insights metrics", None, "metric-month"),
-    "spot_variance": ("Fargate Spot price variance", None, "vCPU-hour / GB-hour"),
-    "autoscaling_tasks": ("Tasks autoscaling adds above the desired count", None, "task-hour"),
-    "migration_tasks": ("One-off migration tasks (per release)", None, "task-hour"),
-    "secrets_api": ("Secrets Manager API calls", "secretsmanager.api_10k", "10,000 calls"),
-    "waf_requests": ("WAF requests inspected", "waf.requests_million", "million requests"),
-    "route53_queries": ("Route 53 DNS queries", None, "million queries"),
-    "cloudmap": ("Cloud Map registered instances and DNS queries", None, "instance-month"),
-    "ecr_storage": ("ECR image storage", None, "GB-month"),
-    "s3_storage": ("S3 storage and requests (ALB access logs)", None, "GB-month"),
-    "rds_backup": ("RDS backup storage beyond the allocated storage", None, "GB-month"),
-    "rds_insights": (
-        "RDS Performance Insights beyond the free 7-day retention",
-        None,
-        "vCPU-month",
-    ),
-    "elasticache_backup": ("ElastiCache snapshot storage", None, "GB-month"),
-    "sns": ("SNS notifications", None, "notification"),
-    "kms_rotation": ("KMS key rotations (each rotated backing key)", "kms.key", "key-month"),
-}
-
-FREE_TYPES: dict[str, str] = {
-    "aws:ec2/vpc:Vpc": "VPCs have no charge",
-    "aws:ec2/subnet:Subnet": "subnets have no charge",
-    "aws:ec2/routeTable:RouteTable": "route tables have no charge",
-    "aws:ec2/route:Route": "routes have no charge",
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": "route tables have no charge",
-    "aws:ec2/internetGateway:InternetGateway": "internet gateways have no hourly charge",
-    "aws:ec2/securityGroup:SecurityGroup": "security groups have no charge",
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "security groups have no charge",
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "security groups have no charge",
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "security groups have no charge",
-    "aws:ec2/networkInterface:NetworkInterface": (
-        "an ENI has no charge (a public IPv4 address on it is priced where it is assigned)"
-    ),
-    "aws:ec2/launchTemplate:LaunchTemplate": "billed through the instances launched from it",
-    "aws:iam/role:Role": "IAM has no charge",
-    "aws:iam/rolePolicy:RolePolicy": "IAM has no charge",
-    "aws:iam/policy:Policy": "IAM has no charge",
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "IAM has no charge",
-    "aws:iam/instanceProfile:InstanceProfile": "IAM has no charge",
-    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": "no charge of its own",
-    "aws:ecs/taskDefinition:TaskDefinition": "billed through the tasks that run it",
-    "aws:lb/listener:Listener": "billed through the load balancer's LCUs",
-    "aws:lb/listenerRule:ListenerRule": "billed through the load balancer's LCUs",
-    "aws:lb/targetGroup:TargetGroup": "billed through the load balancer's LCUs",
-    "aws:lb/listenerCertificate:ListenerCertificate": "no charge of its own",
-    "aws:appautoscaling/target:Target": "Application Auto Scaling has no charge",
-    "aws:appautoscaling/policy:Policy": "Application Auto Scaling has no charge",
-    "aws:rds/subnetGroup:SubnetGroup": "no charge of its own",
-    "aws:rds/parameterGroup:ParameterGroup": "no charge of its own",
-    "aws:elasticache/subnetGroup:SubnetGroup": "no charge of its own",
-    "aws:elasticache/parameterGroup:ParameterGroup": "no charge of its own",
-    "aws:s3/bucketPolicy:BucketPolicy": "bucket settings have no charge",
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "bucket settings have no charge",
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "bucket settings have no charge",
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (
-        "bucket settings have no charge"
-    ),
-    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": (
-        "bucket settings have no charge"
-    ),
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
-        "bucket settings have no charge (SSE-S3)"
-    ),
-    "aws:ecr/lifecyclePolicy:LifecyclePolicy": "no charge of its own",
-    "aws:sns/topicSubscription:TopicSubscription": "billed as SNS notifications",
-    "aws:sns/topicPolicy:TopicPolicy": "a topic setting: no charge of its own",
-    "aws:acm/certificate:Certificate": (
-        "public ACM certificates are free (https://digitaliceroom.com/aws-cheat-sheet/"
-        "aws-security/aws-certificate-manager)"
-    ),
-    "aws:acm/certificateValidation:CertificateValidation": "a wait for validation, not a resource",
-    "aws:secretsmanager/secretVersion:SecretVersion": "included in the secret's monthly price",
-    "aws:kms/alias:Alias": "aliases have no charge",
-    "aws:wafv2/webAclAssociation:WebAclAssociation": "no charge of its own",
-    "aws:wafv2/ruleGroup:RuleGroup": "charged as one rule of each web ACL that uses it",
-    "aws:servicediscovery/httpNamespace:HttpNamespace": "no hosted zone behind it",
-}
-
-FREE_PROVIDERS: dict[str, str] = {
-    "random": "generated by the Pulumi random provider; not an AWS resource",
-    "command": "runs on the machine that runs `pulumi up`; not an AWS resource",
-    "docker": "built and pushed from the machine that runs `pulumi up`; priced as ECR storage",
-}
-
-
-@dataclass
-class Context:
-    """One pricing pass over a recorded run."""
-
-    run: Run
-    table: PriceTable
-    report: Report
-    _by_ref: dict[str, Resource] = field(default_factory=dict)
-    _usage: dict[str, UsageCharge] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for r in self.run.resources:
-            # The mocks give every resource the ARN `mock_arn(type, name)` and the ID `<name>-id`;
-            # inputs that reference another resource carry one of the two.
-            self._by_ref[mock_arn(r.type, r.name)] = r
-            self._by_ref[f"{r.name}-id"] = r
-
-    @property
-    def hours(self) -> int:
-        return self.table.hours_per_month
-
-    def ref(self, value: Any) -> Resource | None:
-        return self._by_ref.get(value) if isinstance(value, str) else None
-
-    def charge(self, line: Line, label: str, quantity: float, key: str) -> bool:
-        """Add `quantity` of price `key` to `line`; without that price, report it unpriced."""
-        price = self.table.get(key)
-        if price is None:
-            self.unpriced(line.resource, line.type, f"{label}: no confirmed price ({key})")
-            line.incomplete = True
-            return False
-        line.charges.append(Charge(label, quantity, price.unit, key, price.usd))
-        return True
-
-    def unpriced(self, resource: str, type_token: str, reason: str) -> None:
-        self.report.unpriced.append(Unpriced(resource, type_token, reason))
-
-    def usage(self, kind: str, resource: str, note: str | None = None) -> None:
-        name, key, unit = USAGE_CATALOG[kind]
-        entry = self._usage.setdefault(kind, UsageCharge(name, key, unit, note=note))
-        if resource not in entry.resources:
-            entry.resources.append(resource)
-        if note and not entry.note:
-            entry.note = note
-
-    def finish(self) -> None:
-        self.report.usage = list(self._usage.values())
-        # A resource none of whose fixed charges could be priced is reported only as unpriced.
-        self.report.lines = [
-            line for line in self.report.lines if line.charges or not line.incomplete
-        ]
-
 
 Rule = Callable[[Resource, Context], None]
 
@@ -656,92 +504,6 @@ def price_resource(r: Resource, ctx: Context) -> None:
     ctx.unpriced(r.name, r.type, "no pricing rule for this resource type")
 
 
-def _endpoint_service(r: Resource) -> str:
-    name = str(r.get("serviceName") or "")
-    parts = name.split(".")
-    # com.amazonaws.<region>.<service...>
-    return ".".join(parts[3:]) if len(parts) > 3 else name
-
-
-def _endpoint_findings(ctx: Context) -> None:
-    """Interface endpoints against the NAT data processing they save, with the break-even."""
-    report = ctx.report
-    run = ctx.run
-    has_gateway = bool(run.of_type("aws:ec2/natGateway:NatGateway"))
-    has_instance = any(
-        route.get("networkInterfaceId") and route.get("destinationCidrBlock") == "0.0.0.0/0"
-        for route in run.of_type("aws:ec2/route:Route")
-    )
-    nat_gb = ctx.table.usd("vpc.nat_gateway.gb")
-    endpoint_gb = ctx.table.usd("privatelink.interface_endpoint.gb")
-    for r in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint"):
-        if (r.get("vpcEndpointType") or "Gateway") != "Interface":
-            continue
-        line = next((x for x in report.lines if x.resource == r.name), None)
-        if line is None or not line.charges:
-            continue
-        service = _endpoint_service(r)
-        traffic = report.traffic_overrides.get(service, report.default_traffic_gb)
-        azs = len(r.get("subnetIds") or [])
-        monthly = line.monthly
-        saved: float | None = None
-        break_even: float | None = None
-        if has_gateway and nat_gb is not None and endpoint_gb is not None:
-            saved = nat_gb - endpoint_gb
-            break_even = monthly / saved if saved > 0 else None
-            saving = traffic * saved
-            if saving < monthly:
-                verdict = (
-                    f"costs ${monthly:.2f}/month and saves ${saving:.2f} of NAT processing at "
-                    f"{traffic:g} GB/month; pays off above {break_even:,.0f} GB/month"
-                )
-                report.findings.append(
-                    Finding(
-                        r.name, verdict, monthly_waste=monthly - saving, break_even_gb=break_even
-                    )
-                )
-            else:
-                verdict = (
-                    f"pays off: {traffic:g} GB/month is above the {break_even:,.0f} GB break-even"
-                )
-        elif has_instance:
-            verdict = (
-                f"costs ${monthly:.2f}/month and saves nothing per GB: a NAT instance has no "
-                "data-processing charge (break-even: never)"
-            )
-            report.findings.append(Finding(r.name, verdict, monthly_waste=monthly))
-        else:
-            verdict = "required: without NAT it is the only way to reach the service"
-        report.endpoints.append(
-            EndpointEconomics(r.name, service, azs, monthly, traffic, saved, break_even, verdict)
-        )
-
-
-def _architecture_findings(ctx: Context) -> None:
-    """x86 Fargate tasks where the same shape on ARM64 costs less."""
-    for line in ctx.report.lines:
-        x86 = [c for c in line.charges if c.price_key.startswith("fargate.linux.x86_64.")]
-        if not x86:
-            continue
-        arm_total = 0.0
-        for c in x86:
-            arm = ctx.table.usd(c.price_key.replace("x86_64", "arm64"))
-            if arm is None:
-                break
-            arm_total += c.quantity * arm
-        else:
-            x86_total = sum(c.monthly for c in x86)
-            if x86_total > arm_total:
-                ctx.report.findings.append(
-                    Finding(
-                        line.resource,
-                        f"X86_64 tasks cost ${x86_total:.2f}/month; the same tasks on ARM64 cost "
-                        f"${arm_total:.2f} (app.cpu_architecture: ARM64, with an arm64 image)",
-                        monthly_waste=x86_total - arm_total,
-                    )
-                )
-
-
 def price_run(
     run: Run,
     table: PriceTable,
@@ -764,6 +526,6 @@ def price_run(
     for r in run.resources:
         price_resource(r, ctx)
     ctx.finish()
-    _endpoint_findings(ctx)
-    _architecture_findings(ctx)
+    endpoint_findings(ctx)
+    architecture_findings(ctx)
     return report
