@@ -61,27 +61,24 @@ class NodeSecurityGroup(pulumi.ComponentResource):
             None,
             with_legacy_alias("NodeSecurityGroup", opts),
         )
-        check_args("NodeSecurityGroup", name, args, NodeSecurityGroupArgs)
-        low, high = (
-            args.get("distribution_port_min", DEFAULT_DISTRIBUTION_PORTS[0]),
-            args.get("distribution_port_max", DEFAULT_DISTRIBUTION_PORTS[1]),
-        )
-        try:
-            check_distribution_ports(low, high)
-            check_tags(args.get("tags") or {})
-        except ValueError as exc:
-            raise arg_error("NodeSecurityGroup", name, "distribution_port_min", str(exc)) from None
+        low, high = _validate(name, args)
         tags = dict(args.get("tags") or {})
-        child = pulumi.ResourceOptions(parent=self)
-
         # No inline rules: every rule is its own resource, so other components can add theirs.
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args["vpc_id"],
             description="Phoenix app nodes",
             tags={**tags, "Name": f"{name}-nodes"},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        self._allow_node_to_node(name, low, high)
+        self._allow_egress(name, args["vpc_cidr_block"])
+        self.distribution_ports = (low, high)
+        self.security_group_id = self.security_group.id
+        self.register_outputs({"security_group_id": self.security_group_id})
+
+    def _allow_node_to_node(self, name: str, low: int, high: int) -> None:
+        """EPMD and the distribution range, from the group to itself only."""
         sg_id = self.security_group.id
         for suffix, from_port, to_port, what in (
             ("epmd", EPMD_PORT, EPMD_PORT, "EPMD between nodes"),
@@ -94,11 +91,15 @@ class NodeSecurityGroup(pulumi.ComponentResource):
                 port=from_port,
                 to_port=to_port,
                 description=what,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
+
+    def _allow_egress(self, name: str, vpc_cidr_block: pulumi.Input[str]) -> None:
+        """HTTPS anywhere, DNS to the VPC resolver."""
+        child = pulumi.ResourceOptions(parent=self)
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-https-out",
-            security_group_id=sg_id,
+            security_group_id=self.security_group.id,
             cidr_ipv4="0.0.0.0/0",
             ip_protocol="tcp",
             from_port=443,
@@ -109,14 +110,26 @@ class NodeSecurityGroup(pulumi.ComponentResource):
         for protocol in ("udp", "tcp"):
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-dns-{protocol}-out",
-                security_group_id=sg_id,
-                cidr_ipv4=args["vpc_cidr_block"],
+                security_group_id=self.security_group.id,
+                cidr_ipv4=vpc_cidr_block,
                 ip_protocol=protocol,
                 from_port=53,
                 to_port=53,
                 description="DNS to the VPC resolver",
                 opts=child,
             )
-        self.distribution_ports = (low, high)
-        self.security_group_id = sg_id
-        self.register_outputs({"security_group_id": self.security_group_id})
+
+
+def _validate(name: str, args: NodeSecurityGroupArgs) -> tuple[int, int]:
+    """The distribution port range, once the args are valid."""
+    check_args("NodeSecurityGroup", name, args, NodeSecurityGroupArgs)
+    low, high = (
+        args.get("distribution_port_min", DEFAULT_DISTRIBUTION_PORTS[0]),
+        args.get("distribution_port_max", DEFAULT_DISTRIBUTION_PORTS[1]),
+    )
+    try:
+        check_distribution_ports(low, high)
+        check_tags(args.get("tags") or {})
+    except ValueError as exc:
+        raise arg_error("NodeSecurityGroup", name, "distribution_port_min", str(exc)) from None
+    return low, high

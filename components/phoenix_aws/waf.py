@@ -378,7 +378,6 @@ class WebFirewall(pulumi.ComponentResource):
         )
         _validate(name, args)
         tags = dict(args.get("tags") or {})
-        child = pulumi.ResourceOptions(parent=self)
         acl_name = physical_name(*args["name_parts"], "waf", max_length=WEB_ACL_NAME_MAX)
         rules = web_acl_rules(
             acl_name,
@@ -388,6 +387,34 @@ class WebFirewall(pulumi.ComponentResource):
             count_only_common_rules=list(args.get("count_only_common_rules") or []),
         )
 
+        self._create_web_acl(name, acl_name, rules, args["load_balancer_arn"], tags)
+        self.log_group: aws.cloudwatch.LogGroup | None = None
+        if args.get("enable_logging", False):
+            self._create_logging(name, acl_name, args, tags)
+
+        self.web_acl_arn = self.web_acl.arn
+        self.web_acl_name = self.web_acl.name
+        self.log_group_name = (
+            self.log_group.name if self.log_group else pulumi.Output.from_input(None)
+        )
+        self.register_outputs(
+            {
+                "web_acl_arn": self.web_acl_arn,
+                "web_acl_name": self.web_acl_name,
+                "log_group_name": self.log_group_name,
+            }
+        )
+
+    def _create_web_acl(
+        self,
+        name: str,
+        acl_name: str,
+        rules: list[dict[str, Any]],
+        load_balancer_arn: pulumi.Input[str],
+        tags: dict[str, str],
+    ) -> None:
+        """The web ACL (allow by default, the rules decide) on the load balancer."""
+        child = pulumi.ResourceOptions(parent=self)
         self.web_acl = aws.wafv2.WebAcl(
             f"{name}-acl",
             name=acl_name,
@@ -401,40 +428,30 @@ class WebFirewall(pulumi.ComponentResource):
         )
         self.association = aws.wafv2.WebAclAssociation(
             f"{name}-association",
-            resource_arn=args["load_balancer_arn"],
+            resource_arn=load_balancer_arn,
             web_acl_arn=self.web_acl.arn,
             opts=child,
         )
 
-        self.log_group: aws.cloudwatch.LogGroup | None = None
-        if args.get("enable_logging", False):
-            self.log_group = aws.cloudwatch.LogGroup(
-                f"{name}-logs",
-                name=f"{LOG_GROUP_PREFIX}{acl_name}",
-                retention_in_days=args.get("log_retention_days", 30),
-                tags=tags,
-                opts=child,
-            )
-            aws.wafv2.WebAclLoggingConfiguration(
-                f"{name}-logging",
-                resource_arn=self.web_acl.arn,
-                log_destination_configs=[self.log_group.arn],
-                redacted_fields=[{"single_header": {"name": h}} for h in REDACTED_HEADERS],
-                logging_filter=logging_filter(args.get("log_all_requests", False)),
-                opts=child,
-            )
-
-        self.web_acl_arn = self.web_acl.arn
-        self.web_acl_name = self.web_acl.name
-        self.log_group_name = (
-            self.log_group.name if self.log_group else pulumi.Output.from_input(None)
+    def _create_logging(
+        self, name: str, acl_name: str, args: WebFirewallArgs, tags: dict[str, str]
+    ) -> None:
+        """Requests to a CloudWatch log group named as WAF requires, secrets redacted."""
+        child = pulumi.ResourceOptions(parent=self)
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"{LOG_GROUP_PREFIX}{acl_name}",
+            retention_in_days=args.get("log_retention_days", 30),
+            tags=tags,
+            opts=child,
         )
-        self.register_outputs(
-            {
-                "web_acl_arn": self.web_acl_arn,
-                "web_acl_name": self.web_acl_name,
-                "log_group_name": self.log_group_name,
-            }
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{name}-logging",
+            resource_arn=self.web_acl.arn,
+            log_destination_configs=[self.log_group.arn],
+            redacted_fields=[{"single_header": {"name": h}} for h in REDACTED_HEADERS],
+            logging_filter=logging_filter(args.get("log_all_requests", False)),
+            opts=child,
         )
 
 
