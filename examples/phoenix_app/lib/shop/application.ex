@@ -2,9 +2,6 @@ defmodule Shop.Application do
   @moduledoc false
   use Application
 
-  # Phoenix's documented way to close a socket: the transport stops and the client reconnects.
-  @disconnect %Phoenix.Socket.Broadcast{topic: "drain", event: "disconnect", payload: %{}}
-
   @impl true
   def start(_type, _args) do
     children =
@@ -37,7 +34,8 @@ defmodule Shop.Application do
            poll_ms: Keyword.get(drain, :poll_ms, 10_000),
            fetch: fn -> Shop.Drain.SSM.get_json(parameter) end,
            transports: &Shop.Drain.Sockets.list/0,
-           disconnect: &send(&1, @disconnect)}
+           # Closes with 1012, a code every phoenix.js reconnects from.
+           disconnect: &Shop.Drain.Sockets.close/1}
         ]
     end
   end

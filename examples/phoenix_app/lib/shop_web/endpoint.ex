@@ -19,11 +19,17 @@ defmodule ShopWeb.Endpoint do
   # costs no session, parsing or logging.
   plug ShopWeb.HealthPlug
 
-  # No asset pipeline: the page's only script is the Phoenix client the phoenix package ships.
+  # No asset pipeline: the page's scripts are the Phoenix client the phoenix package ships and
+  # the reconnect options every socket of the page passes it (priv/static/js).
   plug Plug.Static,
     at: "/vendor/phoenix",
     from: {:phoenix, "priv/static"},
     only: ~w(phoenix.min.js)
+
+  plug Plug.Static,
+    at: "/js",
+    from: {:shop, "priv/static/js"},
+    only: ~w(phoenix_aws_reconnect.js)
 
   plug Plug.RequestId
   plug Plug.Telemetry, event_prefix: [:phoenix, :endpoint]

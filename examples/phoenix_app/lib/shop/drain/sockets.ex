@@ -4,10 +4,21 @@ defmodule Shop.Drain.Sockets do
   them. `ShopWeb.UserSocket.connect/3` registers the transport; the Registry forgets a process
   when it exits.
 
-  Closing a socket sends its transport Phoenix's documented disconnect,
-  `%Phoenix.Socket.Broadcast{event: "disconnect"}` (see `Shop.Application`): the transport stops
-  and the client reconnects (through the load balancer, to the live slot).
+  `close/1` closes a socket the way Phoenix's own SIGTERM drainer finally does: it sends the
+  transport `:socket_drain`, which `Phoenix.Socket` answers with
+  `{:stop, {:shutdown, :restart}, state}`, and Bandit (and Cowboy, through WebSockAdapter) sends
+  the close frame **1012 Service Restart**. phoenix.js reconnects after any code but 1000 (through
+  the load balancer, to the live slot); LiveView's client reconnects and rejoins without reloading
+  the page. Phoenix's documented `%Phoenix.Socket.Broadcast{event: "disconnect"}` would not do:
+  under Bandit ≥ 1.10.4 it closes with 1000 before Phoenix 1.8.8, and phoenix.js never reconnects
+  after a 1000 (LiveView then reloads the whole page).
+
+  Phoenix handles `:socket_drain` from 1.7.2 on (lib/phoenix/socket.ex, `__info__/2`), through
+  every 1.8 release; mix.exs allows exactly `~> 1.7.14 or ~> 1.8.0`, and a new Phoenix minor is
+  allowed only once the drain is verified against it.
   """
+
+  @close_message :socket_drain
 
   @doc "The Registry's child spec. Option: `:name` (default `#{inspect(__MODULE__)}`)."
   def child_spec(opts) do
@@ -26,6 +37,17 @@ defmodule Shop.Drain.Sockets do
       {:error, {:already_registered, _pid}} -> :ok
     end
   end
+
+  @doc "Closes one transport with WebSocket code 1012, so that its client reconnects."
+  @spec close(pid) :: :ok
+  def close(transport) when is_pid(transport) do
+    send(transport, @close_message)
+    :ok
+  end
+
+  @doc "The message `close/1` sends a transport (Phoenix's drain message)."
+  @spec close_message() :: atom
+  def close_message, do: @close_message
 
   @doc "How many transports are open on this node."
   @spec count(atom) :: non_neg_integer

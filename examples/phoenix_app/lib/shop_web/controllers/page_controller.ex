@@ -12,6 +12,7 @@ defmodule ShopWeb.PageController do
     <meta charset="utf-8">
     <title>Shop</title>
     <script src="/vendor/phoenix/phoenix.min.js"></script>
+    <script src="/js/phoenix_aws_reconnect.js"></script>
   </head>
   <body>
     <h1>Shop</h1>
@@ -19,7 +20,12 @@ defmodule ShopWeb.PageController do
     <ul id="messages"></ul>
     <form id="post"><input id="body" maxlength="500" autocomplete="off"> <button>Post</button></form>
     <script>
-      const socket = new Phoenix.Socket("/live")
+      // A shed socket comes back after a random delay (priv/static/js/phoenix_aws_reconnect.js).
+      const socket = new Phoenix.Socket("/live", PhoenixAwsReconnect.socketOptions())
+      const status = document.getElementById("node")
+      socket.onClose((event) => {
+        status.textContent = `reconnecting… (the server closed the connection, code ${event.code})`
+      })
       socket.connect()
       const lobby = socket.channel("room:lobby", {})
       const list = document.getElementById("messages")
@@ -29,8 +35,7 @@ defmodule ShopWeb.PageController do
         list.appendChild(item)
       }
       lobby.join().receive("ok", ({messages, node}) => {
-        document.getElementById("node").textContent =
-          `${node.node}, slot ${node.slot}, version ${node.version}`
+        status.textContent = `${node.node}, slot ${node.slot}, version ${node.version}`
         list.replaceChildren()
         messages.forEach(show)
       })

@@ -53,4 +53,11 @@ defmodule Shop.Drain.SocketsTest do
     assert Sockets.register(registry) == :ok
     assert Sockets.count(registry) == 1
   end
+
+  test "closing a transport sends it Phoenix's drain message", %{registry: registry} do
+    pid = transport(registry)
+    assert Sockets.close(pid) == :ok
+    assert_receive {:closed, ^pid, :socket_drain}
+    assert Sockets.close_message() == :socket_drain
+  end
 end
