@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from offline.cli import CommandError, Parser, guarded, run_stack, show_warnings
+
 from .prices import PriceTableError
 from .report import (
     ReportError,
@@ -19,7 +21,6 @@ from .report import (
     render_diff_text,
     render_markdown,
     render_text,
-    run_stack,
     to_dict,
 )
 from .rules import DEFAULT_TRAFFIC_GB
@@ -51,8 +52,8 @@ def traffic_value(text: str) -> tuple[str | None, float]:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m cost",
+    parser = Parser(
+        prog=PROG,
         description=(
             "Price every resource a stack would create, before it exists: runs the stack program "
             "under the test suite's Pulumi mocks and prices it from cost/prices.yaml "
@@ -97,7 +98,14 @@ def _load_comparison(path: Path) -> dict[str, Any]:
     return data
 
 
+PROG = "python -m cost"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    return guarded(PROG, lambda: _main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parse_args(argv)
     default = DEFAULT_TRAFFIC_GB
     overrides: dict[str, float] = {}
@@ -109,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         compare = _load_comparison(args.compare_to) if args.compare_to else None
         run = run_stack(args.stack)
+        show_warnings(run)
         report = build_report(
             args.stack, run, default_traffic_gb=default, traffic_overrides=overrides
         )
@@ -122,8 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.stdout.write(render_diff_text(compare, data) + "\n")
             sys.stdout.write(render_text(data))
     except (ReportError, PriceTableError) as exc:
-        print(f"python -m cost: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     return 0
 
 

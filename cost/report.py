@@ -19,17 +19,6 @@ class ReportError(ValueError):
     """Bad input for a report (unknown stack, unreadable comparison file), said plainly."""
 
 
-def run_stack(stack: str) -> mocks.Run:
-    """Run the real program for `stacks/Pulumi.<stack>.yaml` under the test suite's mocks."""
-    names = mocks.stack_names()
-    if stack not in names:
-        raise ReportError(
-            f"unknown stack {stack!r}: expected one of {', '.join(names)} "
-            "(the stacks/Pulumi.<stack>.yaml files)"
-        )
-    return mocks.run_main(mocks.stack_config(stack), stack=stack)
-
-
 def build_report(
     stack: str,
     run: mocks.Run,
@@ -389,6 +378,5 @@ __all__ = [
     "render_diff_text",
     "render_markdown",
     "render_text",
-    "run_stack",
     "to_dict",
 ]

@@ -14,7 +14,8 @@ import phoenix_aws
 from pulumi.provider.experimental.component import ComponentProvider
 
 OUTPUT = Path(__file__).with_name("components.md")
-sys.path.insert(0, str(OUTPUT.parent.parent))  # the settings model lives in the project's stacks/
+ROOT = OUTPUT.parent.parent
+sys.path.insert(0, str(ROOT))  # the settings model lives in the project's stacks/
 MODULES = {
     c.__name__: "components/" + c.__module__.replace(".", "/") + ".py"
     for c in phoenix_aws.public_components()
@@ -202,11 +203,44 @@ def page_with_settings(page: str) -> str:
     return f"{head}{BEGIN}\n{render_settings()}{END}{tail}"
 
 
-def main() -> int:
-    OUTPUT.write_text(render(schema()))
-    CONFIGURATION.write_text(page_with_settings(CONFIGURATION.read_text()))
-    print(f"wrote {OUTPUT} and the settings reference in {CONFIGURATION}")
-    return 0
+def generated() -> dict[Path, str]:
+    """Every generated page with the text it should have."""
+    return {
+        OUTPUT: render(schema()),
+        CONFIGURATION: page_with_settings(CONFIGURATION.read_text()),
+    }
+
+
+PROG = "python docs/generate.py"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from offline.cli import Parser, guarded
+
+    def body() -> int:
+        parser = Parser(
+            prog=PROG,
+            description="Write the generated documentation: docs/components.md and the "
+            "phoenix-aws: tables of docs/configuration.md.",
+        )
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="write nothing; exit status 1 when a generated page is out of date",
+        )
+        args = parser.parse_args(argv)
+        pages = generated()
+        stale = [path for path, text in pages.items() if path.read_text() != text]
+        if args.check:
+            for path in stale:
+                print(f"{PROG}: {path.relative_to(ROOT)} is out of date: run {PROG}")
+            return 1 if stale else 0
+        for path, text in pages.items():
+            path.write_text(text)
+        print(f"wrote {OUTPUT.relative_to(ROOT)} and {CONFIGURATION.relative_to(ROOT)}")
+        return 0
+
+    return guarded(PROG, body)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from policy.rules import PRODUCTION, Context, Enforcement, Resource, Violation, evaluate
-from policy.waivers import Waivers, load_waivers, split_waived
+from policy.waivers import WaiverError, Waivers, load_waivers, split_waived
 
 NAMESPACE = "phoenix-aws"
 
@@ -91,30 +91,47 @@ def check_stack(stack: str, waivers: Waivers | None = None) -> Report:
     return Report(stack, counted, waived)
 
 
-def main(argv: list[str] | None = None) -> int:
-    import argparse
+PROG = "python -m policy.offline"
 
-    from offline import mocks
+
+def main(argv: list[str] | None = None) -> int:
+    from offline.cli import guarded
+
+    return guarded(PROG, lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
+    from offline import cli, mocks
 
     known = mocks.stack_names()
-    parser = argparse.ArgumentParser(
-        prog="python -m policy.offline",
+    parser = cli.Parser(
+        prog=PROG,
         description="Check shipped stacks against the policy pack under mocks (no CLI, no AWS); "
         "exit status 1 if a mandatory rule is broken.",
     )
     parser.add_argument("stacks", nargs="*", metavar="stack", help=f"default: all of {known}")
     stacks = parser.parse_args(argv).stacks or known
-    unknown = [s for s in stacks if s not in known]
-    if unknown:
-        parser.error(f"unknown stack {unknown[0]!r}: expected one of {', '.join(known)}")
+    try:
+        waivers = load_waivers()
+    except WaiverError as exc:
+        raise cli.CommandError(exc.problems, "invalid policy waivers:") from None
     failed = False
     for stack in stacks:
-        report = check_stack(stack)
+        cli.show_warnings(cli.run_stack(stack))  # the same run check_stack reads (cached)
+        report = check_stack(stack, waivers)
         print(f"{stack}: {len(report.violations)} violation(s), {len(report.waived)} waived")
         for v in report.violations:
             print(f"  [{v.enforcement.value}] {v.rule} ({v.resource_name}): {v.message}")
+        for rule, reason in waived_reasons(report, waivers).items():
+            print(f"  [waived] {rule}: {reason}")
         failed = failed or bool(report.mandatory)
     return 1 if failed else 0
+
+
+def waived_reasons(report: Report, waivers: Waivers) -> dict[str, str]:
+    """Each rule the stack's waivers silenced in this report, with the waiver's reason."""
+    reasons = waivers.get(report.stack, {})
+    return {v.rule: reasons[v.rule] for v in report.waived}
 
 
 if __name__ == "__main__":

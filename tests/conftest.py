@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import harness
 import pytest
+from hypothesis import settings
+
+# No test depends on the machine's speed: Hypothesis's per-example deadline (200 ms by default)
+# fails a correct test on a loaded machine, so the whole suite runs without one. A test that
+# guards against a hang bounds its own run, far above any load.
+settings.register_profile("phoenix-aws", deadline=None)
+settings.load_profile("phoenix-aws")
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ import threading
 import time
 import typing
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -54,7 +53,7 @@ PROVIDER_CONFIG = {k: v for k, v in PROD_CONFIG.items() if not k.startswith(f"{N
 # failing example is reported as found.
 FAST = settings(
     max_examples=40,
-    deadline=timedelta(milliseconds=500),
+    deadline=None,  # the suite's profile (tests/conftest.py): no test depends on speed
     derandomize=True,
     database=None,
     phases=(Phase.explicit, Phase.generate),
@@ -62,7 +61,7 @@ FAST = settings(
 )
 PROGRAM = settings(FAST, max_examples=25, deadline=None)
 GRAPH = settings(FAST, max_examples=3, deadline=None)
-TIME_BOUND_SECONDS = 5.0
+TIME_BOUND_SECONDS = 30.0  # a hang, not a slow machine
 
 # ---------------------------------------------------------------------------------------------
 # The config surface, read from the settings model

@@ -483,11 +483,9 @@ def test_the_command_names_the_stacks_when_the_stack_is_unknown(capsys):
 
 @pytest.mark.parametrize("value", ["lots", "-3", "ecr.dkr=many", "=5", "nan"])
 def test_the_command_refuses_a_traffic_value_that_is_not_a_number_of_gb(value, capsys):
-    with pytest.raises(SystemExit) as exit_:
-        main(["dev", "--traffic-gb", value])
-    assert exit_.value.code == 2
-    err = capsys.readouterr().err
-    assert "--traffic-gb" in err and "Traceback" not in err
+    assert main(["dev", "--traffic-gb", value]) == 2
+    (line,) = capsys.readouterr().err.splitlines()  # one line, no usage block
+    assert line.startswith("python -m cost: argument --traffic-gb")
 
 
 def test_the_command_refuses_a_comparison_file_that_is_not_a_report(tmp_path, capsys):
@@ -502,3 +500,18 @@ def test_dev_as_shipped_costs_at_most_60_dollars_a_month_with_nothing_unpriced(r
     report = reports["dev"]
     assert report.unpriced == []
     assert report.total <= 60
+
+
+def test_the_command_shows_the_programs_example_value_warnings(runs, monkeypatch, capsys):
+    """A user without the Pulumi CLI runs `cost` first: the example values the program would warn
+    about at every preview are shown here too, as the CLI shows them."""
+    from stacks.settings import load_settings, placeholder_warnings, raw_config_from_pulumi
+
+    config = mocks.stack_config("prod")
+    settings = load_settings(raw_config_from_pulumi(config), region=config["aws:region"])
+    expected = [f"warning: {w}" for w in placeholder_warnings(settings)]
+    monkeypatch.setattr("cost.__main__.run_stack", runs.__getitem__)
+    assert main(["prod", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert expected and captured.err.splitlines() == expected
+    assert json.loads(captured.out)["stack"] == "prod"  # the report itself stays clean JSON

@@ -353,3 +353,9 @@ def test_config_json_round_trip_is_what_the_cli_passes():
     }
     run = harness.run_main(config, stack="dev")
     assert run.exports["live_slot"] == "blue"
+
+
+def test_a_stack_without_a_region_is_refused_naming_the_region():
+    config = {"phoenix-aws:edge": {"plain_http_only": True}, "aws:region": ""}
+    (problem,) = [p for p in program_problems(config) if p.startswith("aws:region")]
+    assert problem.startswith("aws:region: required, not set: the AWS Region every resource")

@@ -28,6 +28,7 @@ def program_problems(extra: dict[str, Any], secret_keys: list[str] | None = None
     """The config problems the program reports (as the language host would hand it config),
     for a valid production config plus `extra` full keys."""
     config = {
+        "aws:region": "eu-west-1",
         "phoenix-aws:edge": EDGE,
         "phoenix-aws:app": APP,
         "phoenix-aws:release": RELEASE,

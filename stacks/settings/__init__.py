@@ -12,7 +12,14 @@ from .data import DatabaseSettings, PubSubAdapter, PubSubSettings, RedisSettings
 from .edge import EdgeSettings, HealthCheckSettings, PathAllowListSettings
 from .errors import ConfigError
 from .image import ImageSettings
-from .loading import key_problems, load_settings, raw_config_from_pulumi, settings_from_pulumi
+from .loading import (
+    check_stack_config,
+    key_problems,
+    load_settings,
+    raw_config_from_pulumi,
+    region_problems,
+    settings_from_pulumi,
+)
 from .monitoring import MonitoringSettings
 from .network import NetworkSettings
 from .nodes import AppSettings, ClusterSettings
@@ -47,10 +54,12 @@ __all__ = [
     "SlotSettings",
     "StackSettings",
     "Stage",
+    "check_stack_config",
     "key_problems",
     "load_settings",
     "placeholder_warnings",
     "raw_config_from_pulumi",
+    "region_problems",
     "release_change_problems",
     "settings_from_pulumi",
 ]

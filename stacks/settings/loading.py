@@ -35,6 +35,33 @@ def load_settings(
         raise ConfigError(describe(exc, StackSettings, frozenset(secret_keys))) from None
 
 
+def check_stack_config(config: Mapping[str, Any]) -> StackSettings:
+    """A stack file's whole `config:` map (namespaced keys, as the file has them) checked as the
+    program checks it — the Region, unknown keys, every setting — for commands that read the file
+    without running the program; ConfigError with every problem."""
+    problems = region_problems(config.get("aws:region"))
+    problems += key_problems(config, config)
+    try:
+        settings = load_settings(raw_config_from_pulumi(config), region=config.get("aws:region"))
+    except ConfigError as exc:
+        raise ConfigError(problems + exc.problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def region_problems(region: str | None) -> list[str]:
+    """`aws:region` must be in the stack file: the Region decides the availability zones, the
+    endpoints' service names and the prices, so it is never left to the environment."""
+    if region:
+        return []
+    return [
+        "aws:region: required, not set: the AWS Region every resource of the stack is created "
+        "in, e.g. eu-west-1 (write `aws:region: eu-west-1` under `config:` in the stack file, or "
+        "`pulumi config set aws:region eu-west-1`)"
+    ]
+
+
 def key_problems(keys: Iterable[str], values: Mapping[str, Any] | None = None) -> list[str]:
     """Config keys that would be ignored: unknown keys of our namespace, and keys under a
     namespace that is nearly ours (`phoenix_aws:`, `phoenix-awz:`)."""
@@ -92,11 +119,11 @@ def settings_from_pulumi() -> StackSettings:
         value = config.get(name)
         if value is not None:
             raw[name] = _parse(value)
-    problems = key_problems(everything, {k: _parse(v) for k, v in everything.items()})
+    region = pulumi.Config("aws").get("region")
+    problems = region_problems(region)
+    problems += key_problems(everything, {k: _parse(v) for k, v in everything.items()})
     try:
-        settings = load_settings(
-            raw, region=pulumi.Config("aws").get("region"), secret_keys=secret_sections()
-        )
+        settings = load_settings(raw, region=region, secret_keys=secret_sections())
     except ConfigError as exc:
         raise ConfigError(problems + exc.problems) from None
     if problems:
