@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from offline.cli import CommandError, Parser
 from release.aws import AwsClients
 from release.engine import (
     AutomationDriver,
@@ -45,6 +46,7 @@ from release.plan import (
     NothingToDo,
     Options,
     PlanError,
+    StackConfigError,
     Step,
     describe_changes,
     other,
@@ -54,7 +56,12 @@ from release.record import GitRecorder, Recorder
 from release.runner import ReleaseError, Runner, Tester, target_health
 from release.smoke import smoke_test
 from release.stack_file import StackFile, StackFileError
-from stacks.settings import raw_config_from_pulumi
+from stacks.settings import (
+    ConfigError,
+    check_stack_config,
+    raw_config_from_pulumi,
+    region_problems,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 OPS_ACTIONS = ("logs", "console")
@@ -90,7 +97,7 @@ def _duration(text: str) -> int:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m release",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -257,11 +264,17 @@ class Services:
 
 
 def main(argv: list[str] | None = None, services: Services | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
     s = services or Services()
     prefix = "phoenix-aws release"
     try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
         return _run(args, s)
+    except CommandError as exc:  # a bad argument or a stack file without its Region
+        s.error(f"{prefix}: {exc}")
+        return 2
+    except StackConfigError as exc:
+        s.error(f"{prefix}: {exc}")
+        return 2
     except NothingToDo as exc:
         s.echo(f"nothing to do: {exc}")
         return 0
@@ -292,11 +305,20 @@ def main(argv: list[str] | None = None, services: Services | None = None) -> int
 def _run(args: argparse.Namespace, s: Services) -> int:
     stack_file = StackFile.for_stack(s.project_dir, args.stack)
     config = stack_file.config()
-    if args.action in OPS_ACTIONS:
+    if args.action in OPS_ACTIONS:  # reads only: the stack's Region is all it needs
+        if problems := region_problems(config.get("aws:region")):
+            raise StackConfigError("invalid stack config:\n  " + "\n  ".join(problems))
         if args.plan:
             raise PlanError(f"--plan prints release steps; {args.action} has none (it only reads)")
         return _ops(args, s, stack_file, config)
-    options = options_from(args)
+    try:
+        check_stack_config(config)
+    except ConfigError as exc:
+        raise StackConfigError(f"the stack file is not valid as it is: {exc}") from None
+    try:
+        options = options_from(args)
+    except PlanError as exc:  # a malformed option value is a bad argument
+        raise CommandError(str(exc)) from None
     raw = raw_config_from_pulumi(config)
     release = dict(raw.get("release") or {})
     if args.plan:

@@ -38,6 +38,11 @@ class PlanError(Exception):
     """The action is refused in the current state; the message says why and what to do."""
 
 
+class StackConfigError(PlanError):
+    """The stack file as it is fails the program's own validation: bad input, exit status 2 like
+    every command's answer to a bad config."""
+
+
 class NothingToDo(Exception):  # noqa: N818 - not an error: the command says so and exits 0
     """The action has nothing left to do (e.g. drain of a slot that runs no tasks)."""
 
@@ -219,7 +224,7 @@ def plan_for_stack(
     try:
         load_settings(raw_config)
     except ConfigError as exc:
-        raise PlanError(f"the stack file is not valid as it is: {exc}") from None
+        raise StackConfigError(f"the stack file is not valid as it is: {exc}") from None
     release = dict(raw_config.get("release") or {})
     steps = plan(action, release, options, healthy)
     if any(step.smoke_test_slot for step in steps):

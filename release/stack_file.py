@@ -22,6 +22,8 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
+from offline.cli import yaml_problem
+
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 NAMESPACE = "phoenix-aws"
@@ -92,7 +94,7 @@ def read_config(text: str, where: str = "the stack file") -> dict[str, Any]:
     try:
         document = yaml.load(text, Loader=_SafeLoader) or {}
     except yaml.YAMLError as exc:
-        raise StackFileError(f"{where} is not valid YAML: {exc}") from None
+        raise StackFileError(f"{where}: {yaml_problem(exc)}") from None
     config = document.get("config") if isinstance(document, Mapping) else None
     if not isinstance(config, Mapping):
         raise StackFileError(f"{where} must be a YAML mapping with a `config:` mapping")

@@ -129,7 +129,7 @@ def test_read_config_gives_plain_values():
 
 
 def test_invalid_yaml_is_a_clear_error():
-    with pytest.raises(StackFileError, match="is not valid YAML"):
+    with pytest.raises(StackFileError, match="not valid YAML at line"):
         read_config("config:\n  a: [unclosed\n", "stacks/Pulumi.x.yaml")
 
 
