@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 import yaml
@@ -53,18 +54,20 @@ def yaml_problem(exc: yaml.YAMLError) -> str:
     return f"not valid YAML{where}: {problem}"
 
 
-def stack_file_config(stack: str) -> dict[str, Any]:
-    """The `config:` map of `stacks/Pulumi.<stack>.yaml`, or a CommandError that says which stack
-    files exist or what is wrong with the file (never a YAML traceback)."""
+def stack_file_config(stack: str, directory: Path | None = None) -> dict[str, Any]:
+    """The `config:` map of `stacks/Pulumi.<stack>.yaml` (in `directory`, default this checkout's
+    stacks/), or a CommandError that says which stack files exist or what is wrong with the file
+    (never a YAML traceback)."""
     from offline import mocks
 
-    names = mocks.stack_names()
+    directory = directory or mocks.STACKS_DIR
+    names = sorted(p.name.split(".")[1] for p in directory.glob("Pulumi.*.yaml"))
     if stack not in names:
         raise CommandError(
             f"unknown stack {stack!r}: expected one of {', '.join(names)} "
             "(the stacks/Pulumi.<stack>.yaml files)"
         )
-    path = mocks.STACKS_DIR / f"Pulumi.{stack}.yaml"
+    path = directory / f"Pulumi.{stack}.yaml"
     try:
         document = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:

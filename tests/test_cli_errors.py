@@ -33,9 +33,11 @@ def _release(argv: list[str]) -> int:
 
 def _commands() -> dict[str, Callable[[list[str]], int]]:
     from cost.__main__ import main as cost
+    from local.__main__ import main as local
     from policy.offline import main as policy
 
     return {
+        "python -m local": lambda argv: local(argv, mocks.STACKS_DIR.parent),
         "python -m cost": cost,
         "python -m policy.offline": policy,
         "python -m release": _release,
@@ -136,6 +138,7 @@ def test_an_unknown_stack_is_one_line(stacks, command, extra):
         ("python -m policy.offline", ["--strict"], "unrecognized arguments: --strict"),
         ("python -m release", ["dev", "launch"], "argument action: invalid choice: 'launch'"),
         ("python docs/generate.py", ["--write"], "unrecognized arguments: --write"),
+        ("python -m local", ["sideways"], "argument action: invalid choice: 'sideways'"),
     ],
 )
 def test_a_bad_argument_is_one_line_naming_it(stacks, command, argv, says):

@@ -5,7 +5,7 @@
 # Every call is recorded under $FAKE_PULUMI_DIR/calls/<n>.*: argv (NUL-separated), cwd, the
 # environment the release command controls, and for `up` the stack file as the CLI would read it.
 # It answers what the Automation API asks from files the test wrote in $FAKE_PULUMI_DIR:
-#   stacks               stack names that exist, one per line
+#   stacks               stack names that exist, one per line (`stack init` adds one)
 #   outputs.json         `stack output --json --show-secrets` (one line)
 #   outputs-masked.json  `stack output --json` (secrets as "[secret]")
 #   fail_ups             which `up` calls (1-based) fail the way the CLI fails an update
@@ -19,7 +19,8 @@ printf '%s\0' "$@" > "$call.argv"
 pwd > "$call.cwd"
 : > "$call.env"
 for name in PHOENIX_AWS_RELEASE_CHANGE \
-    PULUMI_AUTOMATION_API PULUMI_DEBUG_COMMANDS; do
+    PULUMI_AUTOMATION_API PULUMI_DEBUG_COMMANDS \
+    PULUMI_BACKEND_URL PULUMI_CONFIG_PASSPHRASE; do
   eval "isset=\${$name+x}"
   if [ -n "$isset" ]; then
     eval "value=\$$name"
@@ -61,6 +62,17 @@ if [ -n "$stack" ] && ! listed "$stack" "$dir/stacks"; then
 fi
 case "$command $sub" in
   "stack select")
+    exit 0 ;;
+  "stack init")
+    for arg in "$@"; do name="$arg"; done  # the last argument: the new stack's name
+    echo "$name" >> "$dir/stacks"
+    echo "Created stack '$name'"
+    exit 0 ;;
+  "stack rm")
+    exit 0 ;;
+  "destroy "*)
+    echo "Destroying ($stack):"
+    echo "Resources: 80 deleted"
     exit 0 ;;
   "up "*)
     while IFS= read -r line; do printf '%s\n' "$line"; done \
