@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 from elixir import toolchain
 from elixir.toolchain import Task
+from phoenix_aws.drain_timing import STOP_SHED_MARGIN_SECONDS, STOP_SHED_MIN_SECONDS
 from phoenix_aws.release_slot import sigterm_drain_budget
 
 from offline import mocks
@@ -125,9 +126,68 @@ def test_the_shutdown_at_sigterm_fits_in_the_tasks_stop_timeout(stack):
         config = shop_config(task)
         socket_ms, http_ms = (config["shutdown"][k] for k in ("socket_drain_ms", "http_drain_ms"))
         http = config["ShopWeb.Endpoint"]["http"]["thousand_island_options"]
-        assert http == {"shutdown_timeout": http_ms}, task.id
+        assert http["shutdown_timeout"] == http_ms, task.id
         assert socket_ms > 0 and http_ms > 0, task.id
         assert socket_ms + http_ms <= sigterm_drain_budget(stop_seconds) * 1000, task.id
+
+
+def load_balancer_timing(task: Task) -> tuple[int, int]:
+    """(deregistration delay, idle timeout) of the target group and load balancer the task's
+    service is registered with, as the stack's mock run creates them."""
+    run = toolchain.stack_run(task.stack)
+    service = run.named(f"slot-{task.slot}-service")
+    (attachment,) = service["loadBalancers"]
+    (group,) = [
+        g
+        for g in run.of_type("aws:lb/targetGroup:TargetGroup")
+        if mocks.mock_arn(g.type, g.name) == attachment["targetGroupArn"]
+    ]
+    (balancer,) = run.of_type("aws:lb/loadBalancer:LoadBalancer")
+    return int(group["deregistrationDelay"]), int(balancer["idleTimeout"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_drain_timing_inequality_holds_between_the_stack_and_the_app(stack):
+    """phoenix_aws.drain_timing's inequality, with the load balancer's and the task's numbers
+    from the stack's resources and the app's from its evaluated config/runtime.exs:
+    poll + stop shed window + margin <= deregistration delay (a node ECS stops closes its own
+    sockets before the load balancer cuts them, which it does when the delay ends: Elastic Load
+    Balancing User Guide, "Deregistration delay"); idle timeout < the app's keep-alive (AWS:
+    the target's keep-alive must exceed the load balancer's idle timeout, or it gets 502s);
+    SIGTERM's drains within stopTimeout <= 120 (the test above)."""
+    for task in services(stack):
+        delay, idle = load_balancer_timing(task)
+        drain = shop_config(task)["drain"]
+        poll_s, window_s = drain["poll_ms"] / 1000, drain["stop_window_seconds"]
+        assert window_s >= STOP_SHED_MIN_SECONDS, task.id
+        assert poll_s + window_s + STOP_SHED_MARGIN_SECONDS <= delay, (task.id, poll_s, window_s)
+        http = shop_config(task)["ShopWeb.Endpoint"]["http"]["thousand_island_options"]
+        assert http["read_timeout"] > idle * 1000, (task.id, http, idle)
+        assert task.container["stopTimeout"] <= 120
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_task_role_may_see_which_of_its_clusters_tasks_ecs_stops(stack):
+    """DescribeTasks authorizes on the task ARN `arn:aws:ecs:<region>:<account>:task/<cluster
+    name>/<id>` (Service Authorization Reference, Amazon ECS); a node's leader describes the
+    tasks of its own service, in the cluster its service runs in."""
+    run = toolchain.stack_run(stack)
+    for task in services(stack):
+        cluster = [
+            c
+            for c in run.of_type("aws:ecs/cluster:Cluster")
+            if mocks.mock_arn(c.type, c.name) == run.named(f"slot-{task.slot}-service")["cluster"]
+        ]
+        assert len(cluster) == 1, task.id
+        cluster_arn = mocks.mock_arn(cluster[0].type, cluster[0].name)
+        prefix, _, name = cluster_arn.partition(":cluster/")
+        resources = {
+            r
+            for actions, rs in task_role_allows(task)
+            if "ecs:DescribeTasks" in actions
+            for r in rs
+        }
+        assert resources == {f"{prefix}:task/{name}/*"}, (task.id, resources)
 
 
 def rds_bundle_path() -> str:

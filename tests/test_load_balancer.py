@@ -553,11 +553,19 @@ def test_production_forward_follows_live_and_canary(live, canary, expected):
     assert weights_of(action) == expected
 
 
-def test_stickiness_across_groups_is_a_switch():
-    (off,) = routing().named("traffic-live")["actions"]
-    (on,) = routing(enable_stickiness=True).named("traffic-live")["actions"]
+def test_stickiness_across_groups_holds_only_while_weights_are_split():
+    """The load balancer lets group stickiness win over weights (a cookie keeps sending a client
+    to a group of weight 0), so the forward is sticky only during a canary: once a slot has no
+    weight (it is about to drain), no cookie sends a client back to it."""
+    (off,) = routing(canary_percent=10).named("traffic-live")["actions"]
+    (on,) = routing(enable_stickiness=True, canary_percent=10).named("traffic-live")["actions"]
     assert off["forward"]["stickiness"]["enabled"] is False
     assert on["forward"]["stickiness"]["enabled"] is True
+    for live, canary in (("blue", 0), ("green", 0), ("blue", 100)):
+        (whole,) = routing(enable_stickiness=True, live=live, canary_percent=canary).named(
+            "traffic-live"
+        )["actions"]
+        assert whole["forward"]["stickiness"]["enabled"] is False, (live, canary)
     assert edge(enable_stickiness=True).named("lb-blue")["stickiness"]["enabled"] is True
 
 

@@ -383,7 +383,8 @@ def test_only_the_admin_execution_role_reads_the_database_master_secret(prod):
 
 def test_task_role_has_exactly_what_the_app_needs(prod):
     """ECS Exec channels (and its key and log group), `rds-db:connect` as the app role on this
-    database only, and `ssm:GetParameter` on the slots' drain switches only."""
+    database only, `ssm:GetParameter` on the slots' drain switches only, and `ecs:DescribeTasks`
+    on this cluster's tasks only (a stopping node's drain)."""
     task_role, exec_role = prod.named("cluster-task-role"), prod.named("cluster-execution-role")
     assert task_role["name"] != exec_role["name"]
     policy = json.loads(prod.named("cluster-task-policy")["policy"])
@@ -395,8 +396,17 @@ def test_task_role_has_exactly_what_the_app_needs(prod):
         "EcsExecLogGroups",
         "DatabaseLogin",
         "DrainSwitch",
+        "DrainStoppingTasks",
     }
     assert all(a.startswith("ssmmessages:") for a in by_sid["EcsExecChannels"]["Action"])
+    cluster_arn = harness.mock_arn("aws:ecs/cluster:Cluster", "cluster-ecs")
+    assert by_sid["DrainStoppingTasks"] == {
+        "Sid": "DrainStoppingTasks",
+        "Effect": "Allow",
+        "Action": "ecs:DescribeTasks",
+        "Resource": cluster_arn.replace(":cluster/", ":task/") + "/*",
+        "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}},
+    }
     assert by_sid["DatabaseLogin"] == {
         "Sid": "DatabaseLogin",
         "Effect": "Allow",

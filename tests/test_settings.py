@@ -281,7 +281,7 @@ REFUSED = [
     (
         {"network": {"nat": "none"}},
         "network.interface_endpoints",
-        "add ecr.api, ecr.dkr, logs, secretsmanager, ssm, ssmmessages, kms",
+        "add ecr.api, ecr.dkr, logs, secretsmanager, ssm, ecs, ssmmessages, kms",
     ),
     (
         {"network": {"nat": "instance", "nat_instance_type": "t3.nano"}},
@@ -310,7 +310,7 @@ def test_pinned_zones_must_belong_to_the_stacks_region():
 
 
 def test_a_nat_none_production_stack_with_every_endpoint_passes():
-    endpoints = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "ssmmessages", "kms"]
+    endpoints = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "ecs", "ssmmessages", "kms"]
     load_settings_with_edge({"network": {"nat": "none", "interface_endpoints": endpoints}})
 
 

@@ -180,10 +180,16 @@ WHERE = {
     "pubsub.redis.maintenance_window": ("pubsub-redis", "maintenanceWindow", "tue:02:00-tue:04:00"),
     "pubsub.redis.protect": lambda r: r.named("pubsub-redis").protect is False,
     "edge.ingress_cidrs": ("edge-in-443-198-51-100-0-24", "cidrIpv4", "198.51.100.0/24"),
-    "edge.idle_timeout_seconds": ("edge-alb", "idleTimeout", 300),
+    "edge.idle_timeout_seconds": lambda r: (
+        r.named("edge-alb")["idleTimeout"] == 300
+        and env(r)["LOAD_BALANCER_IDLE_TIMEOUT_SECONDS"] == "300"
+    ),
     "edge.load_balancing_algorithm": ("edge-blue", "loadBalancingAlgorithmType", "round_robin"),
     "edge.slow_start_seconds": ("edge-green", "slowStart", 60),
-    "edge.deregistration_delay_seconds": ("edge-blue", "deregistrationDelay", 90),
+    "edge.deregistration_delay_seconds": lambda r: (
+        r.named("edge-blue")["deregistrationDelay"] == 90
+        and env(r)["DEREGISTRATION_DELAY_SECONDS"] == "90"
+    ),
     "edge.health_check.path": ("edge-blue", "healthCheck.path", "/up"),
     "edge.health_check.interval_seconds": ("edge-blue", "healthCheck.interval", 30),
     "edge.health_check.timeout_seconds": ("edge-blue", "healthCheck.timeout", 10),

@@ -364,6 +364,7 @@ class Cluster(pulumi.ComponentResource):
                 pulumi.Output.all(*[p.arn for p in self.drain_parameters.values()]),
                 self.exec_log_group.arn,
                 self.exec_key.arn,
+                self.cluster.arn,
             ).apply(
                 lambda a: json.dumps(
                     task_role_policy(
@@ -371,6 +372,7 @@ class Cluster(pulumi.ComponentResource):
                         drain_parameter_arns=list(a[1]),
                         exec_log_group_arn=a[2],
                         exec_key_arn=a[3],
+                        cluster_arn=a[4],
                     )
                 )
             ),

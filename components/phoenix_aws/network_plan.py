@@ -22,6 +22,7 @@ KNOWN_INTERFACE_ENDPOINTS = (
     "ssm",
     "ssmmessages",
     "ec2messages",
+    "ecs",
     "sts",
     "kms",
     "monitoring",

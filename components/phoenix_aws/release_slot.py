@@ -30,6 +30,7 @@ from .container import (
     container_definitions,
     distribution_flags,
 )
+from .drain_timing import DRAIN_POLL_SECONDS, check_drain_timing
 from .fargate import (
     FARGATE_MAX_STOP_TIMEOUT,
     SIGTERM_MARGIN_SECONDS,
@@ -81,9 +82,6 @@ __all__ = [
     "sigterm_drain_budget",
 ]
 
-# How often the app polls its drain switch (DRAIN_POLL_SECONDS in its environment).
-DRAIN_POLL_SECONDS = 10
-
 
 class ReleaseSlotArgs(TypedDict):
     """Inputs of a ReleaseSlot."""
@@ -132,6 +130,13 @@ class ReleaseSlotArgs(TypedDict):
     drain_parameter_name: NotRequired[pulumi.Input[str]]
     """`DRAIN_PARAMETER`: the SSM parameter the nodes poll to shed their sockets. Default: none
     (no gradual drain)."""
+    deregistration_delay_seconds: NotRequired[int]
+    """The target group's deregistration delay (`DEREGISTRATION_DELAY_SECONDS`): a node ECS
+    stops sheds its sockets within it (see `drain_timing`); at least 40. Default: 60, the
+    LoadBalancer's."""
+    load_balancer_idle_timeout_seconds: NotRequired[int]
+    """The load balancer's idle timeout (`LOAD_BALANCER_IDLE_TIMEOUT_SECONDS`): the app keeps
+    idle connections open longer. Default: 120, the LoadBalancer's."""
     admin_execution_role_arn: NotRequired[pulumi.Input[str]]
     """Execution role of one-off admin tasks (may read `admin_secrets`). Default: none (no admin
     task definition, no migrations)."""
@@ -439,6 +444,10 @@ def _task_environment(args: ReleaseSlotArgs, region: pulumi.Output[str]) -> pulu
         "RELEASE_SLOT": args["slot"],
         "PHOENIX_AWS_STACK": args.get("stack_id") or "-".join(args["name_parts"]),
         "STOP_TIMEOUT_SECONDS": str(args.get("stop_timeout_seconds", FARGATE_MAX_STOP_TIMEOUT)),
+        "DEREGISTRATION_DELAY_SECONDS": str(args.get("deregistration_delay_seconds", 60)),
+        "LOAD_BALANCER_IDLE_TIMEOUT_SECONDS": str(
+            args.get("load_balancer_idle_timeout_seconds", 120)
+        ),
     }
     return pulumi.Output.all(
         args["phx_host"],
@@ -524,6 +533,14 @@ def _validate(name: str, args: ReleaseSlotArgs) -> None:
         raise arg_error(
             "ReleaseSlot", name, "distribution_port_min", "expected 1024 <= min <= max <= 65535"
         )
+    try:
+        check_drain_timing(
+            deregistration_delay_seconds=args.get("deregistration_delay_seconds", 60),
+            idle_timeout_seconds=args.get("load_balancer_idle_timeout_seconds", 120),
+            stop_timeout_seconds=args.get("stop_timeout_seconds", FARGATE_MAX_STOP_TIMEOUT),
+        )
+    except ValueError as exc:
+        raise arg_error("ReleaseSlot", name, "deregistration_delay_seconds", str(exc)) from None
     if args.get("migration_command") and not args.get("admin_execution_role_arn"):
         raise arg_error(
             "ReleaseSlot",

@@ -106,15 +106,27 @@ def execution_role_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def cluster_tasks_arn(cluster_arn: str) -> str:
+    """Every task of a cluster: `arn:…:ecs:<region>:<account>:task/<cluster name>/*` (the task
+    ARN format with the cluster name, the resource type of DescribeTasks).
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html"""
+    prefix, _, cluster_name = cluster_arn.partition(":cluster/")
+    if not cluster_name:
+        raise ValueError(f"expected an ECS cluster ARN (…:cluster/<name>), got {cluster_arn!r}")
+    return f"{prefix}:task/{cluster_name}/*"
+
+
 def task_role_policy(
     *,
     db_connect_arns: list[str],
     drain_parameter_arns: list[str],
     exec_log_group_arn: str,
     exec_key_arn: str,
+    cluster_arn: str | None = None,
 ) -> dict:
     """The app's own rights: log in to its database role (IAM auth), read its slots' drain
-    switches, and serve ECS Exec sessions that are logged to an encrypted log group.
+    switches, learn which of its cluster's tasks ECS is stopping (DescribeTasks: the drain of
+    a stopping node), and serve ECS Exec sessions that are logged to an encrypted log group.
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html#ecs-exec-logging"""
     statements: list[dict[str, Any]] = [
         {"Sid": "EcsExecChannels", "Effect": "Allow", "Action": ECS_EXEC_ACTIONS, "Resource": "*"},
@@ -153,6 +165,16 @@ def task_role_policy(
                 "Effect": "Allow",
                 "Action": "ssm:GetParameter",
                 "Resource": sorted(drain_parameter_arns),
+            }
+        )
+    if cluster_arn:
+        statements.append(
+            {
+                "Sid": "DrainStoppingTasks",
+                "Effect": "Allow",
+                "Action": "ecs:DescribeTasks",
+                "Resource": cluster_tasks_arn(cluster_arn),
+                "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}},
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}

@@ -59,7 +59,10 @@ class TrafficRoutingArgs(TypedDict):
     """Listener rules that exist besides these (LoadBalancer.test_route_count), for the rule
     quota. Default: 2."""
     enable_stickiness: NotRequired[bool]
-    """Keep a client on the slot it first reached while weights are split. Default: false."""
+    """Keep a client on the slot it first reached while weights are split (a canary). With all
+    the weight on one slot the forward is not sticky, so no cookie sends a client to a slot
+    without weight (a draining slot): the load balancer lets stickiness win over weights.
+    Default: false."""
     stickiness_seconds: NotRequired[int]
     """Default: 3600."""
     tags: NotRequired[dict[str, str]]
@@ -132,8 +135,9 @@ class TrafficRouting(pulumi.ComponentResource):
 def _forward_action(
     args: TrafficRoutingArgs, weights: dict[str, int], ready: pulumi.Output[str]
 ) -> pulumi.Output[dict[str, Any]]:
-    """Forward to both target groups with the slots' weights, once `ready` resolves."""
-    sticky = args.get("enable_stickiness", False)
+    """Forward to both target groups with the slots' weights, once `ready` resolves; sticky
+    only while the weights are split."""
+    sticky = args.get("enable_stickiness", False) and weights_split(weights)
     sticky_seconds = args.get("stickiness_seconds", 3600)
     arns = pulumi.Output.from_input(args["target_group_arns"])
     return pulumi.Output.all(ready, arns).apply(
@@ -145,6 +149,11 @@ def _forward_action(
             },
         }
     )
+
+
+def weights_split(weights: dict[str, int]) -> bool:
+    """Both slots take a share of the traffic (a canary)."""
+    return all(weight > 0 for weight in weights.values())
 
 
 def _priority_of(rule: PlannedRule, resolved: list[Any]) -> int:

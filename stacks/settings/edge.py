@@ -125,7 +125,9 @@ class EdgeSettings(Frozen):
     """`least_outstanding_requests` (new connections go to the least busy node) or `round_robin`
     (needed for slow start)."""
     deregistration_delay_seconds: Annotated[int, ruled(check_deregistration_delay)] = 60
-    """Time a deregistering node keeps its open connections, 0-3600."""
+    """Time a deregistering node keeps its open connections, 40-3600: a node ECS stops closes
+    its WebSockets gradually within it, less a 10 s poll and a 10 s margin
+    (docs/app-contract.md, Timing)."""
     slow_start_seconds: Annotated[int, ruled(check_slow_start)] = 0
     """0 (off) or 30-900; only with load_balancing_algorithm: round_robin."""
     health_check: HealthCheckSettings = HealthCheckSettings()

@@ -146,9 +146,11 @@ def release_change_problems(
     a promote or a rollback. Moving `live`, `canary_percent` or `promoting` is therefore only
     allowed to the release command (and to an operator who says so).
     """
-    if allowed or not deployed:
+    if not deployed:
         return []
-    problems = []
+    problems = drain_order_problems(planned, deployed)
+    if allowed:
+        return problems
     for key in ("live", "canary_percent", "promoting"):
         if key in deployed and deployed.get(key) != planned.get(key):
             problems.append(
@@ -156,5 +158,31 @@ def release_change_problems(
                 f"{deployed.get(key)!r} is deployed; this up would move traffic. Release steps "
                 f"run through {PROCEDURE}; merge the branch it committed, or set "
                 f"{RELEASE_CHANGE_ENV}=1 to move traffic by hand"
+            )
+    return problems
+
+
+def drain_order_problems(planned: dict[str, Any], deployed: dict[str, Any]) -> list[str]:
+    """A slot starts to drain only in an `up` after the one that took its traffic away.
+
+    The load balancer must stop sending a slot new connections before the slot's nodes shed
+    theirs, or a shed client may be sent straight back. Within one `up` the drain switch and the
+    listener rules change in no set order, so a slot that the deployed stack still sends traffic
+    to (live, or the idle slot with a canary) may not start draining: the release command flips
+    first, bakes, then drains. Applies to hand-made changes too (`PHOENIX_AWS_RELEASE_CHANGE`).
+    """
+    deployed_live = deployed.get("live")
+    bearing = {deployed_live}
+    if deployed.get("canary_percent"):
+        bearing |= {slot for slot in ("blue", "green") if slot != deployed_live}
+    problems = []
+    for slot, planned_slot in sorted((planned.get("slots") or {}).items()):
+        was_draining = ((deployed.get("slots") or {}).get(slot) or {}).get("draining")
+        if planned_slot.get("draining") and not was_draining and slot in bearing:
+            problems.append(
+                f"release.{slot}.draining: the deployed stack still sends {slot} traffic; "
+                "move the traffic away in one up and start the drain in the next, so the load "
+                f"balancer stops sending {slot} new connections before its nodes shed theirs "
+                f"({PROCEDURE})"
             )
     return problems

@@ -4,6 +4,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import pulumi
+from phoenix_aws.drain_timing import check_drain_timing
 from phoenix_aws.network import (
     FARGATE_NODE_ENDPOINTS,
     NatStrategy,
@@ -24,9 +25,9 @@ from .network import NetworkSettings
 from .nodes import AppSettings, ClusterSettings
 from .release import PROCEDURE, ReleaseSettings
 
-# Private nodes without NAT also read their drain switch (SSM) and serve ECS Exec sessions
-# (Session Manager, with the session key in KMS).
-APP_NODE_ENDPOINTS = (*FARGATE_NODE_ENDPOINTS, "ssm", "ssmmessages", "kms")
+# Private nodes without NAT also read their drain switch (SSM), learn which tasks ECS stops
+# (ECS DescribeTasks) and serve ECS Exec sessions (Session Manager, the session key in KMS).
+APP_NODE_ENDPOINTS = (*FARGATE_NODE_ENDPOINTS, "ssm", "ecs", "ssmmessages", "kms")
 
 
 class Stage(StrEnum):
@@ -122,6 +123,17 @@ class StackSettings(Frozen):
             self.app.stop_timeout_seconds,
             lambda: sigterm_drain_budget(self.app.stop_timeout_seconds),
         )
+        # The drain's timing inequality (phoenix_aws.drain_timing): a node ECS stops sheds its
+        # sockets within the deregistration delay.
+        field_rule(
+            ("edge", "deregistration_delay_seconds"),
+            self.edge.deregistration_delay_seconds,
+            lambda: check_drain_timing(
+                deregistration_delay_seconds=self.edge.deregistration_delay_seconds,
+                idle_timeout_seconds=self.edge.idle_timeout_seconds,
+                stop_timeout_seconds=self.app.stop_timeout_seconds,
+            ),
+        )
         return self
 
     @model_validator(mode="after")
@@ -170,8 +182,8 @@ class StackSettings(Frozen):
                     ("network", "interface_endpoints"),
                     "without NAT the nodes reach AWS only through endpoints: add "
                     + ", ".join(missing)
-                    + " (to pull images, read secrets, ship logs, read the drain switch and "
-                    "serve ECS Exec)",
+                    + " (to pull images, read secrets, ship logs, read the drain switch, "
+                    "see which tasks ECS stops and serve ECS Exec)",
                     list(self.network.interface_endpoints),
                 )
         return self
@@ -202,6 +214,8 @@ class StackSettings(Frozen):
             "distribution_port_min": self.cluster.distribution_port_min,
             "distribution_port_max": self.cluster.distribution_port_max,
             "stop_timeout_seconds": app.stop_timeout_seconds,
+            "deregistration_delay_seconds": self.edge.deregistration_delay_seconds,
+            "load_balancer_idle_timeout_seconds": self.edge.idle_timeout_seconds,
             "health_check_grace_period_seconds": app.health_check_grace_period_seconds,
             "run_as_user": app.run_as_user,
             "wait_for_steady_state": app.wait_for_steady_state,

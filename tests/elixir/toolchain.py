@@ -42,6 +42,8 @@ PURE_MODULES = [
     "lib/shop/drain/parameter.ex",
     "lib/shop/drain/sockets.ex",
     "lib/shop/drain/shedder.ex",
+    "lib/shop/drain/stops.ex",
+    "lib/shop/drain/timing.ex",
     "lib/shop/metrics/emf.ex",
     "lib/shop/metrics/socket_reporter.ex",
     "lib/shop/repo/iam_auth.ex",
@@ -209,8 +211,11 @@ SERVICE_PLAIN = [
     "DRAIN_PARAMETER",
     "DRAIN_POLL_SECONDS",
     "PHOENIX_AWS_STACK",
-    # Beyond the BRIEF's list: the task's stopTimeout, which the SIGTERM drainer must fit in.
+    # Beyond the BRIEF's list: the task's stopTimeout, which the SIGTERM drainer must fit in,
+    # and the load balancer's timing the drain and the HTTP server fit in (drain_timing).
     "STOP_TIMEOUT_SECONDS",
+    "DEREGISTRATION_DELAY_SECONDS",
+    "LOAD_BALANCER_IDLE_TIMEOUT_SECONDS",
 ]
 SERVICE_SECRETS = ["SECRET_KEY_BASE", "RELEASE_COOKIE"]  # + REDIS_URL with pubsub redis
 # ... and what the admin (migration) task gets instead.
@@ -239,6 +244,8 @@ REQUIRED_AT_BOOT = [
     "DRAIN_POLL_SECONDS",
     "PHOENIX_AWS_STACK",
     "STOP_TIMEOUT_SECONDS",
+    "DEREGISTRATION_DELAY_SECONDS",
+    "LOAD_BALANCER_IDLE_TIMEOUT_SECONDS",
 ]
 REQUIRED_WITH_REDIS = ["REDIS_URL"]
 REQUIRED_WITH_PASSWORD = ["DATABASE_PASSWORD"]

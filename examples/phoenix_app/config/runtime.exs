@@ -17,6 +17,11 @@ if config_env() == :prod do
   shutdown = Shop.Shutdown.budget(Env.integer!("STOP_TIMEOUT_SECONDS", 2..120))
   config :shop, :shutdown, shutdown
 
+  # The load balancer's idle timeout: the HTTP server keeps idle connections open longer, so
+  # the load balancer never reuses one the app has closed (Shop.Drain.Timing).
+  idle_timeout_s = Env.integer!("LOAD_BALANCER_IDLE_TIMEOUT_SECONDS", 1..4000)
+  keepalive_ms = Shop.Drain.Timing.keepalive_ms(idle_timeout_s)
+
   host = Env.fetch!("PHX_HOST")
   scheme = Env.one_of!("PHX_SCHEME", ["http", "https"])
   public_port = Env.port!("PHX_URL_PORT")
@@ -26,8 +31,12 @@ if config_env() == :prod do
     http: [
       ip: {0, 0, 0, 0, 0, 0, 0, 0},
       port: Env.port!("PORT"),
-      # At SIGTERM, open HTTP requests get this long after the socket drainer has run.
-      thousand_island_options: [shutdown_timeout: shutdown[:http_drain_ms]]
+      # At SIGTERM, open HTTP requests get this long after the socket drainer has run; an idle
+      # keep-alive connection stays open longer than the load balancer's idle timeout.
+      thousand_island_options: [
+        shutdown_timeout: shutdown[:http_drain_ms],
+        read_timeout: keepalive_ms
+      ]
     ],
     # Browsers send the page's origin; sockets are accepted only from the public address
     # (the default port is left out, as browsers leave it out).
@@ -110,10 +119,18 @@ if config_env() == :prod do
   config :shop, :release, slot: slot, version: Env.fetch!("RELEASE_VERSION")
 
   # The slot's SSM parameter: {"shed": true, "window_seconds": W} makes this node close its
-  # WebSockets in waves over W seconds (see Shop.Drain.Shedder).
+  # WebSockets in waves over W seconds (see Shop.Drain.Shedder). When ECS stops this task on its
+  # own, the node sheds within the load balancer's deregistration delay (Shop.Drain.Stops); ECS
+  # gives every container its task metadata endpoint, absent anywhere else.
+  poll_s = Env.integer!("DRAIN_POLL_SECONDS", 1..300)
+  deregistration_delay_s = Env.integer!("DEREGISTRATION_DELAY_SECONDS", 0..3600)
+
   config :shop, :drain,
     parameter: Env.fetch!("DRAIN_PARAMETER"),
-    poll_ms: Env.integer!("DRAIN_POLL_SECONDS", 1..300) * 1000
+    poll_ms: poll_s * 1000,
+    slot: slot,
+    stop_window_seconds: Shop.Drain.Timing.stop_window(deregistration_delay_s, poll_s),
+    task_metadata_uri: Env.get("ECS_CONTAINER_METADATA_URI_V4", nil)
 
   # One CloudWatch Embedded Metric Format line per minute: WebSockets by Stack and Slot.
   config :shop, :metrics, stack: Env.fetch!("PHOENIX_AWS_STACK"), slot: slot

@@ -36,6 +36,30 @@ defmodule Shop.Application do
            transports: &Shop.Drain.Sockets.list/0,
            # Closes with 1012, a code every phoenix.js reconnects from.
            disconnect: &Shop.Drain.Sockets.close/1}
+        ] ++ stops(drain)
+    end
+  end
+
+  # On ECS only (the task metadata endpoint): shed before ECS stops this task on its own.
+  defp stops(drain) do
+    case drain[:task_metadata_uri] do
+      nil ->
+        []
+
+      metadata_uri ->
+        whoami = fn -> Shop.Drain.ECS.whoami(metadata_uri) end
+
+        [
+          %{id: :pg, start: {:pg, :start_link, [Shop.Drain.Stops.scope()]}},
+          {Shop.Drain.Stops,
+           slot: drain[:slot],
+           poll_ms: Keyword.get(drain, :poll_ms, 10_000),
+           window_seconds: drain[:stop_window_seconds],
+           task_arn: fn -> with {:ok, me} <- whoami.(), do: {:ok, me.task_arn} end,
+           describe: fn arns ->
+             with {:ok, me} <- whoami.(), do: Shop.Drain.ECS.desired_statuses(me.cluster, arns)
+           end,
+           stopping: &Shop.Drain.Shedder.shed_for_stop(Shop.Drain.Shedder, &1)}
         ]
     end
   end

@@ -10,6 +10,11 @@ defmodule Shop.Drain.Shedder do
   the end of the window. The clients reconnect, and the load balancer sends them to the live
   slot. When the parameter says serve again (a rollback), the node stops shedding.
 
+  ECS stops tasks on its own too (scale-in, deployments, rebalancing, replacements):
+  `shed_for_stop/2` (called when `Shop.Drain.Stops` learns ECS is stopping this task) sheds
+  within a shorter window that fits in the load balancer's deregistration delay, and no later
+  "serve" from the parameter undoes it: the task is going away.
+
   Options:
   - `:fetch` (required): returns `{:ok, decoded_json}` or `{:error, reason}`;
   - `:transports` (required): the pids of this node's open WebSocket transports;
@@ -31,6 +36,14 @@ defmodule Shop.Drain.Shedder do
   @doc "`:serve`, or `{:shed, window_seconds, ticks_done}`."
   def status(server), do: GenServer.call(server, :status)
 
+  @doc """
+  Sheds every socket within `window_seconds` from now, whatever the parameter says from then on
+  (ECS is stopping this task). A drain already under way ends no later than it would have.
+  """
+  @spec shed_for_stop(GenServer.server(), pos_integer) :: :ok
+  def shed_for_stop(server, window_seconds) when is_integer(window_seconds) and window_seconds >= 1,
+    do: GenServer.cast(server, {:shed_for_stop, window_seconds})
+
   @impl true
   def init(opts) do
     state = %{
@@ -40,7 +53,8 @@ defmodule Shop.Drain.Shedder do
       poll_ms: Keyword.get(opts, :poll_ms, 10_000),
       tick_ms: Keyword.get(opts, :tick_ms, 1_000),
       polling: nil,
-      shedding: nil
+      shedding: nil,
+      stopping: false
     }
 
     send(self(), :poll)
@@ -52,6 +66,18 @@ defmodule Shop.Drain.Shedder do
 
   def handle_call(:status, _from, %{shedding: shedding} = state),
     do: {:reply, {:shed, shedding.window, shedding.tick}, state}
+
+  @impl true
+  def handle_cast({:shed_for_stop, window}, %{shedding: nil} = state) do
+    Logger.info("drain: ECS is stopping this task; shedding its WebSockets over #{window} s")
+    {:noreply, %{start(state, window) | stopping: true}}
+  end
+
+  def handle_cast({:shed_for_stop, window}, %{shedding: shedding} = state) do
+    # The sooner end of the two: the drain's, or `window` seconds from now.
+    ends = min(shedding.window, shedding.tick + window)
+    {:noreply, %{put_in(state.shedding.window, ends) | stopping: true}}
+  end
 
   @impl true
   def handle_info(:poll, %{polling: nil, fetch: fetch} = state) do
@@ -121,9 +147,12 @@ defmodule Shop.Drain.Shedder do
     %{state | shedding: %{ref: ref, window: window, tick: 0, told: MapSet.new()}}
   end
 
+  # While ECS stops the task, the parameter no longer sets the window.
+  defp start(%{stopping: true} = state, _window), do: state
   defp start(state, window), do: put_in(state.shedding.window, window)
 
   defp stop(%{shedding: nil} = state), do: state
+  defp stop(%{stopping: true} = state), do: state
 
   defp stop(state) do
     Logger.info("drain: stopped shedding (the parameter says serve)")

@@ -164,4 +164,28 @@ defmodule Shop.Drain.ShedderTest do
     assert Process.alive?(shedder)
     assert Shedder.status(shedder) == :serve
   end
+
+  test "a stop sheds every socket within its window, and no later serve stops it", context do
+    pids = open_sockets(context.registry, 12)
+    shedder = start_shedder(context)
+    Shedder.shed_for_stop(shedder, 3)
+    set_parameter(context.parameter, {:ok, %{"shed" => false}})
+    closed = collect_closed(12)
+    assert Enum.sort(Enum.map(closed, &elem(&1, 0))) == Enum.sort(pids)
+    # Three seconds of window: every socket was told by the third tick.
+    assert Enum.all?(collect_told(), fn {_transport, tick} -> tick <= 3 end)
+    assert {:shed, 3, _} = Shedder.status(shedder)
+  end
+
+  test "a stop during a drain ends the drain no later than the stop window", context do
+    open_sockets(context.registry, 20)
+    shedder = start_shedder(context)
+    set_parameter(context.parameter, {:ok, %{"shed" => true, "window_seconds" => 600}})
+    wait_until(fn -> match?({:shed, 600, _}, Shedder.status(shedder)) end)
+    Shedder.shed_for_stop(shedder, 2)
+    wait_until(fn -> match?({:shed, window, _} when window < 600, Shedder.status(shedder)) end)
+    {:shed, window, tick} = Shedder.status(shedder)
+    assert window <= tick + 2
+    assert length(collect_closed(20)) == 20
+  end
 end
