@@ -157,7 +157,9 @@ def test_a_second_up_reuses_the_moto_and_the_stack(started):
 
 def test_down_destroys_the_stack_and_stops_the_moto_it_started(started):
     assert started.record["down"] == 0, started.lines
-    (destroy,) = [a for a in started.argvs(started.record["calls_after_second_up"]) if "destroy" in a]
+    (destroy,) = [
+        a for a in started.argvs(started.record["calls_after_second_up"]) if "destroy" in a
+    ]
     assert destroy[destroy.index("--stack") + 1] == "local"
     assert started.record["after_down"] == "nothing"
     assert any("stopped the moto this command started" in line for line in started.lines)
