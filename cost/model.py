@@ -109,10 +109,19 @@ class Report:
     usage: list[UsageCharge] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     endpoints: list[EndpointEconomics] = field(default_factory=list)
+    emulator: str | None = None
+    """The emulator on this machine every AWS service of the stack is sent to (the `local`
+    stack): nothing is billed, and the lines are what the same resources would cost in AWS."""
+
+    @property
+    def aws_equivalent(self) -> float:
+        """The fixed monthly charges of these resources in AWS."""
+        return sum(line.monthly for line in self.lines)
 
     @property
     def total(self) -> float:
-        return sum(line.monthly for line in self.lines)
+        """What is billed a month: $0 on an emulator."""
+        return 0.0 if self.emulator else self.aws_equivalent
 
     def line(self, resource: str) -> Line:
         return next(line for line in self.lines if line.resource == resource)

@@ -28,9 +28,11 @@ def build_report(
     traffic_overrides: dict[str, float] | None = None,
 ) -> Report:
     """Price a recorded run of `stack` (its region is read from the stack file)."""
+    from local.emulator import emulator_url
+
     config = mocks.stack_config(stack) if stack in mocks.stack_names() else {}
     region = config.get("aws:region")
-    return price_run(
+    report = price_run(
         run,
         table or default_table(),
         stack=stack,
@@ -38,6 +40,8 @@ def build_report(
         default_traffic_gb=default_traffic_gb,
         traffic_overrides=traffic_overrides,
     )
+    report.emulator = emulator_url(config)
+    return report
 
 
 def _money(value: float) -> str:
@@ -64,6 +68,8 @@ def to_dict(report: Report, table: PriceTable | None = None) -> dict[str, Any]:
         "hours_per_month": report.hours_per_month,
         "traffic_gb": {"default": report.default_traffic_gb, **report.traffic_overrides},
         "total_monthly_usd": round(report.total, 2),
+        "emulator": report.emulator,
+        "aws_equivalent_monthly_usd": round(report.aws_equivalent, 2),
         "public_ipv4": report.public_ipv4(),
         "lines": [
             {
@@ -125,8 +131,21 @@ def to_dict(report: Report, table: PriceTable | None = None) -> dict[str, Any]:
     }
 
 
+def _emulator_note(data: dict[str, Any]) -> str:
+    """Why an emulator stack costs nothing, and what the same resources would cost in AWS."""
+    return (
+        f"$0 a month: every AWS service of this stack is sent to an emulator on this machine "
+        f"(aws:endpoints: {data['emulator']}), so nothing is created in an AWS account and "
+        f"nothing is billed. The same resources in AWS would cost "
+        f"{_money(data['aws_equivalent_monthly_usd'])} a month in fixed charges (listed below "
+        f"for comparison, not billed)."
+    )
+
+
 def _heading(data: dict[str, Any]) -> tuple[str, str]:
     title = f"Cost of stack `{data['stack']}` before it exists"
+    if data.get("emulator"):
+        return title, _emulator_note(data)
     basis = (
         f"Fixed monthly charges at {data['price_region']} on-demand list prices, "
         f"{data['hours_per_month']} h a month, free tier not applied."
@@ -167,6 +186,11 @@ def render_text(data: dict[str, Any]) -> str:
                 f"  {'':<{width}}  {c['monthly_usd']:>10,.2f}    {c['label']}: "
                 f"{c['quantity']:,.6g} x ${c['unit_usd']:g}"
             )
+    if data.get("emulator"):
+        out.append(
+            f"  {'in AWS':<{width}}  {data['aws_equivalent_monthly_usd']:>10,.2f}  "
+            "USD per month (not billed: an emulator)"
+        )
     out.append(f"  {'TOTAL':<{width}}  {data['total_monthly_usd']:>10,.2f}  USD per month")
     if data["unpriced"]:
         out.append(

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from local.emulator import Emulator, EmulatorError
+from local.emulator import LOOPBACK_HOSTS, Emulator, EmulatorError, emulator_endpoints
 from offline.cli import CommandError, Parser, guarded, stack_file_config
 
 PROG = "python -m local"
@@ -38,19 +38,14 @@ class StepFailedError(RuntimeError):
 def emulator_for(project: Path) -> Emulator:
     """The moto address every `aws:endpoints` entry of the local stack file names (one)."""
     config = _local_config(project)
-    urls = {
-        str(url)
-        for entry in config.get("aws:endpoints") or []
-        if isinstance(entry, dict)
-        for url in entry.values()
-    }
+    urls = emulator_endpoints(config)
     if len(urls) != 1:
         raise CommandError(
             f"stacks/Pulumi.{STACK}.yaml: aws:endpoints must send every service to one emulator "
             f"address, e.g. http://127.0.0.1:5000 (got {sorted(urls) or 'none'})"
         )
     parts = urlsplit(urls.pop())
-    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost") or not parts.port:
+    if parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS[:2] or not parts.port:
         raise CommandError(
             f"stacks/Pulumi.{STACK}.yaml: aws:endpoints must point at moto on this machine, "
             f"http://127.0.0.1:<port> (got {parts.geturl()!r})"

@@ -18,13 +18,38 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
 Answer = Literal["moto", "other", "nothing"]
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def emulator_endpoints(config: Mapping[str, Any]) -> set[str]:
+    """Every address a stack file's `aws:endpoints` sends a service to."""
+    return {
+        str(url)
+        for entry in config.get("aws:endpoints") or []
+        if isinstance(entry, Mapping)
+        for url in entry.values()
+    }
+
+
+def emulator_url(config: Mapping[str, Any]) -> str | None:
+    """The emulator a stack applies to, when `aws:endpoints` sends every service to one address
+    on this machine (the `local` stack: moto on 127.0.0.1); None for a stack that uses AWS."""
+    urls = emulator_endpoints(config)
+    if len(urls) != 1:
+        return None
+    (url,) = urls
+    return url if urlsplit(url).hostname in LOOPBACK_HOSTS else None
 
 
 class EmulatorError(RuntimeError):

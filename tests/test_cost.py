@@ -515,3 +515,27 @@ def test_the_command_shows_the_programs_example_value_warnings(runs, monkeypatch
     captured = capsys.readouterr()
     assert expected and captured.err.splitlines() == expected
     assert json.loads(captured.out)["stack"] == "prod"  # the report itself stays clean JSON
+
+
+def test_the_local_stack_costs_nothing_and_says_why(reports):
+    local = reports["local"]
+    endpoints = mocks.stack_config("local")["aws:endpoints"]
+    assert local.emulator == next(iter(endpoints[0].values()))  # the stack file's moto address
+    assert local.total == 0 and local.aws_equivalent > 0
+    text = render_text(to_dict(local))
+    assert "$0 a month: every AWS service of this stack is sent to an emulator" in text
+    assert reports["dev"].emulator is None and reports["dev"].total == reports["dev"].aws_equivalent
+
+
+def test_the_readme_stacks_table_agrees_with_the_command(reports):
+    """The README's stacks table shows what `python -m cost <stack>` says, stack by stack."""
+    readme = (mocks.ROOT / "README.md").read_text()
+    rows = {
+        line.split("|")[1].strip(" `"): line.split("|")[3].strip()
+        for line in readme.splitlines()
+        if line.startswith("| `") and line.split("|")[1].strip(" `") in SHIPPED
+    }
+    for stack, report in reports.items():
+        shown = f"${report.total:,.2f}" if report.total else "$0"
+        assert rows[stack].startswith(shown), (stack, rows[stack], shown)
+        assert ("+" in rows[stack]) == bool(report.unpriced), (stack, rows[stack])
