@@ -11,9 +11,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from offline.cli import CommandError, Parser, guarded, run_stack, show_warnings
+from offline.cli import (
+    CommandError,
+    Parser,
+    guarded,
+    run_stack,
+    show_warnings,
+    stack_file_config,
+)
 
-from .prices import PriceTableError
+from .live import LivePriceError, price_keys, with_live_prices
+from .prices import PriceTableError, default_table
 from .report import (
     ReportError,
     build_report,
@@ -79,6 +87,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         ),
     )
     parser.add_argument(
+        "--live-prices",
+        action="store_true",
+        help=(
+            "read the price of every instance class the stack uses from the AWS Price List API "
+            "for the stack's Region (needs AWS credentials allowed pricing:GetProducts)"
+        ),
+    )
+    parser.add_argument(
         "--compare-to",
         type=Path,
         metavar="REPORT.json",
@@ -118,10 +134,24 @@ def _main(argv: Sequence[str] | None) -> int:
         compare = _load_comparison(args.compare_to) if args.compare_to else None
         run = run_stack(args.stack)
         show_warnings(run)
+        table = default_table()
+        live: dict[str, str] = {}
+        if args.live_prices:
+            region = str(stack_file_config(args.stack)["aws:region"])
+            try:
+                table, missing = with_live_prices(table, run.resources, region)
+            except LivePriceError as exc:
+                raise CommandError(f"--live-prices: {exc}") from None
+            live = {key: region for key in price_keys(run.resources) if key not in missing}
         report = build_report(
-            args.stack, run, default_traffic_gb=default, traffic_overrides=overrides
+            args.stack,
+            run,
+            table=table,
+            default_traffic_gb=default,
+            traffic_overrides=overrides,
         )
-        data = to_dict(report)
+        report.live_prices = live
+        data = to_dict(report, table)
         if args.format == "json":
             sys.stdout.write(json.dumps(data, indent=2) + "\n")
         elif args.format == "markdown":

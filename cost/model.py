@@ -109,6 +109,8 @@ class Report:
     usage: list[UsageCharge] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     endpoints: list[EndpointEconomics] = field(default_factory=list)
+    live_prices: dict[str, str] = field(default_factory=dict)
+    """Price keys read from the AWS Price List API (`--live-prices`), each with its Region."""
     emulator: str | None = None
     """The emulator on this machine every AWS service of the stack is sent to (the `local`
     stack): nothing is billed, and the lines are what the same resources would cost in AWS."""

@@ -69,6 +69,7 @@ def to_dict(report: Report, table: PriceTable | None = None) -> dict[str, Any]:
         "traffic_gb": {"default": report.default_traffic_gb, **report.traffic_overrides},
         "total_monthly_usd": round(report.total, 2),
         "emulator": report.emulator,
+        "live_prices": report.live_prices,
         "aws_equivalent_monthly_usd": round(report.aws_equivalent, 2),
         "public_ipv4": report.public_ipv4(),
         "lines": [
@@ -150,8 +151,14 @@ def _heading(data: dict[str, Any]) -> tuple[str, str]:
         f"Fixed monthly charges at {data['price_region']} on-demand list prices, "
         f"{data['hours_per_month']} h a month, free tier not applied."
     )
+    live = data.get("live_prices") or {}
     region = data.get("deploy_region")
-    if region and region != data["price_region"]:
+    if live:
+        basis += (
+            f" Read from the AWS Price List API for {', '.join(sorted(set(live.values())))}: "
+            f"{', '.join(sorted(live))}."
+        )
+    if region and region != data["price_region"] and set(live.values()) != {region}:
         basis += (
             f" The stack deploys to {region}: prices there differ (most are higher); "
             f"the table holds {data['price_region']} prices only."
