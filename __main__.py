@@ -41,7 +41,7 @@ for warning in placeholder_warnings(settings):  # example values the stack file 
 project, stack = pulumi.get_project(), pulumi.get_stack()
 parts = [project, stack]
 stack_id = f"{project}-{stack}"
-tags = {"phoenix-aws:project": project, "phoenix-aws:stack": stack, **settings.tags}
+tags = settings.resource_tags(project, stack)
 app, release = settings.app, settings.release
 
 network = Network(
@@ -131,12 +131,15 @@ cluster = Cluster(
 )
 
 # Twelve-factor contract: coordinates as environment, credentials only as ECS secrets.
-environment = database.app_environment.apply(
-    lambda db: {**app.env, **db, "PUBSUB_ADAPTER": settings.pubsub.adapter.value}
-)
-secrets = pulumi.Output.all(cluster.app_secrets, redis.url_secret_arn if redis else None).apply(
-    lambda a: {**app.secrets, **a[0], **({"REDIS_URL": a[1]} if a[1] else {})}
-)
+# A secret `app` section stays secret in the task definitions it reaches.
+environment = pulumi.Output.all(
+    database.app_environment, settings.keep_secret("app", app.env)
+).apply(lambda a: {**a[1], **a[0], "PUBSUB_ADAPTER": settings.pubsub.adapter.value})
+secrets = pulumi.Output.all(
+    cluster.app_secrets,
+    redis.url_secret_arn if redis else None,
+    settings.keep_secret("app", app.secrets),
+).apply(lambda a: {**a[2], **a[0], **({"REDIS_URL": a[1]} if a[1] else {})})
 
 slots: dict[str, ReleaseSlot] = {}
 for name in settings.slots_in_use:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import difflib
+import hashlib
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ import pulumi
 import yaml
 from google.protobuf import json_format
 from phoenix_aws.network import zone_id_prefix
+from phoenix_aws.validation import partition_of
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
@@ -108,14 +110,17 @@ class Run:
         }
 
 
-def mock_arn(type_token: str, name: str) -> str:
-    """The ARN the mocks give a resource of `type_token` named `name`."""
-    return f"arn:aws:mock:{REGION}:{ACCOUNT_ID}:{type_token.split(':')[-1].lower()}/{name}"
+def mock_arn(type_token: str, name: str, partition: str = "aws") -> str:
+    """The ARN the mocks give a resource of `type_token` named `name` (in `partition`)."""
+    kind = type_token.split(":")[-1].lower()
+    return f"arn:{partition}:mock:{REGION}:{ACCOUNT_ID}:{kind}/{name}"
 
 
 # Outputs the real providers compute and the program reads back, per resource type.
-def _computed_state(type_token: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    arn = mock_arn(type_token, name)
+def _computed_state(
+    type_token: str, name: str, inputs: dict[str, Any], partition: str = "aws"
+) -> dict[str, Any]:
+    arn = mock_arn(type_token, name, partition)
     state: dict[str, Any] = {"arn": arn, "name": inputs.get("name", name), **inputs}
     if type_token == "aws:ec2/vpc:Vpc":
         state["defaultSecurityGroupId"] = f"sg-default-{name}"
@@ -135,7 +140,8 @@ def _computed_state(type_token: str, name: str, inputs: dict[str, Any]) -> dict[
             resourceId=f"db-{name.upper().replace('-', '')[:20]}",
             masterUserSecrets=[
                 {
-                    "secretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:rds!{name}",
+                    "secretArn": f"arn:{partition}:secretsmanager:{REGION}:{ACCOUNT_ID}"
+                    f":secret:rds!{name}",
                     "secretStatus": "active",
                     "kmsKeyId": "k",
                 }
@@ -168,6 +174,9 @@ def _computed_state(type_token: str, name: str, inputs: dict[str, Any]) -> dict[
         ]
     if type_token == "docker:index/image:Image":
         state["repoDigest"] = f"{inputs.get('imageName', 'img').split(':')[0]}@sha256:{'a' * 64}"
+    if type_token == "random:index/randomId:RandomId":
+        digest = hashlib.sha256(name.encode()).hexdigest()[: 2 * int(inputs.get("byteLength", 4))]
+        state.update(hex=digest, dec=str(int(digest, 16)), b64Url=digest, b64Std=digest)
     if type_token == "random:index/randomPassword:RandomPassword":
         state["result"] = "R" * int(inputs.get("length", 16))
     if type_token == "command:local:Command":
@@ -192,7 +201,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "secretOutputNames": [],
             }
             return str(args.inputs.get("name")), state
-        return f"{args.name}-id", _computed_state(args.typ, args.name, args.inputs)
+        partition = partition_of(self.region)[0]
+        return f"{args.name}-id", _computed_state(args.typ, args.name, args.inputs, partition)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
         token = args.token
@@ -206,24 +216,31 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "zoneIds": [f"{prefix}-az{i}" for i in range(1, 7)],
                 "id": self.region,
             }
+        # The partition follows the Region, as the provider reports it (aws-cn for cn-north-1).
+        partition, dns_suffix = partition_of(self.region)
         if token == "aws:index/getRegion:getRegion":
             return {
                 "name": self.region,
                 "region": self.region,
                 "id": self.region,
-                "endpoint": f"ec2.{self.region}.amazonaws.com",
+                "endpoint": f"ec2.{self.region}.{dns_suffix}",
             }
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT_ID,
-                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/test",
+                "arn": f"arn:{partition}:iam::{ACCOUNT_ID}:user/test",
                 "userId": "U",
                 "id": ACCOUNT_ID,
             }
         if token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+            return {
+                "partition": partition,
+                "dnsSuffix": dns_suffix,
+                "reverseDnsPrefix": ".".join(reversed(dns_suffix.split("."))),
+                "id": partition,
+            }
         if token == "aws:elb/getServiceAccount:getServiceAccount":
-            return {"arn": "arn:aws:iam::156460612806:root", "id": "156460612806"}
+            return {"arn": f"arn:{partition}:iam::156460612806:root", "id": "156460612806"}
         if token == "aws:route53/getZone:getZone":
             return {
                 "zoneId": "ZPUBLIC",
@@ -438,6 +455,7 @@ def run_main(
     stack: str = "test",
     preview: bool = False,
     previous_outputs: dict[str, Any] | None = None,
+    project: str = PROJECT,
 ) -> Run:
     """Run the real `__main__.py` with a full config map (and this stack's last outputs).
 
@@ -449,6 +467,7 @@ def run_main(
             stack,
             preview,
             previous_outputs,
+            project,
             [os.environ.get(k) for k in _ENV_THE_PROGRAM_READS],
         ],
         sort_keys=True,
@@ -461,6 +480,7 @@ def run_main(
             stack=stack,
             preview=preview,
             previous_outputs=previous_outputs,
+            project=project,
         )
     return _RUNS[key]
 

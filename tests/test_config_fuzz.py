@@ -194,10 +194,15 @@ class Mutation:
     path: Path
     value: Any
     secrets: tuple[str, ...] = ()
+    also: tuple[tuple[Path, Any], ...] = ()
+    """Other settings the case needs (set first), e.g. the Redis adapter for a Redis window."""
 
     @property
     def raw(self) -> dict:
-        return with_value(self.path, self.value)
+        raw = copy.deepcopy(BASE)
+        for path, value in self.also:
+            raw = with_value(path, value, raw)
+        return with_value(self.path, self.value, raw)
 
     def __repr__(self) -> str:  # what hypothesis prints for a falsifying example
         return f"{NAMESPACE}:{dotted(self.path)} = {self.value!r}"
@@ -409,6 +414,146 @@ def bad_values(draw):
     return Mutation(path, draw(st.sampled_from(values)))
 
 
+# ---------------------------------------------------------------------------------------------
+# Issue 19: the classes of input a second fuzz round found getting through or leaking. Each is a
+# rule (not one value): limits AWS enforces on what we pass through, collisions with what the
+# platform sets itself, inputs the program would merge, and secrets in every kind of message.
+
+VALID = load_settings(BASE)
+"""The production settings with every default filled in: list values to repeat come from here."""
+
+
+def effective(path: Path) -> Any:
+    node: Any = VALID
+    for part in path:
+        node = node[part] if isinstance(part, int) else getattr(node, part)
+    return node
+
+
+TAG_PUNCTUATION_REFUSED = ["#", "!", "<b>", "a\nb", "tab\there", "zero\u200bwidth", "semi;colon"]
+
+
+@st.composite
+def tag_limits(draw):
+    """Tags AWS refuses on the resources they reach: more than the per-resource limit once
+    phoenix-aws's own are counted, characters outside AWS's tag set, keys or values too long."""
+    kind = draw(
+        st.sampled_from(["count", "key chars", "value chars", "key length", "value length"])
+    )
+    if kind == "count":
+        count = draw(st.integers(47, 80))
+        return Mutation(("tags",), {f"team-{i}": "web" for i in range(count)})
+    if kind == "key chars":
+        return Mutation(("tags",), {f"team{draw(st.sampled_from(TAG_PUNCTUATION_REFUSED))}": "web"})
+    if kind == "value chars":
+        return Mutation(("tags",), {"team": f"web{draw(st.sampled_from(TAG_PUNCTUATION_REFUSED))}"})
+    if kind == "key length":
+        return Mutation(("tags",), {"k" * draw(st.integers(129, 300)): "web"})
+    return Mutation(("tags",), {"team": "w" * draw(st.integers(257, 600))})
+
+
+@st.composite
+def too_many_managed_policies(draw):
+    """IAM attaches at most 10 managed policies to a role; a policy listed twice is refused too."""
+    names = [f"arn:aws:iam::aws:policy/Policy{i}" for i in range(draw(st.integers(11, 25)))]
+    if draw(st.booleans()):
+        names = ["arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess"] * 2
+    return Mutation(("app", "task_role_policy_arns"), names)
+
+
+LIST_LEAVES = [
+    leaf.path
+    for leaf in LEAVES
+    if leaf.kind == "str_list" and isinstance(effective(leaf.path), list) and effective(leaf.path)
+]
+
+
+@st.composite
+def duplicate_entries(draw):
+    """Any list input with an entry repeated (also a network written two ways: 10.0.0.0/8 and
+    10.0.0.0/08): one entry would become a second resource of the same name, or a duplicate AWS
+    refuses."""
+    path = draw(st.sampled_from(LIST_LEAVES))
+    value = list(effective(path))
+    return Mutation(path, [*value, value[0]])
+
+
+@st.composite
+def window_over_the_snapshot_window(draw):
+    """A Redis maintenance window over the daily snapshot window phoenix-aws fixes (03:00-04:00
+    UTC): ElastiCache refuses windows that overlap."""
+    day = draw(st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]))
+    start = draw(st.integers(2 * 60 + 1, 3 * 60 + 59))  # starts within an hour before or inside
+    end = start + draw(st.integers(60, 180))
+    window = f"{day}:{start // 60:02d}:{start % 60:02d}-{day}:{end // 60:02d}:{end % 60:02d}"
+    return Mutation(
+        ("pubsub", "redis", "maintenance_window"), window, also=((("pubsub", "adapter"), "redis"),)
+    )
+
+
+@st.composite
+def port_collisions(draw):
+    """The app's port on EPMD or inside the distribution range the platform opens node-to-node."""
+    low = effective(("cluster", "distribution_port_min"))
+    high = effective(("cluster", "distribution_port_max"))
+    return Mutation(("app", "port"), draw(st.sampled_from([4369, low, high, (low + high) // 2])))
+
+
+STR_LEAVES = [leaf for leaf in LEAVES if leaf.kind == "str"]
+
+
+@st.composite
+def blank_text(draw):
+    """An empty or blank text setting (a migration command of spaces, an empty path)."""
+    leaf = draw(st.sampled_from(STR_LEAVES))
+    return Mutation(leaf.path, draw(st.sampled_from(["", " ", "   ", "\t"])))
+
+
+@st.composite
+def plain_and_secret_of_one_name(draw):
+    """The same variable in `app.env` and `app.secrets`: the program would merge them into one
+    container definition; the settings refuse it first."""
+    name = draw(st.sampled_from(["SENTRY_DSN", "FEATURE_FLAGS", "MAILER_URL"]))
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/x-AbCdEf"
+    return Mutation(("app", "secrets"), {name: arn}, also=((("app", "env"), {name: "plain"}),))
+
+
+@st.composite
+def secrets_under_a_misspelt_key(draw):
+    """A typo of `secrets` (the likeliest key to hold secrets) never shows what it holds."""
+    token = draw(secret_tokens)
+    key = draw(near_misses("secrets"))
+    return Mutation(("app", key), {draw(SECRET_NAMES): token}, (token,))
+
+
+@st.composite
+def secret_section_as_plain_text(draw):
+    """`app` (which holds `secrets`) given as plain text: the text is never shown."""
+    token = draw(secret_tokens)
+    return Mutation(("app",), token, (token,))
+
+
+@st.composite
+def long_values(draw):
+    """Any text setting given a very long value: messages cut it."""
+    leaf = draw(st.sampled_from(STR_LEAVES))
+    return Mutation(
+        leaf.path, draw(st.sampled_from(["x", "a-", "Q9"])) * draw(st.integers(300, 3000))
+    )
+
+
+MALFORMED_19 = {
+    "tag limits": tag_limits(),
+    "managed policies": too_many_managed_policies(),
+    "duplicate entry": duplicate_entries(),
+    "window overlap": window_over_the_snapshot_window(),
+    "port collision": port_collisions(),
+    "blank text": blank_text(),
+    "plain and secret": plain_and_secret_of_one_name(),
+    "misspelt secrets": secrets_under_a_misspelt_key(),
+    "section as text": secret_section_as_plain_text(),
+}
+
 MALFORMED = {
     "bad value": bad_values(),
     "wrong type": wrong_types(),
@@ -419,6 +564,7 @@ MALFORMED = {
     "null": nulls(),
     "YAML number": yaml_numbers(),
     "secret": secrets_in_plain_fields(),
+    **MALFORMED_19,
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -496,6 +642,153 @@ def test_a_secret_in_a_plain_field_is_refused_and_never_echoed(case):
     assert_clean(refused(case.raw), case.path, secrets=case.secrets)
 
 
+@FAST
+@given(tag_limits())
+def test_tags_aws_would_refuse_are_refused_counting_the_platforms_own(case):
+    """AWS: at most 50 user tags per resource (phoenix-aws adds up to four of its own), keys of
+    1-128 and values of at most 256 letters, digits, spaces and _ . : / = + - @
+    (https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions)."""
+    assert_clean(refused(case.raw), case.path)
+
+
+def test_the_tag_limit_counts_the_providers_default_tags():
+    """`aws:defaultTags` reach every resource too: 46 user tags fit alone, not with two defaults."""
+    raw = with_value(("tags",), {f"team-{i}": "web" for i in range(46)})
+    load_settings(raw)
+    with pytest.raises(ConfigError, match="tags: 46 tags, and 6 more"):
+        load_settings(raw, default_tags={"owner": "web", "cost-center": "prod"})
+    # A default tag the stack file overrides is one tag, not two.
+    load_settings(raw, default_tags={"team-0": "platform"})
+
+
+@FAST
+@given(too_many_managed_policies())
+def test_more_managed_policies_than_iam_attaches_are_refused(case):
+    """IAM quota: 10 managed policies per role
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html)."""
+    assert_clean(refused(case.raw), case.path)
+
+
+@FAST
+@given(duplicate_entries())
+def test_an_entry_repeated_in_any_list_is_refused_naming_the_list(case):
+    message = refused(case.raw)
+    assert_clean(message, case.path)
+    assert "more than once" in message or "listed once" in message, message
+
+
+def test_every_list_input_is_fuzzed_for_duplicates():
+    """The lists come from the settings model: a new list setting is fuzzed the day it is added
+    (those whose shipped value is empty get one from the model's default, or are named here)."""
+    assert {dotted(p) for p in LIST_LEAVES} >= {
+        "network.peer_cidrs",
+        "network.interface_endpoints",
+        "edge.ingress_cidrs",
+        "edge.operator_cidrs",
+        "edge.path_allow_lists.0.cidrs",
+        "monitoring.alarm_emails",
+    }
+
+
+@FAST
+@given(window_over_the_snapshot_window())
+def test_a_maintenance_window_over_the_snapshot_window_is_refused(case):
+    message = refused(case.raw)
+    assert_clean(message, case.path)
+    assert "snapshot window" in message
+
+
+@FAST
+@given(port_collisions())
+def test_an_app_port_on_epmd_or_the_distribution_range_is_refused(case):
+    assert_clean(refused(case.raw), case.path)
+
+
+@FAST
+@given(blank_text())
+def test_blank_text_is_refused_naming_the_key(case):
+    assert_clean(refused(case.raw), case.path)
+
+
+@FAST
+@given(plain_and_secret_of_one_name())
+def test_one_name_in_env_and_in_secrets_is_refused_by_the_settings(case):
+    message = refused(case.raw)
+    assert_clean(message, case.path)
+
+
+@FAST
+@given(secrets_under_a_misspelt_key())
+def test_a_misspelt_secrets_key_never_shows_its_secrets(case):
+    message = refused(case.raw)
+    assert_clean(message, case.path, secrets=case.secrets)
+    assert "unknown key" in message
+
+
+@FAST
+@given(secret_section_as_plain_text(), st.booleans())
+def test_a_secret_section_given_as_plain_text_is_never_shown(case, marked):
+    message = refused_with(case.raw, ["app"] if marked else [])
+    assert_clean(message, case.path, secrets=case.secrets)
+
+
+@FAST
+@given(st.from_regex(r"[a-z][a-z0-9_]{59,80}", fullmatch=True))
+def test_a_message_a_rule_builds_from_a_secret_value_does_not_show_it(name):
+    """`pulumi config set --secret phoenix-aws:app …` with a name too long for PostgreSQL: the
+    rule's own message quotes the name (`the database role <name>_app would exceed…`), and it is
+    cut out of it."""
+    message = refused_with(with_value(("app", "name"), name), ["app"])
+    assert_clean(message, ("app", "name"))
+    assert name not in message and name[:10] not in message, message
+
+
+@FAST
+@given(long_values())
+def test_long_values_are_cut_in_messages(case):
+    try:
+        load_settings(case.raw)
+    except ConfigError as error:
+        message = str(error)
+    else:
+        assume(False)  # a long value this setting takes (e.g. a Dockerfile name unused here)
+    assert_clean(message, case.path)
+    assert all(len(line) <= 400 for line in message.splitlines()), message
+    assert case.value not in message
+
+
+def refused_with(raw: dict, secret_keys: list[str]) -> str:
+    try:
+        load_settings(raw, secret_keys=secret_keys)
+    except ConfigError as error:
+        return str(error)
+    pytest.fail("accepted a malformed config")
+
+
+def test_list_inputs_are_refused_or_accepted_cleanly_both_empty_and_missing():
+    """Every list setting, given as [] and left out: either accepted, or refused naming it."""
+    lists = [leaf for leaf in LEAVES if leaf.kind in ("str_list", "section_list")]
+    assert len(lists) >= 10
+    for leaf in lists:
+        for raw in (with_value(leaf.path, []), without(leaf.path)):
+            try:
+                load_settings(raw)
+            except ConfigError as error:
+                assert_clean(str(error), leaf.path)
+
+
+def without(path: Path) -> dict:
+    raw = copy.deepcopy(BASE)
+    node: Any = raw
+    for part in path[:-1]:
+        if isinstance(node, dict) and part not in node:
+            return raw
+        node = node[part]
+    if isinstance(node, dict):
+        node.pop(path[-1], None)
+    return raw
+
+
 def settings_error(config: dict, secret_keys: list[str] | None = None) -> str:
     """The error reading the full Pulumi config map gives (what `__main__.py` does first)."""
     with mocks.host_config(config, secret_keys):
@@ -513,6 +806,31 @@ def test_config_under_a_namespace_that_is_nearly_ours_names_the_right_one(namesp
     message = settings_error(config)
     assert f"{namespace}:network" in message and f"{NAMESPACE}:" in message
     assert not INTERNALS.search(message)
+
+
+@pytest.mark.parametrize(
+    ("region", "nearest"),
+    [("eu-wets-1", "eu-west-1"), ("euwest1", "eu-west-1"), ("us-east-7", None), ("mars", None)],
+)
+def test_an_unknown_or_misspelt_region_is_refused_with_the_region_named(region, nearest):
+    """`aws:region` must be a Region AWS has (the SDK's endpoint table): named in the message,
+    with the nearest real Region where one is close. With the provider's own
+    `aws:skipRegionValidation` (an emulator) it is left alone."""
+    message = settings_error({**PROD_CONFIG, "aws:region": region})
+    assert f"aws:region: {region!r} is not an AWS Region" in message, message
+    if nearest:
+        assert f"did you mean {nearest!r}?" in message
+    assert not INTERNALS.search(message)
+    assert "availability" not in message  # a refused Region is not checked against zones again
+    with mocks.host_config(
+        {**PROD_CONFIG, "aws:region": region, "aws:skipRegionValidation": "true"}
+    ):
+        settings_from_pulumi()
+
+
+def test_default_tags_aws_would_refuse_are_refused_at_the_provider_key():
+    config = {**PROD_CONFIG, "aws:defaultTags": {"tags": {"aws:owner": "web"}}}
+    assert "aws:defaultTags: tag key 'aws:owner' starts with 'aws:'" in settings_error(config)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import harness
 import pytest
-from phoenix_aws.database import Database
+from phoenix_aws.database import REPLACING_FIELDS, Database, final_snapshot_identifier
+from phoenix_aws.naming import DB_INSTANCE_IDENTIFIER, DB_SNAPSHOT_IDENTIFIER, physical_name
 from phoenix_aws.pubsub import RedisPubSub
 from phoenix_aws.validation import ComponentArgError
 from tests_support import load_settings_with_edge
@@ -125,7 +126,33 @@ def test_nothing_is_lost_by_default():
     assert instance.protect is True
     assert instance["deletionProtection"] is True
     assert instance["skipFinalSnapshot"] is False
-    assert instance["finalSnapshotIdentifier"] == "shop-prod-db-final"
+    assert instance["finalSnapshotIdentifier"].startswith("shop-prod-db-final-")
+
+
+def test_each_incarnation_of_the_database_has_its_own_final_snapshot_name():
+    """A database deleted, deployed again and deleted again must not collide with the final
+    snapshot its previous incarnation left (RDS refuses DBSnapshotAlreadyExists). The name ends in
+    a random suffix (pulumi-random: a RandomId is new in every new stack state, and replaced when
+    its keepers change) whose keepers are exactly what replaces the database; every name passes
+    RDS's rule for snapshot identifiers."""
+    run = database()
+    instance = run.named("db-instance")
+    (incarnation,) = run.of_type("random:index/randomId:RandomId")
+    assert incarnation.parent == instance.parent
+    assert set(incarnation["keepers"]) == set(REPLACING_FIELDS)
+    assert incarnation["keepers"]["identifier"] == instance["identifier"]
+    name = instance["finalSnapshotIdentifier"]
+    assert DB_SNAPSHOT_IDENTIFIER.problems(name) == []
+    suffix = name.removeprefix(f"{instance['identifier']}-final-")
+    assert suffix != name and len(suffix) == 8  # the RandomId's hex: 4 bytes
+    # A change that replaces the database (here: a new identifier) draws a new incarnation.
+    moved = database(identifier="shop-prod-db2", allow_replacement=True, protect=False)
+    (moved_incarnation,) = moved.of_type("random:index/randomId:RandomId")
+    assert moved_incarnation["keepers"] != incarnation["keepers"]
+    for given in ("a" * 90, "1shop-prod-db", "internal.Proj_x-prod-db"):
+        identifier = physical_name(given, rule=DB_INSTANCE_IDENTIFIER)
+        snapshot = final_snapshot_identifier(identifier, "0f1e2d3c")
+        assert DB_SNAPSHOT_IDENTIFIER.problems(snapshot) == []
 
 
 def test_a_stack_may_opt_out_of_protection():

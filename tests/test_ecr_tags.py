@@ -82,3 +82,20 @@ def test_repository_membership():
 def test_usage_error_exits_2(capsys):
     assert main(["tag"]) == 2
     assert "usage" in capsys.readouterr().err
+
+
+def test_the_in_use_tag_is_set_in_the_stacks_region_not_the_operators(ecr, monkeypatch, capsys):
+    """The operator's default Region is another one (us-east-1): the tag still lands on the image
+    in the stack's repository, in ECR_REGION; without ECR_REGION the helper refuses to guess."""
+    client, digest = ecr
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("ECR_REPOSITORY", "shop-prod")
+    monkeypatch.setenv("ECR_IMAGE", f"{REGISTRY}/shop-prod@{digest}")
+    monkeypatch.setenv("ECR_TAG", "inuse-blue")
+    monkeypatch.delenv("ECR_REGION", raising=False)
+    assert main(["add"]) == 2
+    assert "ECR_REGION" in capsys.readouterr().err
+    monkeypatch.setenv("ECR_REGION", "eu-west-1")
+    assert main(["add"]) == 0
+    assert "inuse-blue" in tags_of(client, digest)

@@ -26,6 +26,7 @@ REQUEST = MigrationRequest(
     security_groups=["sg-nodes"],
     log_group="/ecs/shop-prod",
     log_prefix="green",
+    region="eu-west-1",
     timeout_seconds=60,
 )
 
@@ -213,3 +214,49 @@ def test_main_exits_1_with_the_reason_on_stderr(monkeypatch, capsys):
             monkeypatch.delenv(key)
     assert main() == 1
     assert "phoenix-aws: migration failed: missing environment" in capsys.readouterr().err
+
+
+def test_the_migration_runs_in_the_stacks_region_not_the_operators(monkeypatch, capsys):
+    """An operator whose profile points at another Region (us-east-1 here) still migrates the
+    stack's cluster: the helper builds its clients for MIGRATION_REGION. moto keeps Regions apart
+    as AWS does, so the task definition exists only in the stack's Region."""
+    from moto import mock_aws
+
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    with mock_aws():
+        ecs = boto3.client("ecs", region_name="eu-west-1")
+        ecs.create_cluster(clusterName="shop-prod")
+        ecs.register_task_definition(
+            family="shop-prod-green-admin",
+            containerDefinitions=[{"name": "shop", "image": IMAGE, "memory": 512}],
+        )
+        environment = {
+            "MIGRATION_CLUSTER": "shop-prod",
+            "MIGRATION_TASK_FAMILY": "shop-prod-green-admin",
+            "MIGRATION_CONTAINER": "shop",
+            "MIGRATION_IMAGE": IMAGE,
+            "MIGRATION_COMMAND": "bin/shop eval Shop.Release.migrate()",
+            "MIGRATION_SUBNETS": "subnet-a",
+            "MIGRATION_SECURITY_GROUPS": "sg-nodes",
+            "MIGRATION_LOG_GROUP": "/ecs/shop-prod",
+            "MIGRATION_LOG_PREFIX": "green",
+            "MIGRATION_TIMEOUT": "0",  # moto never stops a task: give up at once, after starting
+        }
+        for key, value in environment.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv("MIGRATION_REGION", raising=False)
+        assert main() == 1
+        assert "MIGRATION_REGION" in capsys.readouterr().err  # never a silent default
+
+        monkeypatch.setenv("MIGRATION_REGION", "eu-west-1")
+        assert main() == 1
+        error = capsys.readouterr().err
+        # It found the stack's task definition and started the task there (moto leaves it
+        # running, so the zero timeout stops it): the Region was the stack's.
+        assert "still" in error and "stopped it" in error, error
+        started = ecs.list_tasks(cluster="shop-prod", desiredStatus="STOPPED")["taskArns"]
+        assert len(started) == 1
+        assert boto3.client("ecs", region_name="us-east-1").list_clusters()["clusterArns"] == []

@@ -67,8 +67,9 @@ def test_every_stack_file_passes_validation(stack):
 
 
 def test_typo_in_a_key_suggests_the_nearest_valid_key():
+    """An unknown key never shows its value: a misspelt `secrets` holds secrets (issue 19)."""
     assert problems({"network": {"cidr_blok": "10.0.0.0/16"}}) == [
-        "phoenix-aws:network.cidr_blok: unknown key; did you mean 'cidr'? (got '10.0.0.0/16')"
+        "phoenix-aws:network.cidr_blok: unknown key; did you mean 'cidr'?"
     ]
 
 
@@ -83,9 +84,7 @@ def test_a_misspelt_section_is_refused_by_the_program():
     """A top-level key under our namespace that no setting reads (a typo) is an error, found in
     the config the language host hands the program, not silently ignored."""
     lines = program_problems({"phoenix-aws:netwrok": {"az_count": 2}})
-    assert (
-        "phoenix-aws:netwrok: unknown key; did you mean 'network'? (got {\"az_count\": 2})" in lines
-    )
+    assert "phoenix-aws:netwrok: unknown key; did you mean 'network'?" in lines
 
 
 @pytest.mark.parametrize("namespace", ["phoenix_aws", "phoenix-awz", "Phoenix-AWS", "phoenixaws"])

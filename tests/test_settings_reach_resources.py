@@ -50,7 +50,7 @@ NON_DEFAULT = {
             "replicas": 2,
             "engine_version": "7.0",
             "snapshot_retention_days": 3,
-            "maintenance_window": "tue:02:00-tue:04:00",
+            "maintenance_window": "tue:04:30-tue:06:00",
             "protect": False,
         },
     },
@@ -177,7 +177,7 @@ WHERE = {
     "pubsub.redis.replicas": ("pubsub-redis", "numCacheClusters", 3),
     "pubsub.redis.engine_version": ("pubsub-redis", "engineVersion", "7.0"),
     "pubsub.redis.snapshot_retention_days": ("pubsub-redis", "snapshotRetentionLimit", 3),
-    "pubsub.redis.maintenance_window": ("pubsub-redis", "maintenanceWindow", "tue:02:00-tue:04:00"),
+    "pubsub.redis.maintenance_window": ("pubsub-redis", "maintenanceWindow", "tue:04:30-tue:06:00"),
     "pubsub.redis.protect": lambda r: r.named("pubsub-redis").protect is False,
     "edge.ingress_cidrs": ("edge-in-443-198-51-100-0-24", "cidrIpv4", "198.51.100.0/24"),
     "edge.idle_timeout_seconds": lambda r: (

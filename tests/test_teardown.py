@@ -84,7 +84,7 @@ def test_prod_teardown_keeps_a_final_snapshot_and_the_access_logs() -> None:
     run = torn_down("prod")
     (db,) = run.of_type("aws:rds/instance:Instance")
     assert db["skipFinalSnapshot"] is False
-    assert db["finalSnapshotIdentifier"] == "phoenix-aws-prod-db-final"
+    assert db["finalSnapshotIdentifier"].startswith("phoenix-aws-prod-db-final-")
     retained = {r.name for r in run.resources if r.retain_on_delete}
     (bucket,) = run.of_type(BUCKET)
     assert bucket.name in retained

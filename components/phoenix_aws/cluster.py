@@ -11,14 +11,18 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from .naming import IAM_ROLE_NAME_MAX, physical_name, slug
-from .secrets import stored_secret
+from .naming import IAM_ROLE_NAME, SSM_PARAMETER_NAME, dns_labels, physical_name, slug
+from .policies import arn, ecs_tasks_trust
+from .secrets import StoredSecret, stored_secret
 from .slots import SLOTS
 from .task_iam import (
     ECS_EXEC_ACTIONS,
     ECS_TASKS_TRUST,
+    MAX_MANAGED_POLICIES_PER_ROLE,
+    check_kms_key_arns,
     check_policy_arn,
     check_secret_reference,
+    check_task_role_policy_arns,
     exec_key_policy,
     execution_role_policy,
     secret_resource_arn,
@@ -37,11 +41,15 @@ from .validation import (
 __all__ = [
     "ECS_EXEC_ACTIONS",
     "ECS_TASKS_TRUST",
+    "MAX_MANAGED_POLICIES_PER_ROLE",
     "Cluster",
     "ClusterArgs",
+    "check_kms_key_arns",
     "check_namespace",
     "check_policy_arn",
     "check_secret_reference",
+    "check_task_role_policy_arns",
+    "default_namespace",
     "drain_parameter_name",
     "drain_parameter_value",
     "exec_key_policy",
@@ -60,9 +68,22 @@ def check_namespace(namespace: str) -> str:
     return namespace
 
 
+def default_namespace(name_parts: list[str]) -> str:
+    """`<stack>.<project>.internal`: one DNS label per part (lower-case, at most 63 characters),
+    whatever the project and stack are called (Pulumi allows dots, underscores and 100
+    characters). https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DomainNameFormat.html"""
+    return dns_labels(*reversed(name_parts), suffix="internal")
+
+
 def drain_parameter_name(name_parts: list[str], slot: str) -> str:
-    """`/<project>/<stack>/<slot>/drain`: the SSM parameter that tells a slot to shed sockets."""
-    return "/" + "/".join(slug(p) for p in name_parts) + f"/{slot}/drain"
+    """`/<project>/<stack>/<slot>/drain`: the SSM parameter that tells a slot to shed sockets
+    (`/app-aws-shop/…` for a project named like AWS's reserved `aws…`/`ssm…` prefixes).
+    https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-su-create.html"""
+    parts = [slug(p) or physical_name(p, max_length=16) for p in name_parts]
+    name = "/" + "/".join(parts) + f"/{slot}/drain"
+    if SSM_PARAMETER_NAME.problems(name):
+        name = f"/{SSM_PARAMETER_NAME.lead}-" + name[1:]
+    return SSM_PARAMETER_NAME.check(name)
 
 
 def drain_parameter_value(draining: bool, window_seconds: int) -> str:
@@ -97,8 +118,13 @@ class ClusterArgs(TypedDict):
     Default: none."""
     repository_arns: NotRequired[list[pulumi.Input[str]]]
     """ECR repositories the execution roles may pull from. Default: any."""
+    secret_kms_key_arns: NotRequired[list[str]]
+    """Customer-managed KMS keys that encrypt `readable_secret_arns` (or SecureString
+    parameters): the execution roles may decrypt with exactly these, through Secrets Manager and
+    SSM only. Default: none (secrets under the AWS-managed key need no grant)."""
     task_role_policy_arns: NotRequired[list[str]]
-    """Managed policies for the app's own AWS calls. Default: none."""
+    """Managed policies for the app's own AWS calls, at most 10 (IAM's quota per role).
+    Default: none."""
     log_retention_days: NotRequired[int]
     """App logs and ECS Exec session logs. Default: 30."""
     enable_container_insights: NotRequired[bool]
@@ -140,12 +166,9 @@ class Cluster(pulumi.ComponentResource):
         super().__init__(component_type("Cluster"), name, None, with_legacy_alias("Cluster", opts))
         _validate(name, args)
         parts = list(args["name_parts"])
-        base = physical_name(*parts, max_length=200)
+        base = physical_name(*parts, max_length=200)  # /ecs/<base>/exec: a log group name
         tags = dict(args.get("tags") or {})
-        namespace = (
-            args.get("namespace")
-            or ".".join(reversed([p for p in map(str.lower, parts)])) + ".internal"
-        )
+        namespace = args.get("namespace") or default_namespace(parts)
         retention = args.get("log_retention_days", 30)
 
         self._create_exec_logging(name, base, retention, tags)
@@ -170,20 +193,23 @@ class Cluster(pulumi.ComponentResource):
         """ECS Exec sessions (every console on a node) are recorded in their own log group,
         encrypted with a key of this stack; the session channel uses the same key."""
         child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        region = aws.get_region_output(opts=invoke).region
-        account_id = aws.get_caller_identity_output(opts=invoke).account_id
         exec_log_group_name = f"/ecs/{base}/exec"
-        exec_log_group_arn = pulumi.Output.concat(
-            "arn:aws:logs:", region, ":", account_id, ":log-group:", exec_log_group_name
-        )
+        where = pulumi.Output.all(*self._where())
         self.exec_key = aws.kms.Key(
             f"{name}-exec-key",
             description=f"ECS Exec sessions and their logs, {base}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=pulumi.Output.all(account_id, region, exec_log_group_arn).apply(
-                lambda a: json.dumps(exec_key_policy(a[0], a[1], a[2]))
+            policy=where.apply(
+                lambda w: json.dumps(
+                    exec_key_policy(
+                        w[2],
+                        w[1],
+                        arn(w[0], "logs", w[1], w[2], f"log-group:{exec_log_group_name}"),
+                        partition=w[0],
+                        dns_suffix=w[3],
+                    )
+                )
             ),
             tags=tags,
             opts=child,
@@ -195,6 +221,25 @@ class Cluster(pulumi.ComponentResource):
             kms_key_id=self.exec_key.arn,
             tags=tags,
             opts=child,
+        )
+
+    def _where(self) -> tuple[pulumi.Output[str], ...]:
+        """(partition, Region, account, the partition's DNS suffix) the provider reports."""
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        partition = aws.get_partition_output(opts=invoke)
+        return (
+            partition.partition,
+            aws.get_region_output(opts=invoke).region,
+            aws.get_caller_identity_output(opts=invoke).account_id,
+            partition.dns_suffix,
+        )
+
+    def _ecs_trust(self) -> pulumi.Output[str]:
+        """Who may assume the task and execution roles: ECS, for this account's tasks in this
+        Region only (confused deputy)."""
+        partition, region, account_id, _ = self._where()
+        return pulumi.Output.all(partition, region, account_id).apply(
+            lambda a: json.dumps(ecs_tasks_trust(a[0], a[1], a[2]))
         )
 
     def _create_ecs_cluster(
@@ -297,7 +342,7 @@ class Cluster(pulumi.ComponentResource):
         cookie = random.RandomPassword(
             f"{name}-release-cookie-random", length=64, special=False, opts=protected
         )
-        self.secrets: dict[str, aws.secretsmanager.Secret] = {}
+        self.secrets: dict[str, StoredSecret] = {}
         for env_name, value in (
             ("SECRET_KEY_BASE", key_base.base64),
             ("RELEASE_COOKIE", cookie.result),
@@ -317,28 +362,25 @@ class Cluster(pulumi.ComponentResource):
     ) -> None:
         """The app's execution role (its own secrets) and the admin tasks' (also the admin
         secrets, such as the database master secret)."""
-        repositories = pulumi.Output.all(*(args.get("repository_arns") or []))
-        readable = [s.arn for s in self.secrets.values()] + list(
+        readable = [s.secret.arn for s in self.secrets.values()] + list(
             args.get("readable_secret_arns") or []
         )
         self.execution_role_arn = self._execution_role(
             name,
             "execution",
-            physical_name(*parts, "exec", max_length=IAM_ROLE_NAME_MAX),
+            physical_name(*parts, "exec", rule=IAM_ROLE_NAME),
             "ECS agent: pull images, write logs, read this app's secrets",
             readable,
-            repositories,
-            ECS_TASKS_TRUST,
+            args,
             tags,
         )
         self.admin_execution_role_arn = self._execution_role(
             name,
             "admin-execution",
-            physical_name(*parts, "admin-exec", max_length=IAM_ROLE_NAME_MAX),
+            physical_name(*parts, "admin-exec", rule=IAM_ROLE_NAME),
             "ECS agent for one-off admin tasks: also reads the database master secret",
             readable + list(args.get("admin_secret_arns") or []),
-            repositories,
-            ECS_TASKS_TRUST,
+            args,
             tags,
         )
 
@@ -350,8 +392,8 @@ class Cluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.task_role = aws.iam.Role(
             f"{name}-task-role",
-            name=physical_name(*parts, "task", max_length=IAM_ROLE_NAME_MAX),
-            assume_role_policy=ECS_TASKS_TRUST,
+            name=physical_name(*parts, "task", rule=IAM_ROLE_NAME),
+            assume_role_policy=self._ecs_trust(),
             description="The Phoenix app's own AWS identity",
             tags=tags,
             opts=child,
@@ -405,8 +447,9 @@ class Cluster(pulumi.ComponentResource):
         )
         self.log_group_name = self.log_group.name
         self.exec_log_group_name = self.exec_log_group.name
+        # Each ARN resolves once the secret's value exists: no task reads a secret without one.
         self.app_secrets = pulumi.Output.all(
-            **{env_name: secret.arn for env_name, secret in self.secrets.items()}
+            **{env_name: stored.arn for env_name, stored in self.secrets.items()}
         )
         self.drain_parameter_names = pulumi.Output.all(
             **{slot: p.name for slot, p in self.drain_parameters.items()}
@@ -434,26 +477,36 @@ class Cluster(pulumi.ComponentResource):
         role_name: str,
         description: str,
         readable: list[pulumi.Input[str]],
-        repositories: pulumi.Output[list[str]],
-        trust: str,
+        args: ClusterArgs,
         tags: dict[str, str],
     ) -> pulumi.Output[str]:
-        """A task execution role reading exactly `readable`; its ARN resolves after its policy."""
+        """A task execution role reading exactly `readable` (and decrypting with exactly the
+        secrets' customer-managed keys); its ARN resolves after its policy."""
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-{suffix}-role",
             name=role_name,
-            assume_role_policy=trust,
+            assume_role_policy=self._ecs_trust(),
             description=description,
             tags=tags,
             opts=child,
         )
+        _, region, _, dns_suffix = self._where()
+        keys = list(args.get("secret_kms_key_arns") or [])
         policy = aws.iam.RolePolicy(
             f"{name}-{suffix}-policy",
             role=role.id,
             policy=pulumi.Output.all(
-                self.log_group.arn, pulumi.Output.all(*readable), repositories
-            ).apply(lambda a: json.dumps(execution_role_policy(list(a[1]), a[0], list(a[2])))),
+                self.log_group.arn,
+                pulumi.Output.all(*readable),
+                pulumi.Output.all(*(args.get("repository_arns") or [])),
+                region,
+                dns_suffix,
+            ).apply(
+                lambda a: json.dumps(
+                    execution_role_policy(list(a[1]), a[0], list(a[2]), keys, a[3], a[4])
+                )
+            ),
             opts=child,
         )
         return pulumi.Output.all(role.arn, policy.id).apply(lambda a: a[0])
@@ -464,11 +517,8 @@ def _validate(name: str, args: ClusterArgs) -> None:
     for key, value, rule in (
         ("namespace", args.get("namespace"), check_namespace),
         ("log_retention_days", args.get("log_retention_days"), check_log_retention),
-        (
-            "task_role_policy_arns",
-            args.get("task_role_policy_arns"),
-            lambda arns: [check_policy_arn(a) for a in arns],
-        ),
+        ("task_role_policy_arns", args.get("task_role_policy_arns"), check_task_role_policy_arns),
+        ("secret_kms_key_arns", args.get("secret_kms_key_arns"), check_kms_key_arns),
         (
             "readable_secret_arns",
             [a for a in args.get("readable_secret_arns") or [] if isinstance(a, str)],

@@ -105,11 +105,38 @@ def check_secret_env(secrets: dict[str, str]) -> dict[str, str]:
     return secrets
 
 
+def check_env_and_secrets(environment: dict[str, Any], secrets: dict[str, Any]) -> None:
+    """A variable is plain or secret, not both: ECS refuses a container definition that names a
+    variable in `environment` and in `secrets` alike (which value the app would see is not
+    defined). https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html"""
+    clash = sorted(set(environment) & set(secrets))
+    if clash:
+        raise ValueError(
+            f"{', '.join(clash)} {'is' if len(clash) == 1 else 'are'} also given as plain "
+            "environment (app.env); a variable is either plain or secret"
+        )
+
+
+# Linux user and group IDs: 0 (root) to 2^32 - 2 (4294967295 is the invalid -1).
+MAX_LINUX_ID = 2**32 - 2
+
+
 def check_run_as_user(user: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_.-]+)?", user):
+    """The container's `user`: `user`, `uid`, `user:group` or `uid:gid` (ECS's forms), never
+    root, and never the root group either (`1000:0` can still write what root's group may; ECS.20
+    wants a non-root user). IDs are Linux IDs (at most 4294967294).
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_security
+    and https://docs.aws.amazon.com/securityhub/latest/userguide/ecs-controls.html#ecs-20"""
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?", user):
         raise ValueError("expected a user (and optional group), e.g. 1000 or 1000:1000")
-    if user.split(":")[0] in ("0", "root"):
+    name, _, group = user.partition(":")
+    if name in ("0", "root"):
         raise ValueError("the app must not run as root")
+    if group in ("0", "root"):
+        raise ValueError("the app must not run in the root group (0); use its own, e.g. 1000:1000")
+    for part in (name, group):
+        if part.isdigit() and int(part) > MAX_LINUX_ID:
+            raise ValueError(f"{part} is not a Linux user or group ID (0-{MAX_LINUX_ID})")
     return user
 
 
@@ -132,9 +159,7 @@ def container_definitions(
     user: str,
 ) -> str:
     """The JSON container definitions of a slot (one container, the release)."""
-    clash = sorted(set(environment) & set(secrets))
-    if clash:
-        raise ValueError(f"{', '.join(clash)} given both as environment and as secret")
+    check_env_and_secrets(environment, secrets)
     definition: dict[str, Any] = {
         "name": name,
         "image": image,

@@ -19,9 +19,10 @@ from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
-from .naming import DB_IDENTIFIER_MAX, physical_name
-from .policies import assume_role_policy
+from .naming import DB_INSTANCE_IDENTIFIER, DB_SNAPSHOT_IDENTIFIER, physical_name
+from .policies import arn, managed_policy_arn, rds_monitoring_trust
 from .security import server_security_group
 from .validation import (
     arg_error,
@@ -41,7 +42,8 @@ MAX_STORAGE_GB = 65536
 # Enhanced monitoring intervals RDS accepts (0 = off), CreateDBInstance's MonitoringInterval:
 # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html
 MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
-ENHANCED_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+# The AWS managed policy of the enhanced monitoring role (its ARN comes from the partition).
+ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"
 
 
 def engine_major(version: str) -> str:
@@ -102,11 +104,22 @@ def check_monitoring_interval(seconds: int) -> int:
     return seconds
 
 
-def connect_resource_arn(region: str, account_id: str, resource_id: str, user: str) -> str:
+def connect_resource_arn(
+    region: str, account_id: str, resource_id: str, user: str, *, partition: str
+) -> str:
     """The resource of `rds-db:connect` for one database user on one instance:
-    `arn:aws:rds-db:<region>:<account>:dbuser:<DbiResourceId>/<user>`.
+    `arn:<partition>:rds-db:<region>:<account>:dbuser:<DbiResourceId>/<user>`.
     https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html"""
-    return f"arn:aws:rds-db:{region}:{account_id}:dbuser:{resource_id}/{user}"
+    return arn(partition, "rds-db", region, account_id, f"dbuser:{resource_id}/{user}")
+
+
+def final_snapshot_identifier(identifier: str, incarnation: str) -> str:
+    """`<identifier>-final-<incarnation>`: each incarnation of the instance (a first deployment,
+    a stack deployed again after a teardown, a replacement) has its own final snapshot name. A
+    fixed name collides with the snapshot the previous incarnation left ("DBSnapshotAlreadyExists")
+    and the second deletion fails. Checked against RDS's rule for snapshot identifiers.
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBInstance.html"""
+    return DB_SNAPSHOT_IDENTIFIER.check(f"{identifier}-final-{incarnation}")
 
 
 # Settings that AWS cannot change in place: a change means a new, empty database.
@@ -260,7 +273,7 @@ class Database(pulumi.ComponentResource):
         )
         _validate(name, args)
         version = args.get("engine_version", "17")
-        identifier = physical_name(args["identifier"], max_length=DB_IDENTIFIER_MAX)
+        identifier = physical_name(args["identifier"], rule=DB_INSTANCE_IDENTIFIER)
         tags = dict(args.get("tags") or {})
         planned = database_identity(
             identifier,
@@ -346,9 +359,13 @@ class Database(pulumi.ComponentResource):
         if not args.get("monitoring_interval_seconds", 60):
             return None
         child = pulumi.ResourceOptions(parent=self)
+        partition, region, account_id = self._where()
         monitoring_role = aws.iam.Role(
             f"{name}-monitoring-role",
-            assume_role_policy=json.dumps(assume_role_policy("monitoring.rds.amazonaws.com")),
+            # Only RDS monitoring of this instance may assume it (confused deputy).
+            assume_role_policy=pulumi.Output.all(partition, region, account_id).apply(
+                lambda a: json.dumps(rds_monitoring_trust(a[0], a[1], a[2], identifier))
+            ),
             description=f"RDS enhanced monitoring of {identifier}",
             tags=tags,
             opts=child,
@@ -356,7 +373,7 @@ class Database(pulumi.ComponentResource):
         attachment = aws.iam.RolePolicyAttachment(
             f"{name}-monitoring-policy",
             role=monitoring_role.name,
-            policy_arn=ENHANCED_MONITORING_POLICY,
+            policy_arn=partition.apply(lambda p: managed_policy_arn(p, ENHANCED_MONITORING_POLICY)),
             opts=child,
         )
         return pulumi.Output.all(monitoring_role.arn, attachment.id).apply(lambda a: a[0])
@@ -417,11 +434,34 @@ class Database(pulumi.ComponentResource):
             monitoring_role_arn=monitoring_role_arn,
             deletion_protection=args.get("deletion_protection", True),
             skip_final_snapshot=args.get("skip_final_snapshot", False),
-            final_snapshot_identifier=f"{identifier}-final",
+            final_snapshot_identifier=self._final_snapshot(name, identifier, planned),
             tags=tags,
             opts=pulumi.ResourceOptions(
                 parent=self, protect=args.get("protect", True), depends_on=log_groups
             ),
+        )
+
+    def _final_snapshot(
+        self, name: str, identifier: str, planned: dict[str, str]
+    ) -> pulumi.Output[str]:
+        """The final snapshot's name, new with each incarnation of the instance: a random suffix
+        drawn once per stack and again whenever a change replaces the database (its keepers are
+        what replaces it)."""
+        incarnation = random.RandomId(
+            f"{name}-incarnation",
+            byte_length=4,
+            keepers={key: planned[key] for key in REPLACING_FIELDS},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return incarnation.hex.apply(functools.partial(final_snapshot_identifier, identifier))
+
+    def _where(self) -> tuple[pulumi.Output[str], pulumi.Output[str], pulumi.Output[str]]:
+        """(partition, Region, account) the provider reports."""
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        return (
+            aws.get_partition_output(opts=invoke).partition,
+            aws.get_region_output(opts=invoke).region,
+            aws.get_caller_identity_output(opts=invoke).account_id,
         )
 
     def _register(self, args: DatabaseArgs, planned: dict[str, str]) -> None:
@@ -437,12 +477,10 @@ class Database(pulumi.ComponentResource):
         self.secret_arn = self.instance.master_user_secrets.apply(
             lambda secrets: (secrets[0].secret_arn or "") if secrets else ""
         )
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        region = aws.get_region_output(opts=invoke).region
-        caller = aws.get_caller_identity_output(opts=invoke)
+        partition, region, account_id = self._where()
         self.app_connect_arn = pulumi.Output.all(
-            region, caller.account_id, self.instance.resource_id
-        ).apply(lambda a: connect_resource_arn(a[0], a[1], a[2], app_user))
+            region, account_id, self.instance.resource_id, partition
+        ).apply(lambda a: connect_resource_arn(a[0], a[1], a[2], app_user, partition=a[3]))
         self.security_group_id = self.security_group.id
         self._set_environments(db_name, app_user)
         self.register_outputs(

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import NotRequired, TypedDict
 
@@ -21,7 +22,7 @@ import pulumi_docker
 from docker.utils.build import exclude_paths
 
 from .helpers import helper_command
-from .naming import ECR_NAME_MAX, physical_name
+from .naming import ECR_REPOSITORY_NAME, physical_name
 from .validation import check_arg, check_args, check_tags, component_type, with_legacy_alias
 
 IN_USE_TAG_PREFIX = "inuse-"
@@ -71,16 +72,24 @@ def _dockerignore_patterns(context: Path) -> list[str]:
 
 def check_build_context(context: str, dockerfile: str = "Dockerfile") -> str:
     """The build context is a directory holding the Dockerfile (relative paths are relative to
-    where `pulumi up` runs: the project directory)."""
+    where `pulumi up` runs: the project directory). A path the file system cannot even look up
+    (too long, a NUL byte) is refused the same way, never with a traceback."""
     root = Path(context)
-    if not root.is_dir():
+    if not _exists(root.is_dir):
         raise ValueError(
             f"the directory {context!r} does not exist (paths are relative to the project)"
         )
     path = Path(dockerfile) if os.path.isabs(dockerfile) else root / dockerfile
-    if not path.is_file():
+    if not _exists(path.is_file):
         raise ValueError(f"there is no Dockerfile at {path.as_posix()!r}")
     return context
+
+
+def _exists(check: Callable[[], bool]) -> bool:
+    try:
+        return check()
+    except (OSError, ValueError):  # ENAMETOOLONG, an embedded NUL byte
+        return False
 
 
 # Build args stay readable in the image's history: secrets never go there.
@@ -186,7 +195,7 @@ class AppImage(pulumi.ComponentResource):
         )
         _validate(name, args)
         tags = dict(args.get("tags") or {})
-        repo_name = physical_name(*args["name_parts"], max_length=ECR_NAME_MAX)
+        repo_name = physical_name(*args["name_parts"], rule=ECR_REPOSITORY_NAME)
 
         self._create_repository(name, repo_name, args, tags)
         self.image = pulumi.Output.from_input(None)
@@ -263,7 +272,9 @@ class AppImage(pulumi.ComponentResource):
         self, name: str, repo_name: str, pinned_images: dict[str, pulumi.Input[str]]
     ) -> None:
         """Tag each pinned image of this repository as in use by its slot, so the lifecycle
-        policy never expires an image a slot runs."""
+        policy never expires an image a slot runs. The helper runs on the operator's machine,
+        whose default Region may be another one: it gets the stack's Region explicitly."""
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         for slot, image in pinned_images.items():
             if isinstance(image, str) and not image.split("@")[0].endswith(f"/{repo_name}"):
                 continue  # another registry's image: ECR's lifecycle policy never touches it
@@ -273,6 +284,7 @@ class AppImage(pulumi.ComponentResource):
                 delete=helper_command("ecr_tags", "remove"),
                 environment={
                     "ECR_REPOSITORY": self.repository.name,
+                    "ECR_REGION": region,
                     "ECR_IMAGE": image,
                     "ECR_TAG": pulumi.Output.from_input(image).apply(
                         functools.partial(in_use_tag, slot)

@@ -5,13 +5,15 @@ and the migrate command (`bin/APP eval "APP.Release.migrate()"`); a non-zero exi
 listener's weights) changes.
 
 The task is started by `phoenix_aws.helpers.migrate_task` (boto3) through pulumi-command, on the
-machine that runs `pulumi up`, with the interpreter that runs the program. It runs again only
+machine that runs `pulumi up`, with the interpreter that runs the program, in the Region the
+stack's provider reports (never the operator's default Region). It runs again only
 when the slot's image or the command changes.
 """
 
 from typing import NotRequired, TypedDict
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_command as command
 
 from .helpers import helper_command
@@ -59,13 +61,18 @@ class Migration(pulumi.ComponentResource):
             component_type("Migration"), name, None, with_legacy_alias("Migration", opts)
         )
         check_args("Migration", name, args, MigrationArgs)
+        if not str(args["command"]).strip():
+            raise arg_error("Migration", name, "command", "must not be empty or blank")
         timeout = args.get("timeout_seconds", 900)
         if not 60 <= timeout <= 3600:
             raise arg_error("Migration", name, "timeout_seconds", f"use 60-3600, got {timeout}")
+        # The helper runs on the operator's machine, whose default Region may be another one.
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         self.task = command.local.Command(
             f"{name}-run",
             create=helper_command("migrate_task"),
             environment={
+                "MIGRATION_REGION": region,
                 "MIGRATION_CLUSTER": args["cluster_name"],
                 "MIGRATION_TASK_FAMILY": args["task_definition_family"],
                 "MIGRATION_CONTAINER": args["container_name"],

@@ -10,6 +10,7 @@ metric) and healthy targets per slot.
 import functools
 import json
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
@@ -17,9 +18,18 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from .policies import key_policy
+from .naming import DASHBOARD_NAME
+from .policies import arn, key_policy
 from .slots import SLOTS
-from .validation import arg_error, check_args, check_tags, component_type, with_legacy_alias
+from .validation import (
+    check_arg,
+    check_args,
+    check_distinct,
+    check_tags,
+    component_type,
+    short,
+    with_legacy_alias,
+)
 
 SOCKET_METRIC_NAMESPACE = "PhoenixAws"
 SOCKET_METRIC_NAME = "WebSockets"
@@ -39,7 +49,18 @@ def check_alarm_topic_key(key_id: str) -> str:
     return key_id
 
 
-def alarm_key_policy(account_id: str) -> dict:
+def check_alarm_emails(addresses: list[str]) -> list[str]:
+    """E-mail addresses for the alarm topic, each once: a repeated address would be a second
+    subscription resource for the one subscription SNS keeps (deleting either ends both).
+    https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html"""
+    for value in addresses:
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", str(value)):
+            raise ValueError(f"{short(value)} is not an e-mail address")
+    check_distinct(addresses, key=lambda address: str(address).lower())
+    return addresses
+
+
+def alarm_key_policy(account_id: str, *, partition: str) -> dict:
     """The alarm topic's key: the account administers it; CloudWatch (alarms) may use it to
     publish encrypted messages."""
     return key_policy(
@@ -51,10 +72,11 @@ def alarm_key_policy(account_id: str) -> dict:
             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
             "Resource": "*",
         },
+        partition=partition,
     )
 
 
-def alarm_topic_policy(topic_arn: str, region: str, account_id: str) -> dict:
+def alarm_topic_policy(topic_arn: str, region: str, account_id: str, *, partition: str) -> dict:
     """Only CloudWatch alarms of this account (and region) may publish to the topic."""
     return {
         "Version": "2012-10-17",
@@ -67,7 +89,7 @@ def alarm_topic_policy(topic_arn: str, region: str, account_id: str) -> dict:
                 "Resource": topic_arn,
                 "Condition": {
                     "ArnLike": {
-                        "aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account_id}:alarm:*"
+                        "aws:SourceArn": arn(partition, "cloudwatch", region, account_id, "alarm:*")
                     },
                     "StringEquals": {"aws:SourceAccount": account_id},
                 },
@@ -382,7 +404,7 @@ class MonitoringArgs(TypedDict):
     target_5xx_per_minute: NotRequired[int]
     """App 5xx responses per minute that count as an incident. Default: 10."""
     dashboard_name: NotRequired[str]
-    """Default: the component's name."""
+    """Letters, digits, `_` and `-`, at most 255. Default: the component's name."""
     tags: NotRequired[dict[str, str]]
     """Default: none."""
 
@@ -400,10 +422,12 @@ class Monitoring(pulumi.ComponentResource):
             component_type("Monitoring"), name, None, with_legacy_alias("Monitoring", opts)
         )
         check_args("Monitoring", name, args, MonitoringArgs)
-        try:
-            check_tags(args.get("tags") or {})
-        except ValueError as exc:
-            raise arg_error("Monitoring", name, "tags", str(exc)) from None
+        for key, rule in (
+            ("tags", check_tags),
+            ("alarm_emails", check_alarm_emails),
+            ("dashboard_name", DASHBOARD_NAME.check),
+        ):
+            check_arg("Monitoring", name, key, args.get(key), rule)
         tags = dict(args.get("tags") or {})
         invoke = pulumi.InvokeOutputOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
@@ -434,12 +458,15 @@ class Monitoring(pulumi.ComponentResource):
         """The SNS topic under a customer-managed key that CloudWatch may use, its policy (only
         this account's alarms publish), and the e-mail subscriptions."""
         child = pulumi.ResourceOptions(parent=self)
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         self.key = aws.kms.Key(
             f"{name}-alarms-key",
             description=f"Alarm notifications of {name}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=account_id.apply(lambda acct: json.dumps(alarm_key_policy(acct))),
+            policy=pulumi.Output.all(account_id, partition).apply(
+                lambda a: json.dumps(alarm_key_policy(a[0], partition=a[1]))
+            ),
             tags=tags,
             opts=child,
         )
@@ -452,8 +479,8 @@ class Monitoring(pulumi.ComponentResource):
         topic_policy = aws.sns.TopicPolicy(
             f"{name}-alarms-policy",
             arn=self.topic.arn,
-            policy=pulumi.Output.all(self.topic.arn, region, account_id).apply(
-                lambda a: json.dumps(alarm_topic_policy(a[0], a[1], a[2]))
+            policy=pulumi.Output.all(self.topic.arn, region, account_id, partition).apply(
+                lambda a: json.dumps(alarm_topic_policy(a[0], a[1], a[2], partition=a[3]))
             ),
             opts=child,
         )

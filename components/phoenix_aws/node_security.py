@@ -27,6 +27,19 @@ def check_distribution_ports(low: int, high: int) -> None:
         raise ValueError(f"the range must not include EPMD ({EPMD_PORT})")
 
 
+def check_app_port(port: int, low: int, high: int) -> int:
+    """The app's HTTP port is its own: not EPMD's 4369 and not inside the Erlang distribution
+    range the nodes listen on (a node could not bind both, and the security group opens the
+    range node-to-node only). https://www.erlang.org/doc/apps/erts/erl_dist_protocol"""
+    if port == EPMD_PORT:
+        raise ValueError(f"{port} is EPMD's port (Erlang node discovery); use another, e.g. 4000")
+    if low <= port <= high:
+        raise ValueError(
+            f"{port} is inside the Erlang distribution range {low}-{high}; use a port outside it"
+        )
+    return port
+
+
 class NodeSecurityGroupArgs(TypedDict):
     """Inputs of a NodeSecurityGroup."""
 

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from .naming import ELASTICACHE_ID_MAX, physical_name
+from .naming import CACHE_REPLICATION_GROUP_ID, physical_name
 from .secrets import stored_secret
 from .security import server_security_group
 from .validation import (
@@ -29,6 +29,9 @@ REDIS_PORT = 6379
 # https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/supported-engine-versions.html
 REDIS_ENGINE_VERSIONS = ("6.2", "7.0", "7.1")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEK = 7 * 1440
+# The daily window in which ElastiCache takes the group's snapshot (fixed here, UTC).
+SNAPSHOT_WINDOW = "03:00-04:00"
 
 
 def check_node_type(node_type: str) -> str:
@@ -51,10 +54,8 @@ def check_redis_engine_version(version: str) -> str:
     return version
 
 
-def check_maintenance_window(window: str) -> str:
-    """`ddd:hh24:mi-ddd:hh24:mi` in UTC, at least 60 minutes long (ElastiCache's
-    PreferredMaintenanceWindow, e.g. sun:05:00-sun:06:00).
-    https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html"""
+def _maintenance_minutes(window: str) -> tuple[int, int]:
+    """(start, length) in minutes of the week of a `ddd:hh24:mi-ddd:hh24:mi` window."""
     match = re.fullmatch(r"([a-z]{3}):(\d\d):(\d\d)-([a-z]{3}):(\d\d):(\d\d)", str(window))
     if not match:
         raise ValueError("expected day:hh:mm-day:hh:mm in UTC, e.g. sun:05:00-sun:06:00")
@@ -66,9 +67,42 @@ def check_maintenance_window(window: str) -> str:
         if int(hour) > 23 or int(minute) > 59:
             raise ValueError(f"{hour}:{minute} is not a time of day")
         minutes.append(_DAYS.index(day) * 1440 + int(hour) * 60 + int(minute))
-    length = (minutes[1] - minutes[0]) % (7 * 1440)
+    return minutes[0], (minutes[1] - minutes[0]) % _WEEK
+
+
+def _daily_minutes(window: str) -> tuple[int, int]:
+    """(start, length) in minutes of the day of a `hh24:mi-hh24:mi` window."""
+    start, end = (int(t[:2]) * 60 + int(t[3:]) for t in window.split("-"))
+    return start, (end - start) % 1440
+
+
+def windows_overlap(maintenance: str, daily: str) -> bool:
+    """Whether a weekly maintenance window meets a daily window on any day of the week."""
+    start, length = _maintenance_minutes(maintenance)
+    daily_start, daily_length = _daily_minutes(daily)
+    for day in range(8):  # the week wraps: the last day's window also meets Monday's
+        other = day * 1440 + daily_start
+        for offset in (0, _WEEK):
+            if start + offset < other + daily_length and other < start + offset + length:
+                return True
+    return False
+
+
+def check_maintenance_window(window: str) -> str:
+    """`ddd:hh24:mi-ddd:hh24:mi` in UTC, at least 60 minutes long (ElastiCache's
+    PreferredMaintenanceWindow, e.g. sun:05:00-sun:06:00), and apart from the daily snapshot
+    window (SNAPSHOT_WINDOW): ElastiCache refuses "The snapshot window and maintenance window
+    must not overlap".
+    https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html
+    and https://github.com/hashicorp/terraform/issues/17247"""
+    _, length = _maintenance_minutes(window)
     if length < 60:
         raise ValueError("the window must be at least 60 minutes long")
+    if windows_overlap(window, SNAPSHOT_WINDOW):
+        raise ValueError(
+            f"the window overlaps the daily snapshot window ({SNAPSHOT_WINDOW} UTC), which "
+            "ElastiCache refuses; choose a time outside it"
+        )
     return window
 
 
@@ -136,7 +170,7 @@ class RedisPubSub(pulumi.ComponentResource):
             component_type("RedisPubSub"), name, None, with_legacy_alias("RedisPubSub", opts)
         )
         _validate(name, args)
-        identifier = physical_name(args["identifier"], max_length=ELASTICACHE_ID_MAX)
+        identifier = physical_name(args["identifier"], rule=CACHE_REPLICATION_GROUP_ID)
         tags = dict(args.get("tags") or {})
 
         self._create_network_access(name, args, identifier, tags)
@@ -191,7 +225,7 @@ class RedisPubSub(pulumi.ComponentResource):
             automatic_failover_enabled=failover,
             multi_az_enabled=failover,
             snapshot_retention_limit=args.get("snapshot_retention_days", 7),
-            snapshot_window="03:00-04:00",
+            snapshot_window=SNAPSHOT_WINDOW,
             maintenance_window=args.get("maintenance_window", "sun:05:00-sun:06:00"),
             auto_minor_version_upgrade=True,
             apply_immediately=False,

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from .policies import assume_role_policy, key_policy
-from .validation import check_arn
+from .validation import check_arn, check_distinct
 
 # ECS Exec (`aws ecs execute-command` → `bin/APP remote`) talks to SSM Session Manager channels.
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
@@ -17,8 +17,12 @@ ECS_EXEC_ACTIONS = [
     "ssmmessages:OpenControlChannel",
     "ssmmessages:OpenDataChannel",
 ]
-# Who may assume a task role or a task execution role.
+# phoenix-aws 0.2's trust of the task roles, kept for importers: the roles now trust ECS only for
+# this account's tasks (policies.ecs_tasks_trust).
 ECS_TASKS_TRUST = json.dumps(assume_role_policy("ecs-tasks.amazonaws.com"))
+# IAM quota: managed policies attached to one role (the default; AWS raises it to 20 on request).
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+MAX_MANAGED_POLICIES_PER_ROLE = 10
 
 
 def secret_resource_arn(value_from: str) -> str:
@@ -54,10 +58,49 @@ def check_policy_arn(arn: str) -> str:
     )
 
 
+def check_task_role_policy_arns(arns: list[str]) -> list[str]:
+    """Managed policies for the app's task role: IAM policy ARNs, each once, at most 10 (IAM's
+    quota of managed policies per role)."""
+    for policy_arn in arns:
+        check_policy_arn(policy_arn)
+    check_distinct(arns)
+    if len(arns) > MAX_MANAGED_POLICIES_PER_ROLE:
+        raise ValueError(
+            f"{len(arns)} managed policies; IAM attaches at most "
+            f"{MAX_MANAGED_POLICIES_PER_ROLE} to one role (combine them into one policy)"
+        )
+    return arns
+
+
+def check_kms_key_arns(arns: list[str]) -> list[str]:
+    """Customer-managed KMS keys (full key ARNs, each once) that encrypt the app's secrets."""
+    for key_arn in arns:
+        check_arn(
+            key_arn,
+            service="kms",
+            resource="key/",
+            what="a KMS key",
+            example="arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        )
+    check_distinct(arns)
+    return arns
+
+
 def execution_role_policy(
-    secret_arns: list[str], log_group_arn: str, repository_arns: list[str]
+    secret_arns: list[str],
+    log_group_arn: str,
+    repository_arns: list[str],
+    secret_key_arns: list[str] | None = None,
+    region: str | None = None,
+    dns_suffix: str = "amazonaws.com",
 ) -> dict:
-    """Pull images, write logs and read exactly the given secrets (nothing else)."""
+    """Pull images, write logs and read exactly the given secrets (nothing else).
+
+    Secrets (or SecureString parameters) encrypted with a customer-managed key are readable only
+    with `kms:Decrypt` on that key: the role gets exactly that, on exactly `secret_key_arns`, and
+    only through Secrets Manager or SSM in the stack's Region (`kms:ViaService`).
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html#secrets-iam
+    """
     statements: list[dict] = [
         {
             "Sid": "EcrAuth",
@@ -103,6 +146,24 @@ def execution_role_policy(
                 "Resource": parameters,
             }
         )
+    keys = sorted(set(secret_key_arns or []))
+    if keys:
+        statement: dict[str, Any] = {
+            "Sid": "DecryptAppSecrets",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": keys,
+        }
+        if region:
+            statement["Condition"] = {
+                "StringEquals": {
+                    "kms:ViaService": [
+                        f"secretsmanager.{region}.{dns_suffix}",
+                        f"ssm.{region}.{dns_suffix}",
+                    ]
+                }
+            }
+        statements.append(statement)
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -180,15 +241,18 @@ def task_role_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def exec_key_policy(account_id: str, region: str, log_group_arn: str) -> dict:
-    """The ECS Exec key: the account administers it; CloudWatch Logs may use it for the exec log
-    group only. https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"""
+def exec_key_policy(
+    account_id: str, region: str, log_group_arn: str, *, partition: str, dns_suffix: str
+) -> dict:
+    """The ECS Exec key: the account administers it; CloudWatch Logs (its regional principal,
+    `logs.<region>.<the partition's DNS suffix>`) may use it for the exec log group only.
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"""
     return key_policy(
         account_id,
         {
             "Sid": "CloudWatchLogsEncryptsExecSessions",
             "Effect": "Allow",
-            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Principal": {"Service": f"logs.{region}.{dns_suffix}"},
             "Action": [
                 "kms:Encrypt*",
                 "kms:Decrypt*",
@@ -199,4 +263,5 @@ def exec_key_policy(account_id: str, region: str, log_group_arn: str) -> dict:
             "Resource": "*",
             "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
         },
+        partition=partition,
     )

@@ -7,8 +7,10 @@ skipped, never guessed at.
 """
 
 import difflib
+import functools
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -94,18 +96,87 @@ def check_log_retention(days: int) -> int:
     return days
 
 
-def check_tags(tags: Mapping[str, str]) -> Mapping[str, str]:
-    """Tag keys AWS accepts: 1-128 characters, not starting with `aws:` (reserved for AWS), values
-    up to 256 characters.
+# Tags: https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
+MAX_TAGS_PER_RESOURCE = 50
+"""User-applied tags per resource (tags starting with `aws:` are AWS's and do not count)."""
+COMPONENT_TAGS = 2
+"""Tags a component adds to one resource at most besides those it is given (`Name` and `Tier` on
+a subnet, `Name` and `phoenix-aws:nat` on the NAT instance, `phoenix-aws:slot` on a slot's)."""
+TAG_KEY_MAX = 128
+TAG_VALUE_MAX = 256
+_TAG_PUNCTUATION = set("_.:/=+-@")
+
+
+def _tag_characters_ok(text: str) -> bool:
+    """Letters, numbers and spaces representable in UTF-8, and `_ . : / = + - @`."""
+    return all(
+        c.isalpha()
+        or c.isnumeric()
+        or unicodedata.category(c).startswith("Z")
+        or c in _TAG_PUNCTUATION
+        for c in text
+    )
+
+
+def check_tags(tags: Mapping[str, str], *, others: int = COMPONENT_TAGS) -> Mapping[str, str]:
+    """Tags AWS accepts on every resource they reach: keys of 1-128 and values of at most 256
+    characters, of letters, numbers, spaces and `_ . : / = + - @`, keys not starting with
+    `aws:` (AWS's own), and with the `others` tags that are added to the same resource at most
+    50 in all (the per-resource limit).
     https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions"""
+    if not isinstance(tags, Mapping):
+        raise ValueError("expected a map of tag keys to values")
+    if len(tags) + others > MAX_TAGS_PER_RESOURCE:
+        raise ValueError(
+            f"{len(tags)} tags, and {others} more reach the same resources; AWS allows "
+            f"{MAX_TAGS_PER_RESOURCE} per resource, so give at most "
+            f"{max(0, MAX_TAGS_PER_RESOURCE - others)}"
+        )
     for key, value in tags.items():
-        if key.lower().startswith("aws:"):
-            raise ValueError(f"tag key {key!r} starts with 'aws:', which AWS reserves for itself")
-        if not 1 <= len(key) <= 128:
-            raise ValueError(f"tag key {key!r} must be 1-128 characters")
-        if len(str(value)) > 256:
-            raise ValueError(f"the value of tag {key!r} is longer than 256 characters")
+        key_text = str(key)
+        if key_text.lower().startswith("aws:"):
+            raise ValueError(
+                f"tag key {short(key_text)} starts with 'aws:', which AWS reserves for itself"
+            )
+        if not 1 <= len(key_text) <= TAG_KEY_MAX:
+            raise ValueError(f"tag key {short(key_text)} must be 1-{TAG_KEY_MAX} characters")
+        if not _tag_characters_ok(key_text):
+            raise ValueError(
+                f"tag key {short(key_text)} may hold only letters, digits, spaces and "
+                "_ . : / = + - @"
+            )
+        if not is_known(value):
+            continue
+        if not isinstance(value, str):
+            raise ValueError(f"the value of tag {short(key_text)} must be text")
+        if len(value) > TAG_VALUE_MAX:
+            raise ValueError(
+                f"the value of tag {short(key_text)} is longer than {TAG_VALUE_MAX} characters"
+            )
+        if not _tag_characters_ok(value):
+            raise ValueError(
+                f"the value of tag {short(key_text)} may hold only letters, digits, spaces and "
+                "_ . : / = + - @"
+            )
     return tags
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """`repr(value)`, cut to about `limit` characters (long values never flood a message)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def check_distinct(values: Iterable[Any], key: Callable[[Any], Any] = lambda v: v) -> None:
+    """Each entry once: a repeated entry would become a second resource of the same name (which
+    the engine refuses) or a duplicate AWS refuses. Raises naming the first repeated entry."""
+    seen: dict[Any, Any] = {}
+    for value in values:
+        k = key(value)
+        if k in seen:
+            same = "" if seen[k] == value else f" (the same as {short(seen[k])})"
+            raise ValueError(f"{short(value)} is listed more than once{same}")
+        seen[k] = value
 
 
 def check_cidr(value: str, *, version: int | None = None) -> str:
@@ -131,13 +202,17 @@ def check_cidr(value: str, *, version: int | None = None) -> str:
 
 
 def check_cidr_list(cidrs: list[str]) -> list[str]:
-    """A list of networks in CIDR notation (peer networks, operator CIDRs, allow lists); the
-    message names the entry that is wrong."""
+    """A list of networks in CIDR notation (peer networks, operator CIDRs, allow lists), each
+    once (`10.0.0.0/8` and `10.0.0.0/08` are the same network); the message names the entry that
+    is wrong."""
+    if isinstance(cidrs, str) or not isinstance(cidrs, list | tuple):
+        raise ValueError("expected a list of networks in CIDR notation")
     for cidr in cidrs:
         try:
             check_cidr(cidr)
         except ValueError as exc:
-            raise ValueError(f"{cidr!r}: {exc}") from None
+            raise ValueError(f"{short(cidr)}: {exc}") from None
+    check_distinct(cidrs, key=check_cidr)
     return cidrs
 
 
@@ -194,3 +269,37 @@ def with_legacy_alias(
         aliases=[pulumi.Alias(type_=f"{PACKAGE}:{LEGACY_MODULE}:{class_name}")]
     )
     return pulumi.ResourceOptions.merge(opts, legacy)
+
+
+# Regions and partitions, from the endpoint data botocore ships (the AWS SDK's own table):
+# https://docs.aws.amazon.com/general/latest/gr/rande.html
+@functools.cache
+def _partitions() -> dict[str, dict[str, Any]]:
+    import botocore.loaders
+
+    data = botocore.loaders.create_loader().load_data("endpoints")
+    return {p["partition"]: p for p in data["partitions"]}
+
+
+def known_regions() -> dict[str, str]:
+    """Every Region this installation knows → its partition (`aws`, `aws-cn`, `aws-us-gov`…)."""
+    return {region: name for name, p in _partitions().items() for region in p["regions"]}
+
+
+def partition_of(region: str) -> tuple[str, str]:
+    """(partition, DNS suffix) of `region`: `("aws-cn", "amazonaws.com.cn")` for cn-north-1."""
+    for name, p in _partitions().items():
+        if region in p["regions"] or re.fullmatch(p["regionRegex"], region):
+            return name, p["dnsSuffix"]
+    return "aws", "amazonaws.com"
+
+
+def check_region(region: str) -> str:
+    """A Region AWS has (e.g. eu-west-1, cn-north-1, us-gov-west-1); a misspelt one is named with
+    the nearest real Region. A Region newer than the installed AWS SDK needs a newer boto3."""
+    regions = known_regions()
+    if region in regions:
+        return region
+    guess = nearest(str(region), regions)
+    hint = f"did you mean {guess!r}?" if guess else "e.g. eu-west-1 or us-east-1"
+    raise ValueError(f"{short(region)} is not an AWS Region; {hint}")

@@ -1,14 +1,20 @@
 """Config errors in plain words: `phoenix-aws:<key path>: <what is wrong> (got <value>)`.
 
-No raw regexes, no class names, no value repeated when the message already shows it, and never a
-secret value (Pulumi secret config, anything under `app.secrets`).
+No raw regexes, no class names, no value repeated when the message already shows it, long values
+cut, and never a secret value: not the value of a Pulumi secret section or of anything under
+`app.secrets`, not in the `(got …)` part and not inside a message a rule built from the value
+(any run of it is cut out), not for an unknown key (a misspelt `secrets:` holds secrets) and not
+for a section given as plain text where a group of settings belongs.
 """
 
 import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from enum import Enum
 from typing import Any
 
 import pulumi
+from phoenix_aws.cluster import check_secret_reference
 from phoenix_aws.validation import unknown_key_hint
 from pydantic import BaseModel, ValidationError
 
@@ -19,6 +25,13 @@ SECRET_PATHS: tuple[tuple[str, ...], ...] = (("app", "secrets"),)
 # Maps whose values may be secrets put in the wrong place: only their keys are shown.
 KEYS_ONLY_PATHS: tuple[tuple[str, ...], ...] = (("app", "env"), ("image", "build_args"), ("tags",))
 HIDDEN = "a value that is not shown"
+CUT = "…"
+# Quoted text in a message longer than this is cut (a 5,000-character value never floods a log).
+QUOTED_MAX = 60
+# A run of a secret this long (or the whole secret, if shorter) is never shown: shorter runs
+# reveal little and would erase ordinary words (an env name, an example ARN).
+SECRET_RUN = 10
+SECRET_MIN = 4
 
 
 class ConfigError(pulumi.RunError):
@@ -33,19 +46,27 @@ class ConfigError(pulumi.RunError):
 
 
 def describe(
-    exc: ValidationError, model: type[BaseModel], secret_keys: frozenset[str] = frozenset()
+    exc: ValidationError,
+    model: type[BaseModel],
+    secret_keys: frozenset[str] = frozenset(),
+    raw: Mapping[str, Any] | None = None,
 ) -> list[str]:
-    """One plain line per problem in `exc` (a validation of `model`)."""
+    """One plain line per problem in `exc` (a validation of `model` of the config `raw`)."""
+    secrets = secret_texts(raw or {}, secret_keys)
     problems = []
     for error in exc.errors():
         loc = tuple(error["loc"])
         ctx_error = (error.get("ctx") or {}).get("error")
         if isinstance(ctx_error, FieldError):
             full = loc + ctx_error.loc
-            problems.append(line(full, ctx_error.message, ctx_error.value, secret_keys))
+            problems.append(
+                line(full, ctx_error.message, ctx_error.value, secret_keys, secrets=secrets)
+            )
             continue
         message = plain_message(error, model, loc)
-        problems.append(line(loc, message, error.get("input"), secret_keys, kind=error["type"]))
+        problems.append(
+            line(loc, message, error.get("input"), secret_keys, kind=error["type"], secrets=secrets)
+        )
     return list(dict.fromkeys(problems))
 
 
@@ -55,15 +76,98 @@ def line(
     value: Any,
     secret_keys: frozenset[str] = frozenset(),
     kind: str = "",
+    secrets: Iterable[str] = (),
 ) -> str:
-    path = ".".join(str(p) for p in loc)
-    prefix = f"{NAMESPACE}:{path}: {message}"
-    if kind == "missing" or (kind == "string_type" and isinstance(value, int | float)):
-        return prefix  # nothing given, or the message already quotes the number
+    path = ".".join(_key(p) for p in loc)
+    hidden = [*secrets, *(secret_texts_in(value) if is_secret(loc, secret_keys) else [])]
+    prefix = f"{NAMESPACE}:{path}: {scrub(cut_quoted(message), hidden)}"
+    if kind in ("missing", "extra_forbidden") or (
+        kind == "string_type" and isinstance(value, int | float)
+    ):
+        # Nothing given; an unknown key (a misspelt `secrets:` holds secrets, so its value is
+        # never shown); or the message already quotes the number.
+        return one_line(prefix)
     shown = show(value, loc, secret_keys)
     if shown != HIDDEN and _named_in(value, message):
-        return prefix  # the message already names the value
-    return f"{prefix} (got {shown})"
+        return one_line(prefix)  # the message already names the value
+    return one_line(f"{prefix} (got {scrub(shown, hidden)})")
+
+
+def one_line(text: str) -> str:
+    """A problem is one line: control characters a value brought in are shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def secret_texts(raw: Mapping[str, Any], secret_keys: Iterable[str]) -> list[str]:
+    """Every text of the config that is a secret: all of a Pulumi secret section, and the values
+    under `app.secrets` (wherever it is reached from)."""
+    found: list[str] = []
+    for key in secret_keys:
+        found.extend(secret_texts_in(raw.get(key)))
+    for path in SECRET_PATHS:
+        node: Any = raw
+        for part in path:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        values = node.values() if isinstance(node, Mapping) else node
+        # A reference (a secret's ARN) is no secret; anything else there is one pasted in.
+        found.extend(text for text in secret_texts_in(values) if not _is_reference(text))
+    return found
+
+
+def _is_reference(text: str) -> bool:
+    try:
+        check_secret_reference(text)
+    except ValueError:
+        return False
+    return True
+
+
+def secret_texts_in(value: Any) -> Iterator[str]:
+    """The texts (and numbers, as text) inside a value, at any depth."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int | float):
+        yield str(value)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from secret_texts_in(item)
+    elif isinstance(value, Iterable):
+        for item in value:
+            yield from secret_texts_in(item)
+
+
+def scrub(message: str, secrets: Iterable[str]) -> str:
+    """`message` with every run of a secret cut out: runs of SECRET_RUN characters or more (the
+    whole secret if it is shorter), case-insensitive, so a rule that quotes a secret, a part of
+    it or its lower-case form shows none of it. Secrets shorter than SECRET_MIN are left alone
+    (they would erase ordinary words)."""
+    for secret in sorted({s for s in secrets if len(s) >= SECRET_MIN}, key=len, reverse=True):
+        lowered = secret.lower()
+        run = min(len(secret), SECRET_RUN)
+        out, i = [], 0
+        while i < len(message):
+            j = i
+            while j < len(message) and message[i : j + 1].lower() in lowered:
+                j += 1
+            if j - i >= run:
+                out.append(CUT)
+                i = j
+            else:
+                out.append(message[i])
+                i += 1
+        message = "".join(out)
+    return message
+
+
+def cut_quoted(message: str) -> str:
+    """Quoted values longer than QUOTED_MAX characters, cut."""
+    return re.sub(
+        r"'([^']{" + str(QUOTED_MAX + 1) + r",})'",
+        lambda m: f"'{m.group(1)[: QUOTED_MAX - 3]}...'",
+        message,
+    )
 
 
 def _named_in(value: Any, message: str) -> bool:
@@ -89,9 +193,10 @@ def show(
     if isinstance(value, Enum):
         value = value.value
     if isinstance(value, dict) and tuple(map(str, loc)) in KEYS_ONLY_PATHS:
-        return "{" + ", ".join(f"{k}: …" for k in value) + "}"
+        text = "{" + ", ".join(f"{_key(k)}: …" for k in value) + "}"
+        return text if len(text) <= 120 else text[:116] + "...}"
     if isinstance(value, str):
-        return repr(value)
+        return cut_quoted(repr(value))
     try:
         text = json.dumps(value, default=str)
     except (TypeError, ValueError):  # pragma: no cover
@@ -99,11 +204,17 @@ def show(
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def _key(key: Any) -> str:
+    text = str(key)
+    return text if text.isprintable() and len(text) <= QUOTED_MAX else cut_quoted(repr(text))
+
+
 def _holds_secrets(loc: tuple[str | int, ...], value: Any) -> bool:
-    """A whole section given as a value that contains a secret path (e.g. `app` itself)."""
+    """A whole section that holds a secret path (e.g. `app` itself), given as a value of any
+    kind: a group of settings, or plain text pasted where the group belongs."""
     for path in SECRET_PATHS:
         if tuple(map(str, loc)) == path[: len(loc)] and len(loc) < len(path):
-            return isinstance(value, dict)
+            return value is not None
     return False
 
 

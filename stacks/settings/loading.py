@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pulumi
-from phoenix_aws.validation import unknown_key_hint
+from phoenix_aws.validation import check_region, check_tags, unknown_key_hint
 from pydantic import ValidationError
 
 from .base import NAMESPACE
@@ -26,13 +26,43 @@ def load_settings(
     *,
     region: str | None = None,
     secret_keys: Iterable[str] = (),
+    default_tags: Mapping[str, str] | None = None,
 ) -> StackSettings:
     """Validate a raw config map (keys without the namespace, values parsed) into settings, or
-    raise ConfigError listing every problem in plain words."""
+    raise ConfigError listing every problem in plain words. `default_tags` are the provider's
+    (`aws:defaultTags`): they reach every resource too, so they count against its tag limit."""
+    context = {"region": region, "default_tags": dict(default_tags or {})}
     try:
-        return StackSettings.model_validate(dict(raw), context={"region": region})
+        settings = StackSettings.model_validate(dict(raw), context=context)
     except ValidationError as exc:
-        raise ConfigError(describe(exc, StackSettings, frozenset(secret_keys))) from None
+        raise ConfigError(describe(exc, StackSettings, frozenset(secret_keys), raw)) from None
+    settings._secret_sections = frozenset(secret_keys)
+    return settings
+
+
+def provider_problems(config: Mapping[str, Any]) -> list[str]:
+    """What the AWS provider's own config (`aws:` keys) holds that AWS would refuse: a Region that
+    does not exist (unless `aws:skipRegionValidation`), default tags AWS refuses."""
+    problems = []
+    region = config.get("aws:region")
+    if region and str(config.get("aws:skipRegionValidation")).lower() != "true":
+        try:
+            check_region(str(region))
+        except ValueError as exc:
+            problems.append(f"aws:region: {exc}")
+    tags = _default_tags(config)
+    try:
+        check_tags(tags, others=0)
+    except ValueError as exc:
+        problems.append(f"aws:defaultTags: {exc}")
+    return problems
+
+
+def _default_tags(config: Mapping[str, Any]) -> dict[str, str]:
+    """The tags of `aws:defaultTags` (`{tags: {key: value}}`)."""
+    value = _parse(config.get("aws:defaultTags"))
+    tags = value.get("tags") if isinstance(value, Mapping) else None
+    return dict(tags) if isinstance(tags, Mapping) else {}
 
 
 def check_stack_config(config: Mapping[str, Any]) -> StackSettings:
@@ -41,8 +71,13 @@ def check_stack_config(config: Mapping[str, Any]) -> StackSettings:
     without running the program; ConfigError with every problem."""
     problems = region_problems(config.get("aws:region"))
     problems += key_problems(config, config)
+    refused = provider_problems(config)
+    problems += refused
+    region = None if any(p.startswith("aws:region") for p in refused) else config.get("aws:region")
     try:
-        settings = load_settings(raw_config_from_pulumi(config), region=config.get("aws:region"))
+        settings = load_settings(
+            raw_config_from_pulumi(config), region=region, default_tags=_default_tags(config)
+        )
     except ConfigError as exc:
         raise ConfigError(problems + exc.problems) from None
     if problems:
@@ -74,8 +109,14 @@ def key_problems(keys: Iterable[str], values: Mapping[str, Any] | None = None) -
             continue
         if namespace == NAMESPACE:
             if name.split(".")[0] not in fields:
+                # An unknown key never shows its value: a misspelt `secrets` holds secrets.
                 problems.append(
-                    line((name,), f"unknown key; {unknown_key_hint(name, fields)}", values.get(key))
+                    line(
+                        (name,),
+                        f"unknown key; {unknown_key_hint(name, fields)}",
+                        values.get(key),
+                        kind="extra_forbidden",
+                    )
                 )
         elif namespace not in OTHER_NAMESPACES and _nearly_ours(namespace):
             problems.append(
@@ -122,8 +163,16 @@ def settings_from_pulumi() -> StackSettings:
     region = pulumi.Config("aws").get("region")
     problems = region_problems(region)
     problems += key_problems(everything, {k: _parse(v) for k, v in everything.items()})
+    refused = provider_problems(everything)
+    problems += refused
     try:
-        settings = load_settings(raw, region=region, secret_keys=secret_sections())
+        settings = load_settings(
+            raw,
+            # A Region refused above is not checked against the zones again.
+            region=None if any(p.startswith("aws:region") for p in refused) else region,
+            secret_keys=secret_sections(),
+            default_tags=_default_tags(everything),
+        )
     except ConfigError as exc:
         raise ConfigError(problems + exc.problems) from None
     if problems:

@@ -3,18 +3,21 @@ distribution, logs, generated secrets)."""
 
 from typing import Annotated, Any, Literal
 
-from phoenix_aws.cluster import ClusterArgs, check_namespace, check_policy_arn
-from phoenix_aws.node_security import NodeSecurityGroupArgs, check_distribution_ports
-from phoenix_aws.release_slot import (
-    CpuArchitecture,
+from phoenix_aws.cluster import ClusterArgs, check_namespace, check_task_role_policy_arns
+from phoenix_aws.container import (
     check_app_name,
-    check_fargate_size,
+    check_env_and_secrets,
     check_plain_env,
     check_run_as_user,
     check_secret_env,
+)
+from phoenix_aws.fargate import (
+    CpuArchitecture,
+    check_fargate_size,
     check_stop_timeout,
     fargate_memory_options,
 )
+from phoenix_aws.node_security import NodeSecurityGroupArgs, check_distribution_ports
 from phoenix_aws.validation import check_log_retention
 from pydantic import Field, model_validator
 
@@ -60,11 +63,9 @@ class AppSettings(Frozen):
     """Target-tracking autoscaling on CPU."""
     memory_target_percent: int = Field(default=75, ge=10, le=95)
     """Target-tracking autoscaling on memory."""
-    task_role_policy_arns: Annotated[
-        list[str], ruled(lambda a: [check_policy_arn(x) for x in a])
-    ] = []
-    """Managed policies for the app's own AWS calls (its task role has only what phoenix-aws needs
-    otherwise)."""
+    task_role_policy_arns: Annotated[list[str], ruled(check_task_role_policy_arns)] = []
+    """Managed policies for the app's own AWS calls, at most 10 (its task role has only what
+    phoenix-aws needs otherwise)."""
     release_module: Annotated[str, ruled(_module)] | None = None
     """Module with `migrate/0`. Default: `<CamelName>.Release` (as `mix phx.gen.release`)."""
     migrate_command: str | None = None
@@ -77,6 +78,15 @@ class AppSettings(Frozen):
     wait_for_steady_state: bool = True
     """`pulumi up` waits for each slot's service to be steady (the traffic gate relies on it).
     Off only where tasks never run (the local moto stack)."""
+
+    @model_validator(mode="after")
+    def _plain_or_secret(self) -> "AppSettings":
+        field_rule(
+            ("secrets",),
+            sorted(set(self.env) & set(self.secrets)),
+            lambda: check_env_and_secrets(dict(self.env), dict(self.secrets)),
+        )
+        return self
 
     @model_validator(mode="after")
     def _fargate_size(self) -> "AppSettings":

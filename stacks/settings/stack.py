@@ -11,10 +11,11 @@ from phoenix_aws.network import (
     check_availability_zones,
     endpoints_missing_without_nat,
 )
+from phoenix_aws.node_security import check_app_port
 from phoenix_aws.release_slot import ReleaseSlotArgs, sigterm_drain_budget
 from phoenix_aws.slots import BUILD
-from phoenix_aws.validation import check_tags
-from pydantic import ValidationInfo, model_validator
+from phoenix_aws.validation import COMPONENT_TAGS, check_tags
+from pydantic import PrivateAttr, ValidationInfo, model_validator
 
 from .base import FieldError, Frozen, field_rule, ruled
 from .data import DatabaseSettings, PubSubSettings
@@ -36,6 +37,9 @@ class Stage(StrEnum):
     PRODUCTION = "production"
     DEVELOPMENT = "development"
 
+
+# Tags phoenix-aws puts on every resource of a stack.
+STACK_TAGS = ("phoenix-aws:project", "phoenix-aws:stack")
 
 # Defaults that differ by stage. Only cost, never safety.
 # Production uses the field defaults; development overrides these.
@@ -67,8 +71,40 @@ class StackSettings(Frozen):
     """Alarms, their topic and the dashboard."""
     release: ReleaseSettings
     """Required: which slot is live and what each slot runs."""
-    tags: Annotated[dict[str, str], ruled(check_tags)] = {}
-    """Tags added to every taggable resource."""
+    tags: Annotated[
+        dict[str, str], ruled(lambda t: check_tags(t, others=COMPONENT_TAGS + len(STACK_TAGS)))
+    ] = {}
+    """Tags added to every taggable resource (at most 46, fewer with `aws:defaultTags`: AWS
+    allows 50 per resource, and phoenix-aws adds up to four of its own)."""
+
+    _secret_sections: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @model_validator(mode="after")
+    def _tags_with_the_providers(self, info: ValidationInfo) -> "StackSettings":
+        default_tags = (info.context or {}).get("default_tags") or {}
+        others = COMPONENT_TAGS + len((set(STACK_TAGS) | set(default_tags)) - set(self.tags))
+        field_rule(
+            ("tags",), f"{len(self.tags)} tags", lambda: check_tags(self.tags, others=others)
+        )
+        return self
+
+    def secret_section(self, section: str) -> bool:
+        """Whether the stack file holds `section` as a Pulumi secret (`--secret`)."""
+        return section in self._secret_sections
+
+    def keep_secret(self, section: str, value: Any) -> Any:
+        """`value` marked secret when it comes from a secret section, so it stays secret in the
+        resources and the state it reaches."""
+        return pulumi.Output.secret(value) if self.secret_section(section) else value
+
+    def resource_tags(self, project: str, stack: str) -> dict[str, Any]:
+        """The tags of every taggable resource: the stack's own (STACK_TAGS) and the user's
+        (secret values stay secret)."""
+        return {
+            STACK_TAGS[0]: project,
+            STACK_TAGS[1]: stack,
+            **{key: self.keep_secret("tags", value) for key, value in self.tags.items()},
+        }
 
     @model_validator(mode="before")
     @classmethod
@@ -96,6 +132,18 @@ class StackSettings(Frozen):
                 zones,
                 lambda: check_availability_zones(list(zones), region),
             )
+        return self
+
+    @model_validator(mode="after")
+    def _ports_apart(self) -> "StackSettings":
+        cluster = self.cluster
+        field_rule(
+            ("app", "port"),
+            self.app.port,
+            lambda: check_app_port(
+                self.app.port, cluster.distribution_port_min, cluster.distribution_port_max
+            ),
+        )
         return self
 
     @model_validator(mode="after")

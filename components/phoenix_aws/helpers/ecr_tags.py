@@ -1,8 +1,9 @@
 """Tag (or untag) the image a slot runs as `inuse-…` so ECR's lifecycle policy keeps it.
 
 `python -m phoenix_aws.helpers.ecr_tags add|remove`, with ECR_REPOSITORY, ECR_IMAGE
-(`…@sha256:<hex>`) and ECR_TAG in the environment (set by the AppImage component through
-pulumi-command). Images from another registry or repository are left alone.
+(`…@sha256:<hex>`), ECR_TAG and ECR_REGION (the stack's Region: never the operator's default,
+which may be another one) in the environment, set by the AppImage component through
+pulumi-command. Images from another registry or repository are left alone.
 """
 
 from __future__ import annotations
@@ -59,7 +60,12 @@ def main(argv: list[str]) -> int:
         print("usage: python -m phoenix_aws.helpers.ecr_tags add|remove", file=sys.stderr)
         return 2
     env = os.environ
-    ecr = boto3.client("ecr")
+    needed = ("ECR_REPOSITORY", "ECR_IMAGE", "ECR_TAG", "ECR_REGION")
+    missing = [key for key in needed if not env.get(key)]
+    if missing:
+        print(f"phoenix-aws: missing environment: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    ecr = boto3.client("ecr", region_name=env["ECR_REGION"])
     action = add_tag if argv[0] == "add" else remove_tag
     print(action(ecr, env["ECR_REPOSITORY"], env["ECR_IMAGE"], env["ECR_TAG"]))
     return 0

@@ -1,8 +1,10 @@
 """Run a release's migrations as a one-off ECS task and fail loudly if they fail.
 
 Started by the Migration component through pulumi-command with `MIGRATION_*` environment
-variables. Exit 0 only when the task's container exited 0; otherwise print why, with the last
-lines of the task's log, and exit 1 so `pulumi up` stops before traffic moves.
+variables, `MIGRATION_REGION` among them: the clients use the stack's Region, never the Region of
+the operator's profile or shell (`AWS_REGION`, `~/.aws/config`), which may be another one.
+Exit 0 only when the task's container exited 0; otherwise print why, with the last lines of the
+task's log, and exit 1 so `pulumi up` stops before traffic moves.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class MigrationRequest:
     security_groups: list[str]
     log_group: str
     log_prefix: str
+    region: str
     timeout_seconds: int = 900
     capacity_provider: str = "FARGATE"
 
@@ -51,6 +54,7 @@ class MigrationRequest:
                 "MIGRATION_SECURITY_GROUPS",
                 "MIGRATION_LOG_GROUP",
                 "MIGRATION_LOG_PREFIX",
+                "MIGRATION_REGION",
             )
             if not env.get(key)
         ]
@@ -66,6 +70,7 @@ class MigrationRequest:
             security_groups=env["MIGRATION_SECURITY_GROUPS"].split(","),
             log_group=env["MIGRATION_LOG_GROUP"],
             log_prefix=env["MIGRATION_LOG_PREFIX"],
+            region=env["MIGRATION_REGION"],
             timeout_seconds=int(env.get("MIGRATION_TIMEOUT", "900")),
             capacity_provider=env.get("MIGRATION_CAPACITY_PROVIDER") or "FARGATE",
         )
@@ -202,7 +207,7 @@ def main() -> int:
 
     try:
         request = MigrationRequest.from_environment(dict(os.environ))
-        session = boto3.session.Session()
+        session = boto3.session.Session(region_name=request.region)
         print(run_migration(session.client("ecs"), session.client("logs"), request))
         return 0
     except MigrationError as exc:
