@@ -44,6 +44,7 @@ __all__ = [
     "MAX_MANAGED_POLICIES_PER_ROLE",
     "Cluster",
     "ClusterArgs",
+    "ExistingCluster",
     "check_kms_key_arns",
     "check_namespace",
     "check_policy_arn",
@@ -93,6 +94,21 @@ def drain_parameter_value(draining: bool, window_seconds: int) -> str:
     return json.dumps({"shed": False})
 
 
+class ExistingCluster(TypedDict):
+    """An ECS cluster another app or stack created (e.g. another PhoenixApp's Cluster outputs)."""
+
+    cluster_arn: pulumi.Input[str]
+    """The cluster's ARN."""
+    cluster_name: pulumi.Input[str]
+    """The cluster's name."""
+    exec_key_arn: NotRequired[pulumi.Input[str]]
+    """The KMS key of the cluster's ECS Exec sessions (the app's task role may use it).
+    Default: none (the cluster records no sessions with a key of its own)."""
+    exec_log_group_arn: NotRequired[pulumi.Input[str]]
+    """The log group the cluster records ECS Exec sessions in (the task role may write it).
+    Default: none."""
+
+
 class ClusterArgs(TypedDict):
     """Inputs of a Cluster."""
 
@@ -135,6 +151,10 @@ class ClusterArgs(TypedDict):
     """How long a draining node takes to shed its sockets. Default: 300."""
     protect_secrets: NotRequired[bool]
     """Pulumi `protect` on the generated secrets. Default: true."""
+    existing_cluster: NotRequired[ExistingCluster]
+    """Run the app's slots in this ECS cluster instead of creating one (several apps share a
+    cluster); the app still gets its own discovery namespace, secrets, roles, logs and drain
+    switches. Default: a cluster of the app's own."""
     tags: NotRequired[dict[str, str]]
     """Default: none."""
 
@@ -154,7 +174,10 @@ class Cluster(pulumi.ComponentResource):
     task_role_arn: pulumi.Output[str]
     """Resolves only once the role's policy exists."""
     log_group_name: pulumi.Output[str]
-    exec_log_group_name: pulumi.Output[str]
+    exec_log_group_name: pulumi.Output[str | None]
+    exec_log_group_arn: pulumi.Output[str | None]
+    exec_key_arn: pulumi.Output[str | None]
+    """The ECS Exec session key and log group: pass them with the cluster to other apps."""
     app_secrets: pulumi.Output[dict[str, str]]
     """SECRET_KEY_BASE and RELEASE_COOKIE as ECS `valueFrom` ARNs."""
     drain_parameter_names: pulumi.Output[dict[str, str]]
@@ -171,8 +194,12 @@ class Cluster(pulumi.ComponentResource):
         namespace = args.get("namespace") or default_namespace(parts)
         retention = args.get("log_retention_days", 30)
 
-        self._create_exec_logging(name, base, retention, tags)
-        self._create_ecs_cluster(name, base, args.get("enable_container_insights", True), tags)
+        existing = args.get("existing_cluster")
+        if existing:
+            self._use_existing_cluster(existing)
+        else:
+            self._create_exec_logging(name, base, retention, tags)
+            self._create_ecs_cluster(name, base, args.get("enable_container_insights", True), tags)
         names = self._create_discovery(name, args, namespace, base, tags)
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
@@ -221,6 +248,18 @@ class Cluster(pulumi.ComponentResource):
             kms_key_id=self.exec_key.arn,
             tags=tags,
             opts=child,
+        )
+        self.exec_key_arn = self.exec_key.arn
+        self.exec_log_group_arn = self.exec_log_group.arn
+        self.exec_log_group_name = self.exec_log_group.name
+
+    def _use_existing_cluster(self, existing: ExistingCluster) -> None:
+        self.cluster_arn = pulumi.Output.from_input(existing["cluster_arn"])
+        self.cluster_name = pulumi.Output.from_input(existing["cluster_name"])
+        self.exec_key_arn = pulumi.Output.from_input(existing.get("exec_key_arn"))
+        self.exec_log_group_arn = pulumi.Output.from_input(existing.get("exec_log_group_arn"))
+        self.exec_log_group_name = self.exec_log_group_arn.apply(
+            lambda arn: arn.split(":log-group:", 1)[1].removesuffix(":*") if arn else None
         )
 
     def _where(self) -> tuple[pulumi.Output[str], ...]:
@@ -279,6 +318,8 @@ class Cluster(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        self.cluster_arn = self.cluster.arn
+        self.cluster_name = self.cluster.name
 
     def _create_discovery(
         self, name: str, args: ClusterArgs, namespace: str, base: str, tags: dict[str, str]
@@ -404,9 +445,9 @@ class Cluster(pulumi.ComponentResource):
             policy=pulumi.Output.all(
                 pulumi.Output.all(*(args.get("database_connect_arns") or [])),
                 pulumi.Output.all(*[p.arn for p in self.drain_parameters.values()]),
-                self.exec_log_group.arn,
-                self.exec_key.arn,
-                self.cluster.arn,
+                self.exec_log_group_arn,
+                self.exec_key_arn,
+                self.cluster_arn,
             ).apply(
                 lambda a: json.dumps(
                     task_role_policy(
@@ -435,8 +476,6 @@ class Cluster(pulumi.ComponentResource):
 
     def _register(self, names: dict[str, str], namespace: str) -> None:
         """Set and register the outputs."""
-        self.cluster_arn = self.cluster.arn
-        self.cluster_name = self.cluster.name
         self.namespace_id = self.namespace.id
         self.namespace_name = self.namespace.name
         self.discovery_service_arns = pulumi.Output.all(
@@ -446,7 +485,6 @@ class Cluster(pulumi.ComponentResource):
             {slot: f"{names[slot]}.{namespace}" for slot in SLOTS}
         )
         self.log_group_name = self.log_group.name
-        self.exec_log_group_name = self.exec_log_group.name
         # Each ARN resolves once the secret's value exists: no task reads a secret without one.
         self.app_secrets = pulumi.Output.all(
             **{env_name: stored.arn for env_name, stored in self.secrets.items()}
@@ -466,6 +504,8 @@ class Cluster(pulumi.ComponentResource):
                 "task_role_arn": self.task_role_arn,
                 "log_group_name": self.log_group_name,
                 "exec_log_group_name": self.exec_log_group_name,
+                "exec_log_group_arn": self.exec_log_group_arn,
+                "exec_key_arn": self.exec_key_arn,
                 "drain_parameter_names": self.drain_parameter_names,
             }
         )

@@ -255,6 +255,9 @@ class Database(pulumi.ComponentResource):
     """Resource of `rds-db:connect` for the app's role on this instance (grant it to the app's
     task role, and to nothing else)."""
     security_group_id: pulumi.Output[str]
+    """The instance's security group (another app's nodes get a client rule pair with it)."""
+    resource_id: pulumi.Output[str]
+    """The instance's DbiResourceId (`rds-db:connect` resources of other apps' roles)."""
     identity: pulumi.Output[dict[str, str]]
     """What the deployed database must keep to be updated in place; export it and pass it back
     as `previous_identity`."""
@@ -477,12 +480,12 @@ class Database(pulumi.ComponentResource):
         self.secret_arn = self.instance.master_user_secrets.apply(
             lambda secrets: (secrets[0].secret_arn or "") if secrets else ""
         )
-        partition, region, account_id = self._where()
-        self.app_connect_arn = pulumi.Output.all(
-            region, account_id, self.instance.resource_id, partition
-        ).apply(lambda a: connect_resource_arn(a[0], a[1], a[2], app_user, partition=a[3]))
+        self.resource_id = self.instance.resource_id
+        self.app_connect_arn = app_connect_arn(self.resource_id, app_user, self)
         self.security_group_id = self.security_group.id
-        self._set_environments(db_name, app_user)
+        self.app_environment, self.admin_environment, self.admin_secrets = database_environments(
+            self.address, self.port, self.secret_arn, db_name, app_user
+        )
         self.register_outputs(
             {
                 "identifier": self.identifier,
@@ -493,34 +496,61 @@ class Database(pulumi.ComponentResource):
                 "secret_arn": self.secret_arn,
                 "app_connect_arn": self.app_connect_arn,
                 "security_group_id": self.security_group_id,
+                "resource_id": self.resource_id,
                 "identity": self.identity,
             }
         )
 
-    def _set_environments(self, db_name: str, app_user: str) -> None:
-        """The app's tasks log in as the app role with IAM tokens; admin tasks as the master
-        user, whose credentials ECS reads from the RDS-managed secret when each task starts."""
-        coordinates = pulumi.Output.all(self.address, self.port).apply(
-            lambda a: {
-                "DATABASE_HOST": a[0],
-                "DATABASE_PORT": str(a[1]),
-                "DATABASE_NAME": db_name,
-                "DATABASE_SSL": "true",
-            }
-        )
-        self.app_environment = coordinates.apply(
-            lambda env: {**env, "DATABASE_USERNAME": app_user, "DATABASE_AUTH": "iam"}
-        )
-        self.admin_environment = coordinates.apply(
-            lambda env: {**env, "DATABASE_AUTH": "password", "DATABASE_APP_USER": app_user}
-        )
-        # JSON keys of the RDS-managed secret, resolved by ECS when each admin task starts.
-        self.admin_secrets = self.secret_arn.apply(
-            lambda arn: {
-                "DATABASE_USERNAME": f"{arn}:username::",
-                "DATABASE_PASSWORD": f"{arn}:password::",
-            }
-        )
+
+def database_environments(
+    address: pulumi.Input[str],
+    port: pulumi.Input[int],
+    secret_arn: pulumi.Input[str],
+    db_name: str,
+    app_user: str,
+) -> tuple[pulumi.Output[dict], pulumi.Output[dict], pulumi.Output[dict]]:
+    """The app's environment, the admin tasks' environment and the admin tasks' ECS secrets for
+    the database `db_name` on an instance at `address:port`.
+
+    The app's tasks log in as the app role with IAM tokens; admin tasks as the master user,
+    whose credentials ECS reads from the RDS-managed secret `secret_arn` when each task starts.
+    """
+    coordinates = pulumi.Output.all(address, port).apply(
+        lambda a: {
+            "DATABASE_HOST": a[0],
+            "DATABASE_PORT": str(a[1]),
+            "DATABASE_NAME": db_name,
+            "DATABASE_SSL": "true",
+        }
+    )
+    app_environment = coordinates.apply(
+        lambda env: {**env, "DATABASE_USERNAME": app_user, "DATABASE_AUTH": "iam"}
+    )
+    admin_environment = coordinates.apply(
+        lambda env: {**env, "DATABASE_AUTH": "password", "DATABASE_APP_USER": app_user}
+    )
+    # JSON keys of the RDS-managed secret, resolved by ECS when each admin task starts.
+    admin_secrets = pulumi.Output.from_input(secret_arn).apply(
+        lambda arn: {
+            "DATABASE_USERNAME": f"{arn}:username::",
+            "DATABASE_PASSWORD": f"{arn}:password::",
+        }
+    )
+    return app_environment, admin_environment, admin_secrets
+
+
+def app_connect_arn(
+    resource_id: pulumi.Input[str], app_user: str, parent: pulumi.Resource
+) -> pulumi.Output[str]:
+    """`rds-db:connect` for `app_user` on the instance `resource_id`, in the provider's
+    partition, Region and account."""
+    invoke = pulumi.InvokeOutputOptions(parent=parent)
+    partition = aws.get_partition_output(opts=invoke).partition
+    region = aws.get_region_output(opts=invoke).region
+    account_id = aws.get_caller_identity_output(opts=invoke).account_id
+    return pulumi.Output.all(region, account_id, resource_id, partition).apply(
+        lambda a: connect_resource_arn(a[0], a[1], a[2], app_user, partition=a[3])
+    )
 
 
 def _guarded_identifier(

@@ -3,10 +3,16 @@
 Priorities come in bands: the blue and green test routes hold bands 0 and 1, every allow-listed
 path a band of its own, the live rule the last priority. A band, once deployed, never moves, and
 the plan is checked against ALB's quotas before anything is created.
+
+Several apps can share one listener: each app's rules carry the hosts or paths it owns (its
+`RouteScope`) and sit in a block of priorities of its own. The app that created the load
+balancer holds block 0 (and the last priority for its live rule); every other app a block of
+1,000 priorities (block k: priorities k*1000+1 to k*1000+999).
 """
 
 import hashlib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from .naming import slug
@@ -28,6 +34,14 @@ RULE_BAND_WIDTH = 20
 RULE_BANDS = (LIVE_RULE_PRIORITY - 1) // RULE_BAND_WIDTH  # bands 0 .. RULE_BANDS-1
 TEST_ROUTE_BANDS = {"blue": 0, "green": 1}
 
+# Apps sharing a listener: block k holds priorities k*1000+1 .. k*1000+999; its bands end at
+# priority k*1000+980 and its live rule takes k*1000+999. Block 0 is the load balancer owner's.
+PRIORITY_BLOCK_WIDTH = 1000
+MAX_PRIORITY_BLOCK = LIVE_RULE_PRIORITY // PRIORITY_BLOCK_WIDTH - 1
+BANDS_PER_BLOCK = (PRIORITY_BLOCK_WIDTH - RULE_BAND_WIDTH) // RULE_BAND_WIDTH
+# Condition values the hosts and paths of a scope may spend, so a test route keeps one CIDR.
+MAX_SCOPE_VALUES = CIDRS_PER_RULE - 1
+
 # ECS only registers a service with a target group that the load balancer already uses, so the
 # slot test routes always exist. Without operator CIDRs they match only this source, which never
 # reaches an internet-facing load balancer.
@@ -41,6 +55,82 @@ class PathAllowList(TypedDict):
     """ALB path pattern."""
     cidrs: list[str]
     """Networks allowed on that path; everyone else gets 403."""
+
+
+@dataclass(frozen=True)
+class RouteScope:
+    """What one app owns on a listener: requests for its `hosts` (host-header condition) and
+    under its `paths` (path-pattern condition), in its priority `block`. The empty scope in
+    block 0 is a load balancer of one app: every request is its."""
+
+    hosts: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    block: int = 0
+
+    @property
+    def values(self) -> int:
+        """Condition values the scope adds to a rule without a path of its own."""
+        return len(self.hosts) + len(self.paths)
+
+    @property
+    def live_priority(self) -> int:
+        if self.block == 0:
+            return LIVE_RULE_PRIORITY
+        return self.block * PRIORITY_BLOCK_WIDTH + PRIORITY_BLOCK_WIDTH - 1
+
+    @property
+    def band_limit(self) -> int:
+        """Bands this block holds (block 0 up to the live rule, the others up to 980)."""
+        return RULE_BANDS if self.block == 0 else BANDS_PER_BLOCK
+
+    def priority(self, band: int, offset: int) -> int:
+        return self.block * PRIORITY_BLOCK_WIDTH + band_priority(band, offset)
+
+    def live_paths(self) -> list[str]:
+        return list(self.paths) or ["/*"]
+
+
+NO_SCOPE = RouteScope()
+
+# ALB host-header values: up to 128 characters of letters, digits, hyphens, dots and the `*` and
+# `?` wildcards. https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html#host-conditions
+_HOST = re.compile(r"[A-Za-z0-9*?.-]{1,128}")
+
+
+def check_route_hosts(hosts: list[str]) -> list[str]:
+    """Host-header values ALB accepts (`app.example.com`, `*.example.com`)."""
+    for host in hosts:
+        if not _HOST.fullmatch(host) or "." not in host:
+            raise ValueError(
+                f"{host!r} is not a host name ALB can match (letters, digits, hyphens, dots, "
+                "* and ? wildcards; at most 128 characters), e.g. app.example.com"
+            )
+    if len(set(hosts)) != len(hosts):
+        raise ValueError("each host may be listed once")
+    return hosts
+
+
+def check_route_scope(scope: RouteScope) -> RouteScope:
+    """A scope ALB can express on every rule of the app: at most MAX_SCOPE_VALUES hosts and
+    paths together (each is a condition value, and a rule holds 5), a block of the listener's
+    priorities (block 0 is the owner's), and an app on a shared listener scoped at all."""
+    check_route_hosts(list(scope.hosts))
+    for path in scope.paths:
+        if not path.startswith("/") or len(path) > 128:
+            raise ValueError(f"{path!r}: expected a path pattern starting with / (at most 128)")
+    if scope.values > MAX_SCOPE_VALUES:
+        raise ValueError(
+            f"{scope.values} hosts and paths; a listener rule holds {MAX_CONDITION_VALUES} "
+            f"condition values, so an app may own at most {MAX_SCOPE_VALUES} hosts and paths"
+        )
+    if not 0 <= scope.block <= MAX_PRIORITY_BLOCK:
+        raise ValueError(f"priority blocks are 1-{MAX_PRIORITY_BLOCK} (block 0 is the owner's)")
+    if scope.block and not scope.values:
+        raise ValueError(
+            "an app on a shared listener must own hosts or paths, or its rules would take every "
+            "request"
+        )
+    return scope
 
 
 def forward_weights(live: str, canary_percent: int = 0) -> dict[str, int]:
@@ -71,8 +161,10 @@ def path_group(path: str) -> str:
     return f"path-{slug(path)[:24] or 'root'}-{hashlib.sha256(path.encode()).hexdigest()[:8]}"
 
 
-def assign_rule_bands(groups: list[str], previous: dict[str, int] | None) -> dict[str, int]:
-    """A priority band for each allow-list group (path).
+def assign_rule_bands(
+    groups: list[str], previous: dict[str, int] | None, limit: int = RULE_BANDS
+) -> dict[str, int]:
+    """A priority band for each allow-list group (path), below `limit`.
 
     A group that was deployed keeps its band. A new group takes the lowest band that no group of
     the deployed graph holds and no other group takes now, so a new rule never receives a
@@ -86,7 +178,7 @@ def assign_rule_bands(groups: list[str], previous: dict[str, int] | None) -> dic
         if group in previous:
             bands[group] = previous[group]
     taken = held | set(bands.values())
-    free = (band for band in range(len(TEST_ROUTE_BANDS), RULE_BANDS) if band not in taken)
+    free = (band for band in range(len(TEST_ROUTE_BANDS), limit) if band not in taken)
     for group in groups:
         if group not in bands:
             band = next(free, None)
@@ -115,13 +207,26 @@ class PlannedRule:
     cidrs: tuple[str, ...]
     header: tuple[str, str] | None
     action: str  # "forward" (weighted, gated) | "forward-slot:<slot>" | "deny"
+    scope: RouteScope = field(default=NO_SCOPE)
+
+    @property
+    def path_values(self) -> list[str]:
+        """The rule's path-pattern values: its own path, else its app's paths."""
+        return [self.path] if self.path else list(self.scope.paths)
 
     @property
     def condition_values(self) -> int:
-        return len(self.cidrs) + (1 if self.path else 0) + (1 if self.header else 0)
+        return (
+            len(self.cidrs)
+            + len(self.path_values)
+            + (1 if self.header else 0)
+            + len(self.scope.hosts)
+        )
 
 
-def plan_test_routes(operator_cidrs: list[str], test_header: str) -> list[PlannedRule]:
+def plan_test_routes(
+    operator_cidrs: list[str], test_header: str, scope: RouteScope = NO_SCOPE
+) -> list[PlannedRule]:
     """A request with `<test_header>: <slot>` from an operator CIDR goes to that slot's target
     group. Both slots get their rules, so flipping `live` never touches them."""
     sources = list(operator_cidrs) or list(NO_OPERATOR_CIDRS)
@@ -134,79 +239,117 @@ def plan_test_routes(operator_cidrs: list[str], test_header: str) -> list[Planne
             cidrs=tuple(cidrs),
             header=(test_header, slot),
             action=f"forward-slot:{slot}",
+            scope=scope,
         )
         for slot in SLOTS
-        for n, cidrs in enumerate(chunk(sources))
+        for n, cidrs in enumerate(chunk(sources, CIDRS_PER_RULE - scope.values))
     ]
 
 
-def plan_allow_list_rules(allow_lists: list[PathAllowList]) -> list[PlannedRule]:
+def plan_allow_list_rules(
+    allow_lists: list[PathAllowList], scope: RouteScope = NO_SCOPE
+) -> list[PlannedRule]:
     """For each allow list, requests on its path from its CIDRs are forwarded with the weights;
     every other request on that path gets 403 (the last rule of the path's band)."""
     rules: list[PlannedRule] = []
+    size = CIDRS_PER_RULE - len(scope.hosts)
     for entry in allow_lists:
         group = path_group(entry["path"])
-        for n, cidrs in enumerate(chunk(list(entry["cidrs"]))):
+        for n, cidrs in enumerate(chunk(list(entry["cidrs"]), size)):
             rules.append(
-                PlannedRule(f"{group}-{n}", group, n, entry["path"], tuple(cidrs), None, "forward")
+                PlannedRule(
+                    f"{group}-{n}", group, n, entry["path"], tuple(cidrs), None, "forward", scope
+                )
             )
         rules.append(
             PlannedRule(
-                f"{group}-deny", group, RULE_BAND_WIDTH - 1, entry["path"], (), None, "deny"
+                f"{group}-deny", group, RULE_BAND_WIDTH - 1, entry["path"], (), None, "deny", scope
             )
         )
     return rules
 
 
-def count_listener_rules(operator_cidrs: list[str], allow_lists: list[PathAllowList]) -> int:
+def count_listener_rules(
+    operator_cidrs: list[str], allow_lists: list[PathAllowList], scope: RouteScope = NO_SCOPE
+) -> int:
     """Listener rules the edge needs: test routes, allow lists (+ their 403 rules), the live
     rule."""
     live_rule = 1
     return (
-        len(plan_test_routes(operator_cidrs, TEST_HEADER))
-        + len(plan_allow_list_rules(allow_lists))
+        len(plan_test_routes(operator_cidrs, TEST_HEADER, scope))
+        + len(plan_allow_list_rules(allow_lists, scope))
         + live_rule
     )
 
 
-def check_listener_rules(operator_cidrs: list[str], allow_lists: list[PathAllowList]) -> None:
+def check_listener_rules(
+    operator_cidrs: list[str], allow_lists: list[PathAllowList], scope: RouteScope = NO_SCOPE
+) -> None:
     """The planned rules fit ALB's quotas: at most 100 rules per load balancer, 5 condition
-    values per rule, and no allow list with more CIDRs than one band holds.
+    values per rule, and no allow list with more CIDRs than one band holds. An app that owns
+    paths allow-lists only paths inside them (a rule has one path-pattern condition).
     https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html"""
     paths = [entry["path"] for entry in allow_lists]
     duplicates = sorted({p for p in paths if paths.count(p) > 1})
     if duplicates:
         raise ValueError(f"the path {duplicates[0]} has two allow lists; merge them")
-    groups = [plan_test_routes(operator_cidrs, TEST_HEADER)] + [
-        plan_allow_list_rules([entry]) for entry in allow_lists
+    outside = [p for p in paths if scope.paths and not _within(p, scope.paths)]
+    if outside:
+        raise ValueError(
+            f"the allow-listed path {outside[0]} is outside the paths this app owns "
+            f"({', '.join(scope.paths)})"
+        )
+    groups = [plan_test_routes(operator_cidrs, TEST_HEADER, scope)] + [
+        plan_allow_list_rules([entry], scope) for entry in allow_lists
     ]
     for rules in groups:
         if max(rule.offset for rule in rules if rule.action != "deny") >= RULE_BAND_WIDTH - 1:
-            limit = (RULE_BAND_WIDTH - 1) * CIDRS_PER_RULE
+            limit = (RULE_BAND_WIDTH - 1) * (CIDRS_PER_RULE - scope.values)
             raise ValueError(f"one list holds at most {limit} networks")
         for rule in rules:
             if rule.condition_values > MAX_CONDITION_VALUES:  # pragma: no cover - by construction
                 raise ValueError(f"rule {rule.key} has {rule.condition_values} condition values")
-    total = count_listener_rules(operator_cidrs, allow_lists)
+    total = count_listener_rules(operator_cidrs, allow_lists, scope)
     if total > MAX_RULES_PER_LOAD_BALANCER:
         raise ValueError(
             f"these lists need {total} listener rules; an Application Load Balancer allows "
             f"{MAX_RULES_PER_LOAD_BALANCER} (each rule holds {CIDRS_PER_RULE} networks): "
             "merge networks into wider CIDRs"
         )
+    if len(allow_lists) + len(TEST_ROUTE_BANDS) > scope.band_limit:
+        raise ValueError(f"one app's priority block holds {scope.band_limit - 2} allow lists")
+
+
+def _within(path: str, owned: tuple[str, ...]) -> bool:
+    """`path` lies under one of the `owned` patterns (`/shop/api/*` under `/shop/*`)."""
+    return any(
+        path == pattern or (pattern.endswith("*") and path.startswith(pattern[:-1]))
+        for pattern in owned
+    )
 
 
 def rule_conditions(rule: PlannedRule) -> list[dict[str, Any]]:
-    """The ALB conditions of a planned rule: path, header, source networks."""
+    """The ALB conditions of a planned rule: path, header, source networks, and the hosts of its
+    app's scope."""
     conditions: list[dict[str, Any]] = []
-    if rule.path:
-        conditions.append({"path_pattern": {"values": [rule.path]}})
+    if rule.path_values:
+        conditions.append({"path_pattern": {"values": rule.path_values}})
     if rule.header:
         conditions.append(
             {"http_header": {"http_header_name": rule.header[0], "values": [rule.header[1]]}}
         )
     if rule.cidrs:
         conditions.append({"source_ip": {"values": list(rule.cidrs)}})
+    if rule.scope.hosts:
+        conditions.append({"host_header": {"values": list(rule.scope.hosts)}})
+    return conditions
+
+
+def live_rule_conditions(scope: RouteScope) -> list[dict[str, Any]]:
+    """The live rule matches every request of the app: its paths (or `/*`) on its hosts."""
+    conditions: list[dict[str, Any]] = [{"path_pattern": {"values": scope.live_paths()}}]
+    if scope.hosts:
+        conditions.append({"host_header": {"values": list(scope.hosts)}})
     return conditions
 
 

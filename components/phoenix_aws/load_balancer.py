@@ -10,8 +10,8 @@ The edge's parts live in modules by concern, and every name stays importable fro
 - traffic_routing.py: `TrafficRouting`.
 """
 
-import hashlib
-from typing import Any, NotRequired, TypedDict
+from collections.abc import Mapping
+from typing import Any, NotRequired, TypedDict, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -28,16 +28,18 @@ from .listener_rules import (
     TEST_ROUTE_BANDS,
     PathAllowList,
     PlannedRule,
+    RouteScope,
     assign_rule_bands,
     band_priority,
     check_listener_rules,
+    check_route_hosts,
+    check_route_scope,
     chunk,
     count_listener_rules,
     forward_weights,
     path_group,
     plan_allow_list_rules,
     plan_test_routes,
-    rule_conditions,
 )
 from .load_balancer_checks import (
     HealthCheck,
@@ -53,9 +55,15 @@ from .load_balancer_checks import (
     check_slow_start,
     check_test_header,
 )
-from .naming import LOAD_BALANCER_NAME_MAX, TARGET_GROUP_NAME_MAX, physical_name
+from .naming import LOAD_BALANCER_NAME_MAX, physical_name
 from .security import allow_between
 from .slots import SLOTS, TEST_HEADER
+from .target_groups import (
+    attached_target_group_arns,
+    create_target_groups,
+    create_test_routes,
+    target_group_name,
+)
 from .traffic_routing import TrafficRouting, TrafficRoutingArgs
 from .validation import (
     arg_error,
@@ -76,6 +84,7 @@ __all__ = [
     "NO_OPERATOR_CIDRS",
     "RULE_BANDS",
     "RULE_BAND_WIDTH",
+    "SLOTS",
     "TEST_ROUTE_BANDS",
     "HealthCheck",
     "LoadBalancer",
@@ -97,6 +106,7 @@ __all__ = [
     "check_ingress_cidrs",
     "check_listener_rules",
     "check_path_pattern",
+    "check_route_hosts",
     "check_slow_start",
     "check_test_header",
     "chunk",
@@ -123,16 +133,6 @@ REDIRECT_TO_HTTPS: dict[str, Any] = {
     "type": "redirect",
     "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"},
 }
-
-
-def target_group_name(
-    name_parts: list[str], slot: str, port: int = 4000, protocol: str = "HTTP", target_type="ip"
-) -> str:
-    """`<project>-<stack>-<slot>-<hash>` within AWS's 32 characters. The hash covers what forces
-    a new target group (port, protocol, target type), so the replacement gets a new name and is
-    created before the old one is deleted instead of colliding with it."""
-    fingerprint = hashlib.sha256(f"{port}/{protocol}/{target_type}".encode()).hexdigest()[:4]
-    return physical_name(*name_parts, slot, fingerprint, max_length=TARGET_GROUP_NAME_MAX)
 
 
 class LoadBalancerArgs(TypedDict):
@@ -187,6 +187,12 @@ class LoadBalancerArgs(TypedDict):
     """Default: true."""
     desync_mitigation_mode: NotRequired[str]
     """`defensive` or `strictest`. Default: `defensive`."""
+    hosts: NotRequired[list[str]]
+    """Host names this app owns on the listener: its test routes (and its TrafficRouting's rules,
+    given the same hosts) match only requests for them, so other apps can share the load
+    balancer through a ListenerAttachment. Default: every host."""
+    paths: NotRequired[list[str]]
+    """Path patterns this app owns on the listener (e.g. `/shop/*`). Default: every path."""
     enable_access_logs: NotRequired[bool]
     """Access logs to an encrypted S3 bucket this component creates. Default: true."""
     access_logs_retention_days: NotRequired[int]
@@ -236,9 +242,13 @@ class LoadBalancer(pulumi.ComponentResource):
         self._create_target_groups(name, args, parts, app_port, tags)
         production = self._create_listeners(name, args, plain_http, tags)
         test_routes = plan_test_routes(
-            list(args.get("operator_cidrs") or []), args.get("test_header", TEST_HEADER)
+            list(args.get("operator_cidrs") or []),
+            args.get("test_header", TEST_HEADER),
+            _scope(args),
         )
-        attachments = self._create_test_routes(name, test_routes, production, tags)
+        attachments = create_test_routes(
+            self, name, test_routes, production.arn, self.target_groups, tags
+        )
         self._register(args, plain_http, production, attachments, len(test_routes))
 
     def _create_security_group(
@@ -324,41 +334,15 @@ class LoadBalancer(pulumi.ComponentResource):
         tags: dict[str, str],
     ) -> None:
         """One IP target group per slot, with the health check, drain and stickiness settings."""
-        health = args.get("health_check") or {}
-        algorithm = RoutingAlgorithm(
-            args.get("load_balancing_algorithm", RoutingAlgorithm.LEAST_OUTSTANDING_REQUESTS)
+        self.target_groups = create_target_groups(
+            self,
+            name,
+            cast(Mapping[str, Any], args),
+            parts=parts,
+            vpc_id=args["vpc_id"],
+            app_port=app_port,
+            tags=tags,
         )
-        self.target_groups: dict[str, aws.lb.TargetGroup] = {}
-        for slot in SLOTS:
-            self.target_groups[slot] = aws.lb.TargetGroup(
-                f"{name}-{slot}",
-                name=target_group_name(parts, slot, app_port),
-                target_type="ip",
-                protocol="HTTP",
-                port=app_port,
-                vpc_id=args["vpc_id"],
-                load_balancing_algorithm_type=algorithm.value,
-                deregistration_delay=args.get("deregistration_delay_seconds", 60),
-                slow_start=args.get("slow_start_seconds", 0),
-                health_check={
-                    "enabled": True,
-                    "protocol": "HTTP",
-                    "path": health.get("path", "/health"),
-                    "matcher": health.get("matcher", "200"),
-                    "interval": health.get("interval_seconds", 15),
-                    "timeout": health.get("timeout_seconds", 5),
-                    "healthy_threshold": health.get("healthy_threshold", 2),
-                    "unhealthy_threshold": health.get("unhealthy_threshold", 3),
-                },
-                stickiness={
-                    "type": "lb_cookie",
-                    "enabled": args.get("enable_stickiness", False),
-                    "cookie_duration": args.get("stickiness_seconds", 3600),
-                },
-                tags={**tags, "phoenix-aws:slot": slot},
-                # A changed port means a new group (new name); it replaces the old one first.
-                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=False),
-            )
 
     def _create_listeners(
         self, name: str, args: LoadBalancerArgs, plain_http: bool, tags: dict[str, str]
@@ -398,31 +382,6 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _create_test_routes(
-        self,
-        name: str,
-        test_routes: list[PlannedRule],
-        production: aws.lb.Listener,
-        tags: dict[str, str],
-    ) -> dict[str, list[aws.lb.ListenerRule]]:
-        """The slot test routes (header + operator CIDRs → one slot); they also attach each
-        target group to the load balancer, which ECS needs before it registers a service."""
-        attachments: dict[str, list[aws.lb.ListenerRule]] = {slot: [] for slot in SLOTS}
-        for rule in test_routes:
-            slot = rule.action.split(":", 1)[1]
-            attachments[slot].append(
-                aws.lb.ListenerRule(
-                    f"{name}-rule-{rule.key}",
-                    listener_arn=production.arn,
-                    priority=band_priority(TEST_ROUTE_BANDS[slot], rule.offset),
-                    conditions=rule_conditions(rule),
-                    actions=[{"type": "forward", "target_group_arn": self.target_groups[slot].arn}],
-                    tags=tags,
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-            )
-        return attachments
-
     def _register(
         self,
         args: LoadBalancerArgs,
@@ -445,16 +404,7 @@ class LoadBalancer(pulumi.ComponentResource):
             self.https_listener.arn if self.https_listener else pulumi.Output.from_input(None)
         )
         self.production_listener_arn = production.arn
-        # A slot's ARN resolves once its group is attached to the load balancer, so an ECS
-        # service that uses it is created only after that.
-        self.target_group_arns = pulumi.Output.all(
-            **{
-                slot: pulumi.Output.all(tg.arn, *[r.arn for r in attachments[slot]]).apply(
-                    lambda a: a[0]
-                )
-                for slot, tg in self.target_groups.items()
-            }
-        )
+        self.target_group_arns = attached_target_group_arns(self.target_groups, attachments)
         self.load_balancer_arn_suffix = self.load_balancer.arn_suffix
         self.target_group_arn_suffixes = pulumi.Output.all(
             **{slot: tg.arn_suffix for slot, tg in self.target_groups.items()}
@@ -533,6 +483,11 @@ class LoadBalancer(pulumi.ComponentResource):
         )
 
 
+def _scope(args: LoadBalancerArgs) -> RouteScope:
+    """The load balancer's own app holds priority block 0."""
+    return RouteScope(hosts=tuple(args.get("hosts") or ()), paths=tuple(args.get("paths") or ()))
+
+
 def _cidr_key(cidr: str) -> str:
     return cidr.replace(".", "-").replace("/", "-").replace(":", "x")
 
@@ -570,6 +525,12 @@ def _validate(name: str, args: LoadBalancerArgs) -> None:
             "desync_mitigation_mode",
             args.get("desync_mitigation_mode"),
             lambda m: _one_of(m, ("defensive", "strictest")),
+        ),
+        ("hosts/paths", _scope(args), check_route_scope),
+        (
+            "operator_cidrs",
+            list(args.get("operator_cidrs") or []),
+            lambda cidrs: check_listener_rules(cidrs, [], _scope(args)),
         ),
         ("tags", args.get("tags"), check_tags),
     ):

@@ -181,8 +181,8 @@ def task_role_policy(
     *,
     db_connect_arns: list[str],
     drain_parameter_arns: list[str],
-    exec_log_group_arn: str,
-    exec_key_arn: str,
+    exec_log_group_arn: str | None,
+    exec_key_arn: str | None,
     cluster_arn: str | None = None,
 ) -> dict:
     """The app's own rights: log in to its database role (IAM auth), read its slots' drain
@@ -191,25 +191,31 @@ def task_role_policy(
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html#ecs-exec-logging"""
     statements: list[dict[str, Any]] = [
         {"Sid": "EcsExecChannels", "Effect": "Allow", "Action": ECS_EXEC_ACTIONS, "Resource": "*"},
-        {
-            "Sid": "EcsExecSessionKey",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": exec_key_arn,
-        },
-        {
-            "Sid": "EcsExecLogging",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            "Resource": [exec_log_group_arn, f"{exec_log_group_arn}:*"],
-        },
-        {
-            "Sid": "EcsExecLogGroups",
-            "Effect": "Allow",
-            "Action": "logs:DescribeLogGroups",
-            "Resource": "*",
-        },
     ]
+    if exec_key_arn:
+        statements.append(
+            {
+                "Sid": "EcsExecSessionKey",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": exec_key_arn,
+            }
+        )
+    if exec_log_group_arn:
+        statements += [
+            {
+                "Sid": "EcsExecLogging",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": [exec_log_group_arn, f"{exec_log_group_arn}:*"],
+            },
+            {
+                "Sid": "EcsExecLogGroups",
+                "Effect": "Allow",
+                "Action": "logs:DescribeLogGroups",
+                "Resource": "*",
+            },
+        ]
     if db_connect_arns:
         statements.append(
             {

@@ -11,14 +11,15 @@ import pulumi_aws as aws
 
 from .listener_rules import (
     FORBIDDEN,
-    LIVE_RULE_PRIORITY,
     MAX_RULES_PER_LOAD_BALANCER,
     PathAllowList,
     PlannedRule,
+    RouteScope,
     assign_rule_bands,
-    band_priority,
     check_listener_rules,
+    check_route_scope,
     forward_weights,
+    live_rule_conditions,
     plan_allow_list_rules,
     rule_conditions,
 )
@@ -65,6 +66,16 @@ class TrafficRoutingArgs(TypedDict):
     Default: false."""
     stickiness_seconds: NotRequired[int]
     """Default: 3600."""
+    hosts: NotRequired[list[str]]
+    """Host names the app owns on a listener it shares with other apps: every rule matches only
+    requests for them (e.g. `shop.example.com`). Default: every host."""
+    paths: NotRequired[list[str]]
+    """Path patterns the app owns on a shared listener (e.g. `/shop/*`); the live rule matches
+    them instead of `/*`. Default: every path."""
+    priority_block: NotRequired[int]
+    """The block of listener rule priorities the app's rules take on a shared listener (block k:
+    k*1000+1 to k*1000+999); give each app on a listener its own. Default: 0, the load
+    balancer's owner, whose live rule takes the last priority (50000)."""
     tags: NotRequired[dict[str, str]]
     """Default: none."""
 
@@ -84,15 +95,15 @@ class TrafficRouting(pulumi.ComponentResource):
         super().__init__(
             component_type("TrafficRouting"), name, None, with_legacy_alias("TrafficRouting", opts)
         )
-        weights, allow_lists = _validate(name, args)
-        planned = plan_allow_list_rules(allow_lists)
+        weights, allow_lists, scope = _validate(name, args)
+        planned = plan_allow_list_rules(allow_lists, scope)
         groups = list(dict.fromkeys(rule.group for rule in planned))
         bands = pulumi.Output.from_input(args.get("previous_rule_bands")).apply(
-            lambda previous: assign_rule_bands(groups, previous)
+            lambda previous: assign_rule_bands(groups, previous, scope.band_limit)
         )
         ready = pulumi.Output.from_input(args.get("ready", "ready"))
         forward = _forward_action(args, weights, ready)
-        self._create_rules(name, args, planned, bands, ready, forward)
+        self._create_rules(name, args, scope, planned, bands, ready, forward)
         self.rule_bands = bands
         self.weights = pulumi.Output.from_input(weights)
         self.register_outputs({"rule_bands": self.rule_bands, "weights": self.weights})
@@ -101,12 +112,14 @@ class TrafficRouting(pulumi.ComponentResource):
         self,
         name: str,
         args: TrafficRoutingArgs,
+        scope: RouteScope,
         planned: list[PlannedRule],
         bands: pulumi.Output[dict[str, int]],
         ready: pulumi.Output[str],
         forward: pulumi.Output[dict[str, Any]],
     ) -> None:
-        """The allow-list rules in their bands, then the live rule (`/*`, the last priority)."""
+        """The allow-list rules in their bands, then the live rule (the app's paths or `/*`, the
+        last priority of its block)."""
         tags = dict(args.get("tags") or {})
         child = pulumi.ResourceOptions(parent=self)
         for rule in planned:
@@ -124,8 +137,8 @@ class TrafficRouting(pulumi.ComponentResource):
         aws.lb.ListenerRule(
             f"{name}-live",
             listener_arn=args["listener_arn"],
-            priority=LIVE_RULE_PRIORITY,
-            conditions=[{"path_pattern": {"values": ["/*"]}}],
+            priority=scope.live_priority,
+            conditions=live_rule_conditions(scope),
             actions=[forward],
             tags=tags,
             opts=child,
@@ -158,13 +171,26 @@ def weights_split(weights: dict[str, int]) -> bool:
 
 def _priority_of(rule: PlannedRule, resolved: list[Any]) -> int:
     bands = resolved[0]
-    return band_priority(bands[rule.group], rule.offset)
+    return rule.scope.priority(bands[rule.group], rule.offset)
 
 
-def _validate(name: str, args: TrafficRoutingArgs) -> tuple[dict[str, int], list[PathAllowList]]:
-    """Check the args against ALB's rules; the forward weights and the allow lists."""
+def route_scope(args: TrafficRoutingArgs) -> RouteScope:
+    """The hosts, paths and priority block the args give the app."""
+    return RouteScope(
+        hosts=tuple(args.get("hosts") or ()),
+        paths=tuple(args.get("paths") or ()),
+        block=args.get("priority_block", 0),
+    )
+
+
+def _validate(
+    name: str, args: TrafficRoutingArgs
+) -> tuple[dict[str, int], list[PathAllowList], RouteScope]:
+    """Check the args against ALB's rules; the forward weights, the allow lists, the scope."""
     check_args("TrafficRouting", name, args, TrafficRoutingArgs)
     allow_lists = list(args.get("path_allow_lists") or [])
+    scope = route_scope(args)
+    check_arg("TrafficRouting", name, "hosts/paths/priority_block", scope, check_route_scope)
     for entry in allow_lists:
         check_arg("TrafficRouting", name, "path_allow_lists", entry["path"], check_path_pattern)
         check_arg("TrafficRouting", name, "path_allow_lists", entry["cidrs"], check_cidr_list)
@@ -173,9 +199,9 @@ def _validate(name: str, args: TrafficRoutingArgs) -> tuple[dict[str, int], list
         name,
         "path_allow_lists",
         allow_lists,
-        lambda lists: check_listener_rules([], lists),
+        lambda lists: check_listener_rules([], lists, scope),
     )
-    total = len(plan_allow_list_rules(allow_lists)) + 1 + args.get("other_rule_count", 2)
+    total = len(plan_allow_list_rules(allow_lists, scope)) + 1 + args.get("other_rule_count", 2)
     if total > MAX_RULES_PER_LOAD_BALANCER:
         raise arg_error(
             "TrafficRouting",
@@ -188,4 +214,4 @@ def _validate(name: str, args: TrafficRoutingArgs) -> tuple[dict[str, int], list
         weights = forward_weights(args.get("live", "blue"), args.get("canary_percent", 0))
     except ValueError as exc:
         raise arg_error("TrafficRouting", name, "live/canary_percent", str(exc)) from None
-    return weights, allow_lists
+    return weights, allow_lists, scope
