@@ -58,12 +58,21 @@ def identities(run: mocks.Run) -> set[Identity]:
 
 
 def _alternative_types(run: mocks.Run, resource: mocks.Resource) -> set[str]:
-    """Every qualified type the resource may have had, given its aliases and its parents'."""
-    own = {resource.type} | {a["type"] for a in resource.aliases if a.get("type")}
+    """Every qualified type the resource may have had, given its aliases and its parents'.
+
+    An alias names another type, another parent, or both: `noParent` (what
+    `Alias(parent=pulumi.ROOT_STACK_RESOURCE)` sends) is the top of the stack, anything else
+    keeps the current parent. Children inherit their parents' alternatives, as the engine does.
+    """
     parent = next((r for r in run.resources if r.urn == resource.parent), None)
+    under_parent = {resource.type}
+    at_top: set[str] = set()
+    for alias in resource.aliases:
+        kind = alias.get("type") or resource.type
+        (at_top if alias.get("noParent") else under_parent).add(kind)
     if parent is None:
-        return own
-    return {f"{p}${t}" for p in _alternative_types(run, parent) for t in own}
+        return under_parent | at_top
+    return {f"{p}${t}" for p in _alternative_types(run, parent) for t in under_parent} | at_top
 
 
 def reachable(run: mocks.Run) -> set[Identity]:

@@ -130,6 +130,12 @@ def _computed_state(
             zoneId="Z32O12XQLNTSW2",
             arnSuffix=f"app/{name}/abc",
         )
+    if type_token == "aws:lb/listener:Listener":
+        # ALB listener ARNs name their load balancer: listener/app/<lb name>/<lb id>/<id>.
+        balancer = str(inputs.get("loadBalancerArn") or "lb").rsplit("/", 1)[-1]
+        state["arn"] = (
+            f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:listener/app/{balancer}/abc/{name}"
+        )
     if type_token == "aws:lb/targetGroup:TargetGroup":
         state["arnSuffix"] = f"targetgroup/{inputs.get('name', name)}/abc"
     if type_token == "aws:rds/instance:Instance":

@@ -13,11 +13,23 @@ except PackageNotFoundError:  # pragma: no cover - a checkout used without insta
     __version__ = "0.0.0"
 
 
+def __getattr__(name: str) -> object:
+    """`phoenix_aws.PhoenixApp` and its args, imported when first used (the package itself
+    stays light for the release command and the settings)."""
+    if name in ("PhoenixApp", "PhoenixAppArgs"):
+        from . import app, app_args
+
+        return getattr(app if name == "PhoenixApp" else app_args, name)
+    raise AttributeError(f"module 'phoenix_aws' has no attribute {name!r}")
+
+
 def public_components() -> list[type]:
     """The components this package offers, in the order the README lists them."""
+    from .app import PhoenixApp
     from .cluster import Cluster
     from .database import Database
     from .image import AppImage
+    from .listener_attachment import ListenerAttachment
     from .load_balancer import LoadBalancer, TrafficRouting
     from .migration import Migration
     from .monitoring import Monitoring
@@ -28,11 +40,13 @@ def public_components() -> list[type]:
     from .waf import WebFirewall
 
     return [
+        PhoenixApp,
         Network,
         NodeSecurityGroup,
         Database,
         RedisPubSub,
         LoadBalancer,
+        ListenerAttachment,
         TrafficRouting,
         WebFirewall,
         Cluster,

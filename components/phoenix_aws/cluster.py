@@ -187,7 +187,7 @@ class Cluster(pulumi.ComponentResource):
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(component_type("Cluster"), name, None, with_legacy_alias("Cluster", opts))
-        _validate(name, args)
+        check_cluster_args(name, args)
         parts = list(args["name_parts"])
         base = physical_name(*parts, max_length=200)  # /ecs/<base>/exec: a log group name
         tags = dict(args.get("tags") or {})
@@ -258,9 +258,7 @@ class Cluster(pulumi.ComponentResource):
         self.cluster_name = pulumi.Output.from_input(existing["cluster_name"])
         self.exec_key_arn = pulumi.Output.from_input(existing.get("exec_key_arn"))
         self.exec_log_group_arn = pulumi.Output.from_input(existing.get("exec_log_group_arn"))
-        self.exec_log_group_name = self.exec_log_group_arn.apply(
-            lambda arn: arn.split(":log-group:", 1)[1].removesuffix(":*") if arn else None
-        )
+        self.exec_log_group_name = self.exec_log_group_arn.apply(log_group_name_of)
 
     def _where(self) -> tuple[pulumi.Output[str], ...]:
         """(partition, Region, account, the partition's DNS suffix) the provider reports."""
@@ -552,7 +550,7 @@ class Cluster(pulumi.ComponentResource):
         return pulumi.Output.all(role.arn, policy.id).apply(lambda a: a[0])
 
 
-def _validate(name: str, args: ClusterArgs) -> None:
+def check_cluster_args(name: str, args: ClusterArgs) -> None:
     check_args("Cluster", name, args, ClusterArgs)
     for key, value, rule in (
         ("namespace", args.get("namespace"), check_namespace),
@@ -572,6 +570,13 @@ def _validate(name: str, args: ClusterArgs) -> None:
         ("tags", args.get("tags"), check_tags),
     ):
         check_arg("Cluster", name, key, value, rule)
+
+
+def log_group_name_of(arn: str | None) -> str | None:
+    """The name in a log group ARN (`arn:aws:logs:<region>:<account>:log-group:<name>[:*]`)."""
+    if not arn or ":log-group:" not in arn:
+        return None
+    return arn.split(":log-group:", 1)[1].removesuffix(":*")
 
 
 def _in_range(value: int, low: int, high: int) -> int:

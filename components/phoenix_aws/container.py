@@ -184,3 +184,18 @@ def container_definitions(
         },
     }
     return json.dumps([definition])
+
+
+def app_database_role(app_name: str) -> str:
+    """The app's own database role, which logs in with IAM authentication: `<app>_app`."""
+    return f"{app_name}_app"
+
+
+def release_module(app_name: str) -> str:
+    """`<CamelName>.Release`: the module `mix phx.gen.release` generates (`shop` → Shop.Release)."""
+    return "".join(part.capitalize() for part in app_name.split("_")) + ".Release"
+
+
+def default_migration_command(app_name: str, module: str | None = None) -> str:
+    """`bin/<app> eval "<module>.migrate()"`, the migration gate's command."""
+    return f'bin/{app_name} eval "{module or release_module(app_name)}.migrate()"'

@@ -274,7 +274,7 @@ class Database(pulumi.ComponentResource):
         super().__init__(
             component_type("Database"), name, None, with_legacy_alias("Database", opts)
         )
-        _validate(name, args)
+        check_database_args(name, args)
         version = args.get("engine_version", "17")
         identifier = physical_name(args["identifier"], rule=DB_INSTANCE_IDENTIFIER)
         tags = dict(args.get("tags") or {})
@@ -575,7 +575,7 @@ def _guarded_identifier(
     return identifier
 
 
-def _validate(name: str, args: DatabaseArgs) -> None:
+def check_database_args(name: str, args: DatabaseArgs) -> None:
     check_args("Database", name, args, DatabaseArgs)
     for key, value, rule in (
         ("engine_version", args.get("engine_version", "17"), check_engine_version),

@@ -193,7 +193,7 @@ class AppImage(pulumi.ComponentResource):
         super().__init__(
             component_type("AppImage"), name, None, with_legacy_alias("AppImage", opts)
         )
-        _validate(name, args)
+        check_app_image_args(name, args)
         tags = dict(args.get("tags") or {})
         repo_name = physical_name(*args["name_parts"], rule=ECR_REPOSITORY_NAME)
 
@@ -295,7 +295,7 @@ class AppImage(pulumi.ComponentResource):
             )
 
 
-def _validate(name: str, args: AppImageArgs) -> None:
+def check_app_image_args(name: str, args: AppImageArgs) -> None:
     check_args("AppImage", name, args, AppImageArgs)
     build = args.get("build")
     if build:

@@ -110,7 +110,7 @@ class ListenerAttachment(pulumi.ComponentResource):
             None,
             with_legacy_alias("ListenerAttachment", opts),
         )
-        scope = _validate(name, args)
+        scope = check_listener_attachment_args(name, args)
         tags = dict(args.get("tags") or {})
         app_port = args.get("app_port", 4000)
         allow_between(
@@ -173,7 +173,7 @@ def attachment_scope(args: ListenerAttachmentArgs) -> RouteScope:
     )
 
 
-def _validate(name: str, args: ListenerAttachmentArgs) -> RouteScope:
+def check_listener_attachment_args(name: str, args: ListenerAttachmentArgs) -> RouteScope:
     check_args("ListenerAttachment", name, args, ListenerAttachmentArgs)
     algorithm = args.get("load_balancing_algorithm", RoutingAlgorithm.LEAST_OUTSTANDING_REQUESTS)
     scope = attachment_scope(args)

@@ -231,7 +231,7 @@ class LoadBalancer(pulumi.ComponentResource):
         super().__init__(
             component_type("LoadBalancer"), name, None, with_legacy_alias("LoadBalancer", opts)
         )
-        _validate(name, args)
+        check_load_balancer_args(name, args)
         parts = list(args["name_parts"])
         tags = dict(args.get("tags") or {})
         app_port = args.get("app_port", 4000)
@@ -492,7 +492,7 @@ def _cidr_key(cidr: str) -> str:
     return cidr.replace(".", "-").replace("/", "-").replace(":", "x")
 
 
-def _validate(name: str, args: LoadBalancerArgs) -> None:
+def check_load_balancer_args(name: str, args: LoadBalancerArgs) -> None:
     check_args("LoadBalancer", name, args, LoadBalancerArgs)
     plain = args.get("plain_http_only", False)
     has_cert = bool(args.get("certificate_arn"))

@@ -147,21 +147,24 @@ def dashboard_body(
             or [["AWS/ECS", "CPUUtilization", "ClusterName", cluster]],
             stat="Average",
         ),
-        widget(
-            "PostgreSQL",
-            [
-                ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", database],
-                ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", database],
+        *[
+            widget(
+                "PostgreSQL",
                 [
-                    "AWS/RDS",
-                    "FreeStorageSpace",
-                    "DBInstanceIdentifier",
-                    database,
-                    {"yAxis": "right"},
+                    ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", database],
+                    ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", database],
+                    [
+                        "AWS/RDS",
+                        "FreeStorageSpace",
+                        "DBInstanceIdentifier",
+                        database,
+                        {"yAxis": "right"},
+                    ],
                 ],
-            ],
-            stat="Average",
-        ),
+                stat="Average",
+            )
+            for _ in ([database] if database else [])
+        ],
     ]
     if redis_clusters:
         widgets.append(
@@ -314,7 +317,9 @@ def node_and_database_alarms(args: "MonitoringArgs") -> list[AlarmSpec]:
                     periods=5,
                 )
             )
-    db = args["database_identifier"]
+    db = args.get("database_identifier")
+    if db is None:
+        return specs
     specs += [
         AlarmSpec(
             "db-cpu",
@@ -334,7 +339,7 @@ def node_and_database_alarms(args: "MonitoringArgs") -> list[AlarmSpec]:
             {"DBInstanceIdentifier": db},
             "Minimum",
             "LessThanThreshold",
-            args["database_storage_gb"] * 0.1 * 1024**3,
+            args.get("database_storage_gb", 20) * 0.1 * 1024**3,
             "PostgreSQL free storage below 10% of the allocation",
         ),
     ]
@@ -389,10 +394,11 @@ class MonitoringArgs(TypedDict):
     """The ECS cluster of the slots."""
     service_names: dict[str, pulumi.Input[str]]
     """slot → ECS service name (slots that exist)."""
-    database_identifier: pulumi.Input[str]
-    """The RDS instance identifier."""
-    database_storage_gb: int
-    """Its allocated storage: the free-storage alarm fires below 10% of it."""
+    database_identifier: NotRequired[pulumi.Input[str]]
+    """The RDS instance identifier. Default: no database alarms (e.g. an app on a database
+    another app watches)."""
+    database_storage_gb: NotRequired[int]
+    """Its allocated storage: the free-storage alarm fires below 10% of it. Default: 20."""
     stack_id: NotRequired[str]
     """The `Stack` dimension of the app's WebSocket metric. Default: none (not shown)."""
     redis_member_cluster_ids: NotRequired[pulumi.Input[list[str]]]
@@ -421,13 +427,7 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__(
             component_type("Monitoring"), name, None, with_legacy_alias("Monitoring", opts)
         )
-        check_args("Monitoring", name, args, MonitoringArgs)
-        for key, rule in (
-            ("tags", check_tags),
-            ("alarm_emails", check_alarm_emails),
-            ("dashboard_name", DASHBOARD_NAME.check),
-        ):
-            check_arg("Monitoring", name, key, args.get(key), rule)
+        check_monitoring_args(name, args)
         tags = dict(args.get("tags") or {})
         invoke = pulumi.InvokeOutputOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
@@ -541,7 +541,7 @@ class Monitoring(pulumi.ComponentResource):
                 target_groups,
                 args["cluster_name"],
                 pulumi.Output.all(**args["service_names"]) if args["service_names"] else {},
-                args["database_identifier"],
+                args.get("database_identifier", ""),
                 members,
             ).apply(
                 lambda a: json.dumps(
@@ -559,3 +559,13 @@ class Monitoring(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def check_monitoring_args(name: str, args: MonitoringArgs) -> None:
+    check_args("Monitoring", name, args, MonitoringArgs)
+    for key, rule in (
+        ("tags", check_tags),
+        ("alarm_emails", check_alarm_emails),
+        ("dashboard_name", DASHBOARD_NAME.check),
+    ):
+        check_arg("Monitoring", name, key, args.get(key), rule)

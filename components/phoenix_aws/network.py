@@ -149,7 +149,7 @@ class Network(pulumi.ComponentResource):
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(component_type("Network"), name, None, with_legacy_alias("Network", opts))
-        _validate(name, args)
+        check_network_args(name, args)
         cidr = args.get("cidr_block", "10.0.0.0/16")
         pinned = list(args.get("availability_zones") or [])
         az_count = len(pinned) if pinned else args.get("az_count", 3)
@@ -470,7 +470,7 @@ def _tagged(name: str, tags: dict[str, str], suffix: str, **extra: str) -> dict[
     return {**tags, "Name": f"{name}-{suffix}", **extra}
 
 
-def _validate(name: str, args: NetworkArgs) -> None:
+def check_network_args(name: str, args: NetworkArgs) -> None:
     check_args("Network", name, args, NetworkArgs)
     region = args.get("region")
     for key, value, rule in (

@@ -74,7 +74,7 @@ class NodeSecurityGroup(pulumi.ComponentResource):
             None,
             with_legacy_alias("NodeSecurityGroup", opts),
         )
-        low, high = _validate(name, args)
+        low, high = check_node_security_group_args(name, args)
         tags = dict(args.get("tags") or {})
         # No inline rules: every rule is its own resource, so other components can add theirs.
         self.security_group = aws.ec2.SecurityGroup(
@@ -133,7 +133,7 @@ class NodeSecurityGroup(pulumi.ComponentResource):
             )
 
 
-def _validate(name: str, args: NodeSecurityGroupArgs) -> tuple[int, int]:
+def check_node_security_group_args(name: str, args: NodeSecurityGroupArgs) -> tuple[int, int]:
     """The distribution port range, once the args are valid."""
     check_args("NodeSecurityGroup", name, args, NodeSecurityGroupArgs)
     low, high = (

@@ -43,6 +43,19 @@ APP_OUTPUTS: dict[str, str] = {
     "dashboard_name": "The CloudWatch dashboard (only with monitoring).",
     "redis_endpoint": "Primary endpoint of Redis (only with the Redis PubSub adapter).",
     "redis_url_secret_arn": "Secret holding REDIS_URL (only with the Redis PubSub adapter).",
+    # What another app (or stack) needs to join this app's network, listener, cluster, database.
+    "vpc_cidr_block": "The VPC's CIDR.",
+    "public_subnet_ids": "The public subnets (none with a network brought in without them).",
+    "isolated_subnet_ids": "The subnets of the data stores.",
+    "listener_arn": "The production listener (another app joins it for its own host).",
+    "load_balancer_security_group_id": "The load balancer's security group.",
+    "cluster_arn": "The ECS cluster's ARN.",
+    "exec_key_arn": "The KMS key of the cluster's ECS Exec sessions.",
+    "exec_log_group_arn": "The log group of the cluster's ECS Exec sessions.",
+    "database_address": "PostgreSQL's host name.",
+    "database_port": "PostgreSQL's port.",
+    "database_resource_id": "The instance's DbiResourceId (rds-db:connect of other apps' roles).",
+    "database_security_group_id": "The instance's security group.",
 }
 """Every output an app exports, name → what it holds."""
 

@@ -169,7 +169,7 @@ class RedisPubSub(pulumi.ComponentResource):
         super().__init__(
             component_type("RedisPubSub"), name, None, with_legacy_alias("RedisPubSub", opts)
         )
-        _validate(name, args)
+        check_redis_pubsub_args(name, args)
         identifier = physical_name(args["identifier"], rule=CACHE_REPLICATION_GROUP_ID)
         tags = dict(args.get("tags") or {})
 
@@ -275,7 +275,7 @@ class RedisPubSub(pulumi.ComponentResource):
         )
 
 
-def _validate(name: str, args: RedisPubSubArgs) -> None:
+def check_redis_pubsub_args(name: str, args: RedisPubSubArgs) -> None:
     check_args("RedisPubSub", name, args, RedisPubSubArgs)
     try:
         check_failover(args.get("replicas", 1), args.get("automatic_failover", True))

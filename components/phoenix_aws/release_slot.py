@@ -211,7 +211,7 @@ class ReleaseSlot(pulumi.ComponentResource):
         super().__init__(
             component_type("ReleaseSlot"), name, None, with_legacy_alias("ReleaseSlot", opts)
         )
-        _validate(name, args)
+        check_release_slot_args(name, args)
         slot = args["slot"]
         desired = args.get("desired_count", 2)
         autoscaling = args.get("enable_autoscaling", True)
@@ -518,7 +518,7 @@ def _task_definition_shape(args: ReleaseSlotArgs, tags: dict[str, str]) -> dict[
     }
 
 
-def _validate(name: str, args: ReleaseSlotArgs) -> None:
+def check_release_slot_args(name: str, args: ReleaseSlotArgs) -> None:
     check_args("ReleaseSlot", name, args, ReleaseSlotArgs)
     if args["slot"] not in SLOTS:
         raise arg_error(

@@ -10,10 +10,10 @@ def allow_between(
     *,
     client_security_group_id: pulumi.Input[str],
     server_security_group_id: pulumi.Input[str],
-    port: int,
+    port: pulumi.Input[int],
     description: str,
     opts: pulumi.ResourceOptions,
-    to_port: int | None = None,
+    to_port: pulumi.Input[int] | None = None,
 ) -> tuple[aws.vpc.SecurityGroupIngressRule, aws.vpc.SecurityGroupEgressRule]:
     """TCP `port` (to `to_port`) from the client group to the server group: ingress on the
     server, egress on the client, each referencing the other group (never a CIDR). Client and

@@ -95,7 +95,7 @@ class TrafficRouting(pulumi.ComponentResource):
         super().__init__(
             component_type("TrafficRouting"), name, None, with_legacy_alias("TrafficRouting", opts)
         )
-        weights, allow_lists, scope = _validate(name, args)
+        weights, allow_lists, scope = check_traffic_routing_args(name, args)
         planned = plan_allow_list_rules(allow_lists, scope)
         groups = list(dict.fromkeys(rule.group for rule in planned))
         bands = pulumi.Output.from_input(args.get("previous_rule_bands")).apply(
@@ -183,7 +183,7 @@ def route_scope(args: TrafficRoutingArgs) -> RouteScope:
     )
 
 
-def _validate(
+def check_traffic_routing_args(
     name: str, args: TrafficRoutingArgs
 ) -> tuple[dict[str, int], list[PathAllowList], RouteScope]:
     """Check the args against ALB's rules; the forward weights, the allow lists, the scope."""

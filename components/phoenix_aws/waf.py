@@ -376,7 +376,7 @@ class WebFirewall(pulumi.ComponentResource):
         super().__init__(
             component_type("WebFirewall"), name, None, with_legacy_alias("WebFirewall", opts)
         )
-        _validate(name, args)
+        check_web_firewall_args(name, args)
         tags = dict(args.get("tags") or {})
         acl_name = physical_name(*args["name_parts"], "waf", max_length=WEB_ACL_NAME_MAX)
         rules = web_acl_rules(
@@ -455,7 +455,7 @@ class WebFirewall(pulumi.ComponentResource):
         )
 
 
-def _validate(name: str, args: WebFirewallArgs) -> None:
+def check_web_firewall_args(name: str, args: WebFirewallArgs) -> None:
     check_args("WebFirewall", name, args, WebFirewallArgs)
     for key, value, rule in (
         ("load_balancer_arn", args.get("load_balancer_arn"), check_load_balancer_arn),

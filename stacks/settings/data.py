@@ -1,12 +1,12 @@
 """`phoenix-aws:database` (RDS PostgreSQL) and `phoenix-aws:pubsub` (the Redis fallback)."""
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
+from phoenix_aws.app_args import DatabaseOptions, RedisOptions
 from phoenix_aws.database import (
     MAX_STORAGE_GB,
     MIN_STORAGE_GB,
-    DatabaseArgs,
     check_engine_version,
     check_instance_class,
     check_master_username,
@@ -14,7 +14,6 @@ from phoenix_aws.database import (
     check_role_name,
 )
 from phoenix_aws.pubsub import (
-    RedisPubSubArgs,
     check_failover,
     check_maintenance_window,
     check_node_type,
@@ -88,45 +87,27 @@ class DatabaseSettings(Frozen):
             )
         return self
 
-    def args(
-        self,
-        *,
-        vpc_id: Any,
-        subnet_ids: Any,
-        client_security_group_id: Any,
-        identifier: str,
-        app_username: str,
-        previous_identity: dict[str, str] | None,
-        tags: dict[str, str],
-    ) -> DatabaseArgs:
-        args: dict[str, Any] = {
-            "vpc_id": vpc_id,
-            "subnet_ids": subnet_ids,
-            "client_security_group_id": client_security_group_id,
-            "identifier": identifier,
-            "engine_version": self.engine_version,
-            "instance_class": self.instance_class,
-            "allocated_storage_gb": self.allocated_storage_gb,
-            "max_allocated_storage_gb": self.max_allocated_storage_gb,
-            "database_name": self.name,
-            "master_username": self.master_username,
-            "app_username": app_username,
-            "multi_az": self.multi_az,
-            "backup_retention_days": self.backup_retention_days,
-            "performance_insights": self.performance_insights,
-            "monitoring_interval_seconds": self.monitoring_interval_seconds,
-            "slow_query_ms": self.slow_query_ms,
-            "deletion_protection": self.deletion_protection,
-            "skip_final_snapshot": self.skip_final_snapshot,
-            "protect": self.protect,
-            "allow_major_version_upgrade": self.allow_major_version_upgrade,
-            "allow_replacement": self.allow_replacement,
-            "log_retention_days": self.log_retention_days,
-            "tags": tags,
-        }
-        if previous_identity:
-            args["previous_identity"] = previous_identity
-        return DatabaseArgs(**args)  # type: ignore[typeddict-item]
+    def options(self) -> DatabaseOptions:
+        """PhoenixApp's `database` section."""
+        return DatabaseOptions(
+            engine_version=self.engine_version,
+            instance_class=self.instance_class,
+            allocated_storage_gb=self.allocated_storage_gb,
+            max_allocated_storage_gb=self.max_allocated_storage_gb,
+            database_name=self.name,
+            master_username=self.master_username,
+            multi_az=self.multi_az,
+            backup_retention_days=self.backup_retention_days,
+            performance_insights=self.performance_insights,
+            monitoring_interval_seconds=self.monitoring_interval_seconds,
+            slow_query_ms=self.slow_query_ms,
+            deletion_protection=self.deletion_protection,
+            skip_final_snapshot=self.skip_final_snapshot,
+            protect=self.protect,
+            allow_major_version_upgrade=self.allow_major_version_upgrade,
+            allow_replacement=self.allow_replacement,
+            log_retention_days=self.log_retention_days,
+        )
 
 
 class PubSubAdapter(StrEnum):
@@ -168,20 +149,12 @@ class RedisSettings(Frozen):
         )
         return self
 
-    def args(
-        self,
-        *,
-        vpc_id: Any,
-        subnet_ids: Any,
-        client_security_group_id: Any,
-        identifier: str,
-        tags: dict[str, str],
-    ) -> RedisPubSubArgs:
-        return RedisPubSubArgs(
-            vpc_id=vpc_id,
-            subnet_ids=subnet_ids,
-            client_security_group_id=client_security_group_id,
-            identifier=identifier,
+    def options(self, *, enabled: bool) -> RedisOptions:
+        """PhoenixApp's `redis` section."""
+        if not enabled:
+            return RedisOptions(enabled=False)
+        return RedisOptions(
+            enabled=True,
             node_type=self.node_type,
             replicas=self.replicas,
             automatic_failover=self.automatic_failover,
@@ -189,7 +162,6 @@ class RedisSettings(Frozen):
             snapshot_retention_days=self.snapshot_retention_days,
             maintenance_window=self.maintenance_window,
             protect=self.protect,
-            tags=tags,
         )
 
 

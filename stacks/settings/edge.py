@@ -2,10 +2,9 @@
 
 from typing import Annotated, Any, Literal, cast
 
+from phoenix_aws.app_args import EdgeOptions, FirewallOptions
 from phoenix_aws.load_balancer import (
-    LoadBalancerArgs,
     RoutingAlgorithm,
-    TrafficRoutingArgs,
     check_algorithm_with_slow_start,
     check_certificate_arn,
     check_deregistration_delay,
@@ -17,13 +16,11 @@ from phoenix_aws.load_balancer import (
     check_path_pattern,
     check_slow_start,
     check_test_header,
-    plan_test_routes,
 )
 from phoenix_aws.slots import TEST_HEADER
 from phoenix_aws.validation import check_cidr_list, check_log_retention
 from phoenix_aws.waf import (
     PathRateLimit,
-    WebFirewallArgs,
     check_count_only_rules,
     check_path_rate_limits,
     check_rate_limit,
@@ -190,22 +187,9 @@ class EdgeSettings(Frozen):
     def _allow_lists(self) -> list[Any]:
         return [{"path": e.path, "cidrs": list(e.cidrs)} for e in self.path_allow_lists]
 
-    def load_balancer_args(
-        self,
-        *,
-        name_parts: list[str],
-        vpc_id: Any,
-        subnet_ids: Any,
-        target_security_group_id: Any,
-        app_port: int,
-        tags: dict[str, str],
-    ) -> LoadBalancerArgs:
-        args: dict[str, Any] = {
-            "name_parts": name_parts,
-            "vpc_id": vpc_id,
-            "subnet_ids": subnet_ids,
-            "target_security_group_id": target_security_group_id,
-            "app_port": app_port,
+    def options(self) -> EdgeOptions:
+        """PhoenixApp's `edge` section."""
+        options: dict[str, Any] = {
             "ingress_cidrs": list(self.ingress_cidrs),
             "plain_http_only": self.plain_http_only,
             "idle_timeout_seconds": self.idle_timeout_seconds,
@@ -216,11 +200,11 @@ class EdgeSettings(Frozen):
             "enable_stickiness": self.enable_stickiness,
             "test_header": self.test_header,
             "operator_cidrs": list(self.operator_cidrs),
+            "path_allow_lists": self._allow_lists(),
             "enable_deletion_protection": self.deletion_protection,
             "desync_mitigation_mode": self.desync_mitigation_mode,
             "enable_access_logs": self.access_logs,
             "access_logs_retention_days": self.access_logs_retention_days,
-            "tags": tags,
         }
         for key, value in (
             ("certificate_arn", self.certificate_arn),
@@ -228,53 +212,18 @@ class EdgeSettings(Frozen):
             ("hosted_zone_id", self.hosted_zone_id),
         ):
             if value:
-                args[key] = value
-        return LoadBalancerArgs(**args)  # type: ignore[typeddict-item]
+                options[key] = value
+        return EdgeOptions(**options)  # type: ignore[typeddict-item]
 
-    def waf_args(
-        self, *, name_parts: list[str], load_balancer_arn: Any, tags: dict[str, str]
-    ) -> WebFirewallArgs:
-        listed = {entry["path"] for entry in self.waf.path_rate_limits}
-        # A webhook path the load balancer already allow-lists must not be rate limited by
-        # mistake: its senders (Telegram, Stripe) burst from a few addresses.
-        exempt: list[PathRateLimit] = [
-            {"path": e.path} for e in self.path_allow_lists if e.path not in listed
-        ]
-        return WebFirewallArgs(  # type: ignore[typeddict-item]
-            name_parts=name_parts,
-            load_balancer_arn=load_balancer_arn,
+    def firewall_options(self, *, enabled: bool) -> FirewallOptions:
+        """PhoenixApp's `firewall` section."""
+        return FirewallOptions(
+            enabled=enabled,
             rate_limit=self.waf.rate_limit,
             rate_limit_window_seconds=self.waf.rate_limit_window_seconds,
-            path_rate_limits=[*cast(list[PathRateLimit], self.waf.path_rate_limits), *exempt],
+            path_rate_limits=cast(list[PathRateLimit], list(self.waf.path_rate_limits)),
             count_only_common_rules=list(self.waf.count_only_common_rules),
             enable_logging=self.waf.logging,
             log_all_requests=self.waf.log_all_requests,
             log_retention_days=self.waf.log_retention_days,
-            tags=tags,
         )
-
-    def routing_args(
-        self,
-        *,
-        listener_arn: Any,
-        target_group_arns: Any,
-        live: str,
-        canary_percent: int,
-        ready: Any,
-        previous_rule_bands: dict[str, int] | None,
-        tags: dict[str, str],
-    ) -> TrafficRoutingArgs:
-        args: dict[str, Any] = {
-            "listener_arn": listener_arn,
-            "target_group_arns": target_group_arns,
-            "live": live,
-            "canary_percent": canary_percent,
-            "ready": ready,
-            "path_allow_lists": self._allow_lists(),
-            "other_rule_count": len(plan_test_routes(list(self.operator_cidrs), self.test_header)),
-            "enable_stickiness": self.enable_stickiness,
-            "tags": tags,
-        }
-        if previous_rule_bands:
-            args["previous_rule_bands"] = previous_rule_bands
-        return TrafficRoutingArgs(**args)  # type: ignore[typeddict-item]

@@ -2,7 +2,8 @@
 
 from typing import Annotated, Any
 
-from phoenix_aws.image import AppImageArgs, check_build_args, check_build_context
+from phoenix_aws.app_args import ImageOptions
+from phoenix_aws.image import check_build_args, check_build_context
 from pydantic import Field, model_validator
 
 from .base import Frozen, field_rule, ruled
@@ -33,21 +34,9 @@ class ImageSettings(Frozen):
             field_rule(("context",), context, lambda: check_build_context(context, self.dockerfile))
         return self
 
-    def args(
-        self,
-        *,
-        name_parts: list[str],
-        cpu_architecture: str,
-        pinned_images: dict[str, Any],
-        tags: dict[str, str],
-    ) -> AppImageArgs:
-        args: dict[str, Any] = {
-            "name_parts": name_parts,
-            "keep_last": self.keep_last,
-            "pinned_images": pinned_images,
-            "protect": self.protect,
-            "tags": tags,
-        }
+    def options(self, *, cpu_architecture: str) -> ImageOptions:
+        """PhoenixApp's `image` section."""
+        options = ImageOptions(keep_last=self.keep_last, protect=self.protect)
         if self.context:
             build: dict[str, Any] = {
                 "context": self.context,
@@ -57,5 +46,5 @@ class ImageSettings(Frozen):
             }
             if self.target:
                 build["target"] = self.target
-            args["build"] = build
-        return AppImageArgs(**args)  # type: ignore[typeddict-item]
+            options["build"] = build  # type: ignore[typeddict-item]
+        return options

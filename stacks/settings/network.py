@@ -63,9 +63,8 @@ class NetworkSettings(Frozen):
     def effective_az_count(self) -> int:
         return len(self.availability_zones) if self.availability_zones else self.az_count
 
-    def args(
-        self, *, region: str | None, previous_azs: list[str] | None, tags: dict[str, str]
-    ) -> NetworkArgs:
+    def options(self, *, region: str | None) -> NetworkArgs:
+        """PhoenixApp's `network` section (the app adds the AZs of the last deployment)."""
         args: dict[str, Any] = {
             "cidr_block": self.cidr,
             "az_count": self.effective_az_count,
@@ -74,12 +73,9 @@ class NetworkSettings(Frozen):
             "interface_endpoints": list(self.interface_endpoints),
             "enable_flow_logs": self.enable_flow_logs,
             "flow_logs_retention_days": self.flow_logs_retention_days,
-            "tags": tags,
         }
         if region:
             args["region"] = region
         if self.availability_zones:
             args["availability_zones"] = list(self.availability_zones)
-        elif previous_azs:
-            args["previous_availability_zones"] = list(previous_azs)
         return NetworkArgs(**args)  # type: ignore[typeddict-item]

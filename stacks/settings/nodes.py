@@ -1,15 +1,19 @@
 """`phoenix-aws:app` (the release and how its nodes run) and `phoenix-aws:cluster` (discovery,
 distribution, logs, generated secrets)."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from phoenix_aws.cluster import ClusterArgs, check_namespace, check_task_role_policy_arns
+from phoenix_aws.app_args import AppOptions, ClusterOptions
+from phoenix_aws.cluster import check_namespace, check_task_role_policy_arns
 from phoenix_aws.container import (
+    app_database_role,
     check_app_name,
     check_env_and_secrets,
     check_plain_env,
     check_run_as_user,
     check_secret_env,
+    default_migration_command,
+    release_module,
 )
 from phoenix_aws.fargate import (
     CpuArchitecture,
@@ -17,7 +21,7 @@ from phoenix_aws.fargate import (
     check_stop_timeout,
     fargate_memory_options,
 )
-from phoenix_aws.node_security import NodeSecurityGroupArgs, check_distribution_ports
+from phoenix_aws.node_security import check_distribution_ports
 from phoenix_aws.validation import check_log_retention
 from pydantic import Field, model_validator
 
@@ -98,19 +102,40 @@ class AppSettings(Frozen):
 
     @property
     def module(self) -> str:
-        return (
-            self.release_module
-            or "".join(p.capitalize() for p in self.name.split("_")) + ".Release"
-        )
+        return self.release_module or release_module(self.name)
 
     @property
     def migration_command(self) -> str:
-        return self.migrate_command or f'bin/{self.name} eval "{self.module}.migrate()"'
+        return self.migrate_command or default_migration_command(self.name, self.module)
 
     @property
     def database_role(self) -> str:
         """The app's own database role (IAM authentication)."""
-        return f"{self.name}_app"
+        return app_database_role(self.name)
+
+    def options(self, *, secret: bool = False) -> AppOptions:
+        """PhoenixApp's `app` section (`secret`: the section is Pulumi secret config)."""
+        return AppOptions(
+            name=self.name,
+            secret_env=secret,
+            port=self.port,
+            cpu=self.cpu,
+            memory=self.memory,
+            cpu_architecture=self.cpu_architecture,
+            env=dict(self.env),
+            secrets=dict(self.secrets),
+            stop_timeout_seconds=self.stop_timeout_seconds,
+            health_check_grace_period_seconds=self.health_check_grace_period_seconds,
+            run_as_user=self.run_as_user,
+            enable_autoscaling=self.autoscaling,
+            cpu_target_percent=self.cpu_target_percent,
+            memory_target_percent=self.memory_target_percent,
+            task_role_policy_arns=list(self.task_role_policy_arns),
+            enable_migrations=self.enable_migrations,
+            migration_command=self.migration_command,
+            migration_timeout_seconds=self.migration_timeout_seconds,
+            wait_for_steady_state=self.wait_for_steady_state,
+        )
 
 
 class ClusterSettings(Frozen):
@@ -143,47 +168,16 @@ class ClusterSettings(Frozen):
         )
         return self
 
-    def security_args(
-        self, *, vpc_id: Any, vpc_cidr_block: Any, tags: dict[str, str]
-    ) -> NodeSecurityGroupArgs:
-        return NodeSecurityGroupArgs(
-            vpc_id=vpc_id,
-            vpc_cidr_block=vpc_cidr_block,
+    def options(self) -> ClusterOptions:
+        """PhoenixApp's `cluster` section."""
+        options = ClusterOptions(
+            share_discovery_across_slots=self.discovery == "shared",
             distribution_port_min=self.distribution_port_min,
             distribution_port_max=self.distribution_port_max,
-            tags=tags,
+            log_retention_days=self.log_retention_days,
+            enable_container_insights=self.container_insights,
+            protect_secrets=self.protect_secrets,
         )
-
-    def args(
-        self,
-        *,
-        name_parts: list[str],
-        vpc_id: Any,
-        readable_secret_arns: list[Any],
-        admin_secret_arns: list[Any],
-        database_connect_arns: list[Any],
-        repository_arns: list[Any],
-        app: AppSettings,
-        draining_slots: list[str],
-        drain_window_seconds: int,
-        tags: dict[str, str],
-    ) -> ClusterArgs:
-        args: dict[str, Any] = {
-            "name_parts": name_parts,
-            "vpc_id": vpc_id,
-            "share_discovery_across_slots": self.discovery == "shared",
-            "readable_secret_arns": readable_secret_arns,
-            "admin_secret_arns": admin_secret_arns,
-            "database_connect_arns": database_connect_arns,
-            "repository_arns": repository_arns,
-            "task_role_policy_arns": list(app.task_role_policy_arns),
-            "log_retention_days": self.log_retention_days,
-            "enable_container_insights": self.container_insights,
-            "draining_slots": draining_slots,
-            "drain_window_seconds": drain_window_seconds,
-            "protect_secrets": self.protect_secrets,
-            "tags": tags,
-        }
         if self.namespace:
-            args["namespace"] = self.namespace
-        return ClusterArgs(**args)  # type: ignore[typeddict-item]
+            options["namespace"] = self.namespace
+        return options

@@ -4,6 +4,7 @@ drain of an old slot."""
 import re
 from typing import Annotated, Any
 
+from phoenix_aws.app_args import ReleaseOptions, SlotOptions, release_state
 from phoenix_aws.image import check_image_reference
 from phoenix_aws.slots import BUILD, Slot
 from pydantic import Field, model_validator
@@ -119,21 +120,32 @@ class ReleaseSettings(Frozen):
                 )
         return self
 
+    def options(self) -> ReleaseOptions:
+        """PhoenixApp's `release` section."""
+        options = ReleaseOptions(
+            live=self.live,
+            canary_percent=self.canary_percent,
+            drain_window_seconds=self.drain_window_seconds,
+        )
+        if self.promoting:
+            options["promoting"] = self.promoting
+        for slot in Slot:
+            settings = self.slot(slot)
+            section: dict[str, Any] = {
+                "desired_count": settings.desired_count,
+                "run_migrations": settings.run_migrations,
+                "draining": settings.draining,
+                "spot": settings.spot,
+            }
+            for key in ("image", "max_count", "version"):
+                if getattr(settings, key) is not None:
+                    section[key] = getattr(settings, key)
+            options[slot.value] = SlotOptions(**section)  # type: ignore[literal-required]
+        return options
+
     def state(self) -> dict[str, Any]:
         """What the stack exports as `release_state` (what is deployed after the up)."""
-        return {
-            "live": self.live.value,
-            "canary_percent": self.canary_percent,
-            "promoting": self.promoting.value if self.promoting else None,
-            "slots": {
-                s.value: {
-                    "image": self.slot(s).image,
-                    "desired_count": self.slot(s).desired_count,
-                    "draining": self.slot(s).draining,
-                }
-                for s in Slot
-            },
-        }
+        return release_state(self.options())
 
 
 def release_change_problems(

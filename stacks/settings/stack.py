@@ -4,6 +4,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import pulumi
+from phoenix_aws.app_args import PhoenixAppArgs
 from phoenix_aws.drain_timing import check_drain_timing
 from phoenix_aws.network import (
     FARGATE_NODE_ENDPOINTS,
@@ -12,7 +13,8 @@ from phoenix_aws.network import (
     endpoints_missing_without_nat,
 )
 from phoenix_aws.node_security import check_app_port
-from phoenix_aws.release_slot import ReleaseSlotArgs, sigterm_drain_budget
+from phoenix_aws.outputs import STATE_OUTPUTS
+from phoenix_aws.release_slot import sigterm_drain_budget
 from phoenix_aws.slots import BUILD
 from phoenix_aws.validation import COMPONENT_TAGS, check_tags
 from pydantic import PrivateAttr, ValidationInfo, model_validator
@@ -236,41 +238,33 @@ class StackSettings(Frozen):
                 )
         return self
 
-    def slot_args(self, name: str, *, image: Any, wiring: dict[str, Any]) -> ReleaseSlotArgs:
-        """A slot's component args: its own settings, the app's, the cluster's, and `wiring`
-        (the other components' outputs it runs with)."""
-        app, slot = self.app, self.release.slot(name)
-        migrate = app.enable_migrations and slot.run_migrations
-        args: dict[str, Any] = {
-            **wiring,
-            "slot": name,
-            "app_name": app.name,
-            "image": image,
-            "release_version": slot.version
-            or pulumi.Output.from_input(image).apply(lambda ref: ref.rsplit("@", 1)[-1][:19]),
-            "migration_timeout_seconds": app.migration_timeout_seconds,
-            "app_port": app.port,
-            "cpu": app.cpu,
-            "memory": app.memory,
-            "cpu_architecture": app.cpu_architecture,
-            "spot": slot.spot,
-            "desired_count": slot.desired_count,
-            "max_count": slot.max_count or slot.desired_count,
-            "enable_autoscaling": app.autoscaling,
-            "cpu_target_percent": app.cpu_target_percent,
-            "memory_target_percent": app.memory_target_percent,
-            "distribution_port_min": self.cluster.distribution_port_min,
-            "distribution_port_max": self.cluster.distribution_port_max,
-            "stop_timeout_seconds": app.stop_timeout_seconds,
-            "deregistration_delay_seconds": self.edge.deregistration_delay_seconds,
-            "load_balancer_idle_timeout_seconds": self.edge.idle_timeout_seconds,
-            "health_check_grace_period_seconds": app.health_check_grace_period_seconds,
-            "run_as_user": app.run_as_user,
-            "wait_for_steady_state": app.wait_for_steady_state,
-        }
-        if migrate:
-            args["migration_command"] = app.migration_command
-        return ReleaseSlotArgs(**args)  # type: ignore[typeddict-item]
+    def phoenix_app_args(
+        self,
+        *,
+        name_parts: list[str],
+        region: str | None,
+        deployed: dict[str, Any],
+        tags: dict[str, str],
+    ) -> PhoenixAppArgs:
+        """The stack as `PhoenixApp`'s args: each section hands over its own part, and the
+        parts this stack program created at the top of the stack (0.2) are adopted in place."""
+        args = PhoenixAppArgs(
+            app=self.app.options(secret=self.secret_section("app")),
+            release=self.release.options(),
+            name_parts=name_parts,
+            network=self.network.options(region=region),
+            database=self.database.options(),
+            redis=self.pubsub.redis.options(enabled=self.pubsub.redis_enabled),
+            edge=self.edge.options(),
+            firewall=self.edge.firewall_options(enabled=self.waf_enabled),
+            cluster=self.cluster.options(),
+            image=self.image.options(cpu_architecture=self.app.cpu_architecture.value),
+            monitoring=self.monitoring.options(),
+            deployed={k: deployed[k] for k in STATE_OUTPUTS - {"release_state"} if k in deployed},
+            adopt_stack_resources=True,
+            tags=tags,
+        )
+        return args
 
     @property
     def waf_enabled(self) -> bool:
