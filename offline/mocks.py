@@ -116,6 +116,12 @@ def mock_arn(type_token: str, name: str, partition: str = "aws") -> str:
     return f"arn:{partition}:mock:{REGION}:{ACCOUNT_ID}:{kind}/{name}"
 
 
+def mock_listener_arn(load_balancer: str, name: str) -> str:
+    """An ALB listener's ARN names its load balancer, as AWS's do:
+    `listener/app/<load balancer>/<id>/<listener id>`."""
+    return f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:listener/app/{load_balancer}/abc/{name}"
+
+
 # Outputs the real providers compute and the program reads back, per resource type.
 def _computed_state(
     type_token: str, name: str, inputs: dict[str, Any], partition: str = "aws"
@@ -133,9 +139,7 @@ def _computed_state(
     if type_token == "aws:lb/listener:Listener":
         # ALB listener ARNs name their load balancer: listener/app/<lb name>/<lb id>/<id>.
         balancer = str(inputs.get("loadBalancerArn") or "lb").rsplit("/", 1)[-1]
-        state["arn"] = (
-            f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:listener/app/{balancer}/abc/{name}"
-        )
+        state["arn"] = mock_listener_arn(balancer, name)
     if type_token == "aws:lb/targetGroup:TargetGroup":
         state["arnSuffix"] = f"targetgroup/{inputs.get('name', name)}/abc"
     if type_token == "aws:rds/instance:Instance":

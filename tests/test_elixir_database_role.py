@@ -22,6 +22,10 @@ from elixir import toolchain
 APP_ROLE = "shop_app"
 MASTER = "phoenix_admin"
 DATABASE = "app"
+# A second app on the same instance (PhoenixApp's existing_database): its migration task creates
+# its database as the master user, then its role.
+SECOND_ROLE = "admin_app"
+SECOND_DATABASE = "admin"
 
 
 @dataclass
@@ -36,13 +40,13 @@ class Cluster:
         command += ["-h", str(self.socket_dir), "-U", user, "-d", database, "-c", sql]
         return subprocess.run(command, capture_output=True, text=True, timeout=30)
 
-    def ok(self, user: str, sql: str) -> str:
-        result = self.psql(user, sql)
+    def ok(self, user: str, sql: str, database: str = DATABASE) -> str:
+        result = self.psql(user, sql, database)
         assert result.returncode == 0, f"{user}: {sql}\n{result.stderr}"
         return result.stdout
 
-    def refused(self, user: str, sql: str) -> str:
-        result = self.psql(user, sql)
+    def refused(self, user: str, sql: str, database: str = DATABASE) -> str:
+        result = self.psql(user, sql, database)
         assert result.returncode != 0, f"{user} was allowed to run: {sql}"
         return result.stderr
 
@@ -61,6 +65,10 @@ def postgres_bin_dir() -> Path:
 
 def app_role_sql() -> list[str]:
     return list(toolchain.batch().ok("app_role_sql"))
+
+
+def second_app_role_sql() -> list[str]:
+    return list(toolchain.batch().ok("second_app_role_sql"))
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +105,11 @@ def cluster() -> Iterator[Cluster]:
             for statement in app_role_sql():
                 cluster.ok(MASTER, statement)
         cluster.ok(MASTER, "CREATE TABLE later_things (id bigserial PRIMARY KEY, body text)")
+        # The second app: its database (what Ecto's storage_up runs), its role, a table.
+        cluster.ok(MASTER, f"CREATE DATABASE {SECOND_DATABASE}", database="postgres")
+        for statement in second_app_role_sql():
+            cluster.ok(MASTER, statement, database=SECOND_DATABASE)
+        cluster.ok(MASTER, "CREATE TABLE tickets (id bigserial PRIMARY KEY)", SECOND_DATABASE)
         yield cluster
     finally:
         if (data / "postmaster.pid").exists():
@@ -157,3 +170,30 @@ def test_the_app_role_cannot_drop_alter_or_truncate_tables(cluster):
 def test_the_app_role_cannot_create_roles_or_databases(cluster):
     assert "permission denied" in cluster.refused(APP_ROLE, "CREATE ROLE other LOGIN")
     assert "permission denied" in cluster.refused(APP_ROLE, "CREATE DATABASE other")
+
+
+def test_apps_sharing_an_instance_reach_only_their_own_database(cluster):
+    """Two apps' roles on one instance: each connects to its own database and is refused at the
+    other's door (CONNECT is taken from PUBLIC), whatever it would read there."""
+    assert cluster.ok(SECOND_ROLE, "SELECT count(*) FROM tickets", SECOND_DATABASE).strip() == "0"
+    assert cluster.ok(APP_ROLE, "SELECT count(*) FROM later_things").strip() == "0"
+    assert "permission denied for database" in cluster.refused(SECOND_ROLE, "SELECT 1", DATABASE)
+    assert "permission denied for database" in cluster.refused(
+        APP_ROLE, "SELECT 1", SECOND_DATABASE
+    )
+
+
+def test_a_role_without_a_grant_cannot_connect_to_an_apps_database(cluster):
+    """Any other login role (a third app, a human) is refused too: the door is the database's
+    own CONNECT grant, not each role's good manners."""
+    cluster.ok(
+        "postgres",
+        "CREATE ROLE bystander LOGIN",
+    )
+    try:
+        for database in (DATABASE, SECOND_DATABASE):
+            assert "permission denied for database" in cluster.refused(
+                "bystander", "SELECT 1", database
+            )
+    finally:
+        cluster.ok("postgres", "DROP ROLE bystander")

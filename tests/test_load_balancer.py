@@ -577,7 +577,7 @@ def test_test_route_reaches_each_slot_only_by_header_from_operator_cidrs():
     rules = {r.name: r for r in run.of_type("aws:lb/listenerRule:ListenerRule")}
     for slot in SLOTS:
         rule = rules[f"lb-rule-test-{slot}-0"]
-        assert rule["listenerArn"] == harness.mock_arn("aws:lb/listener:Listener", "lb-https")
+        assert rule["listenerArn"] == harness.mock_listener_arn("lb-alb", "lb-https")
         conditions = rule["conditions"]
         assert {"httpHeaderName": "X-Release-Slot", "values": [slot]} in [
             c.get("httpHeader") for c in conditions

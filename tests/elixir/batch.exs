@@ -29,7 +29,11 @@ defmodule Batch do
       "runtime" => Enum.map(cases["runtime"], &evaluate_runtime(app_dir, &1)),
       "env_sh" => reported(fn -> render_env_sh(app_dir, cases["release_name"]) end),
       "app_role_sql" =>
-        reported(fn -> apply(Shop.Release.AppRole, :statements, [cases["app_user"], cases["database"]]) end)
+        reported(fn -> apply(Shop.Release.AppRole, :statements, [cases["app_user"], cases["database"]]) end),
+      "second_app_role_sql" =>
+        reported(fn ->
+          apply(Shop.Release.AppRole, :statements, [cases["second_app_user"], cases["second_database"]])
+        end)
     }
 
     File.write!(result_file, Batch.JSON.encode(result))

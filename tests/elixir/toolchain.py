@@ -350,6 +350,9 @@ def batch() -> Batch:
                     "release_name": reference_task().plain.get("RELEASE_NAME", "shop"),
                     "app_user": "shop_app",
                     "database": "app",
+                    # A second app on the same instance (PhoenixApp's existing_database).
+                    "second_app_user": "admin_app",
+                    "second_database": "admin",
                     "runtime": [{"id": c.id, "env": c.env, "all_names": all_names} for c in cases],
                 }
             )

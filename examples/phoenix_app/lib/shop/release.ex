@@ -14,14 +14,16 @@ defmodule Shop.Release do
   @app :shop
 
   @doc """
-  Ensures the app's database role (see `Shop.Release.AppRole`), then runs every pending
-  migration, in one connection to each repo.
+  Ensures the app's database (created on a shared instance) and its role (see
+  `Shop.Release.AppRole`), then runs every pending migration, in one connection to each repo.
   """
   def migrate do
     load_app()
     app_user = Shop.Release.AppRole.user!(Application.get_env(@app, __MODULE__))
 
     for repo <- repos() do
+      ensure_database(repo)
+
       {:ok, _, _} =
         Ecto.Migrator.with_repo(repo, fn repo ->
           ensure_app_role(repo, app_user)
@@ -49,6 +51,17 @@ defmodule Shop.Release do
     end
 
     :ok
+  end
+
+  # An app on an instance it shares with other apps (phoenix-aws `existing_database`) gets a
+  # database of its own: the migration task, logged in as the master user, creates it the first
+  # time (as `mix ecto.create` does). RDS created the first app's database already.
+  defp ensure_database(repo) do
+    case repo.__adapter__().storage_up(repo.config()) do
+      :ok -> Logger.info("created database #{Keyword.fetch!(repo.config(), :database)}")
+      {:error, :already_up} -> :ok
+      {:error, reason} -> raise "could not create the app's database: #{inspect(reason)}"
+    end
   end
 
   defp ensure_app_role(repo, app_user) do

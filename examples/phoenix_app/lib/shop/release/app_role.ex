@@ -5,7 +5,9 @@ defmodule Shop.Release.AppRole do
 
   Every statement is idempotent, so it runs on every release. The role:
   - logs in only with IAM tokens (member of `rds_iam`, no password);
-  - may connect to the database and use schema `public`;
+  - may connect to the database and use schema `public`; no other role may connect to it
+    (`CONNECT` is taken from `PUBLIC`, which PostgreSQL grants it by default), so apps that share
+    one instance (phoenix-aws `existing_database`) never reach each other's database;
   - may read and write rows of every table and use every sequence, including tables the
     migration user creates later (`ALTER DEFAULT PRIVILEGES` for that user);
   - may not create, alter or drop tables: schema changes are the migrations' job
@@ -53,6 +55,7 @@ defmodule Shop.Release.AppRole do
       """,
       "GRANT rds_iam TO #{role}",
       "GRANT CONNECT ON DATABASE #{db} TO #{role}",
+      "REVOKE CONNECT ON DATABASE #{db} FROM PUBLIC",
       "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
       "GRANT USAGE ON SCHEMA public TO #{role}",
       "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO #{role}",
