@@ -85,3 +85,18 @@ def test_components_keep_their_0_1_type_tokens_as_aliases(prod):
             assert {"type": f"phoenix-aws:components:{kind}"} in [
                 {k: v for k, v in a.items() if k == "type"} for a in resource.aliases
             ], resource.name
+
+
+def test_a_component_moved_under_the_app_without_an_alias_is_caught(prod):
+    """The stack program's parts moved under PhoenixApp in 0.3: each keeps its place at the top
+    of the stack through `Alias(parent=ROOT_STACK_RESOURCE)` (sent as `noParent`), and its
+    children follow. Without that alias, the part and every child would be replaced."""
+    run, released = prod
+    resources = copy.deepcopy(run.resources)
+    for resource in resources:
+        if resource.name == "database":
+            resource.aliases = [a for a in resource.aliases if not a.get("noParent")]
+    lost = compat.lost(released, mocks.Run(resources, run.exports, run.secret_exports))
+    assert ("phoenix-aws:index:Database", "database") in lost
+    assert ("phoenix-aws:index:Database$aws:rds/instance:Instance", "database-instance") in lost
+    assert compat.lost(released, run) == []

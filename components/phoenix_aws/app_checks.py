@@ -9,9 +9,10 @@ from typing import Any
 import pulumi
 
 from . import app_parts as parts
-from .app_args import PhoenixAppArgs
+from .app_args import AppOptions, PhoenixAppArgs
 from .app_parts import AppPlan, pending
 from .cluster import check_cluster_args
+from .container import check_app_name
 from .database import check_database_args
 from .image import check_app_image_args
 from .listener_attachment import check_listener_attachment_args
@@ -23,7 +24,7 @@ from .pubsub import check_redis_pubsub_args
 from .release_slot import check_release_slot_args
 from .slots import BUILD
 from .traffic_routing import check_traffic_routing_args
-from .validation import arg_error, check_args
+from .validation import arg_error, check_arg, check_args
 from .waf import check_web_firewall_args
 
 
@@ -31,6 +32,8 @@ def check_phoenix_app_args(name: str, args: PhoenixAppArgs) -> AppPlan:
     """Check every part's args before any resource exists (parts wired to outputs that only the
     deployment knows get placeholders, which every check skips); the app's plan."""
     check_args("PhoenixApp", name, args, PhoenixAppArgs)
+    check_args("PhoenixApp", name, args["app"], AppOptions)
+    check_arg("PhoenixApp", name, "app.name", args["app"]["name"], check_app_name)
     project, stack = pulumi.get_project(), pulumi.get_stack()
     parts_ = list(args.get("name_parts") or [project, stack, name])
     plan = AppPlan(name, args, parts_, dict(args.get("tags") or {}))
