@@ -119,7 +119,8 @@ def mock_arn(type_token: str, name: str, partition: str = "aws") -> str:
 def mock_listener_arn(load_balancer: str, name: str) -> str:
     """An ALB listener's ARN names its load balancer, as AWS's do:
     `listener/app/<load balancer>/<id>/<listener id>`."""
-    return f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:listener/app/{load_balancer}/abc/{name}"
+    prefix = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:listener"
+    return f"{prefix}/app/{load_balancer}/abc/{name}"
 
 
 # Outputs the real providers compute and the program reads back, per resource type.

@@ -180,6 +180,8 @@ class PhoenixApp(pulumi.ComponentResource):
         """The app's PostgreSQL instance, or its own database on the instance it was given:
         its nodes may reach the instance, and its role logs in with IAM tokens."""
         existing = plan.args.get("existing_database")
+        self.database: Database | None = None
+        self._db: dict[str, Any]
         if not existing:
             self.database = Database(
                 plan.child("database"),
@@ -207,7 +209,6 @@ class PhoenixApp(pulumi.ComponentResource):
                 "security_group_id": db.security_group_id,
             }
             return
-        self.database = None
         allow_between(
             plan.child("database-access"),
             client_security_group_id=self.nodes.security_group_id,

@@ -5,7 +5,7 @@ the real outputs to create the part.
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 
@@ -149,7 +149,7 @@ def network_args(plan: AppPlan) -> NetworkArgs:
     previous = plan.deployed.get("availability_zones")
     if previous and not args.get("availability_zones"):
         args.setdefault("previous_availability_zones", previous)
-    return NetworkArgs(**args)  # type: ignore[typeddict-item]
+    return cast(NetworkArgs, args)
 
 
 def node_security_args(plan: AppPlan, *, vpc_id: Any, vpc_cidr_block: Any) -> NodeSecurityGroupArgs:
@@ -158,7 +158,7 @@ def node_security_args(plan: AppPlan, *, vpc_id: Any, vpc_cidr_block: Any) -> No
     for key in ("distribution_port_min", "distribution_port_max"):
         if key in cluster:
             args[key] = cluster[key]  # type: ignore[literal-required]
-    return NodeSecurityGroupArgs(**args)  # type: ignore[typeddict-item]
+    return cast(NodeSecurityGroupArgs, args)
 
 
 def database_args(plan: AppPlan, *, vpc_id: Any, subnet_ids: Any, client_sg: Any) -> DatabaseArgs:
@@ -174,33 +174,40 @@ def database_args(plan: AppPlan, *, vpc_id: Any, subnet_ids: Any, client_sg: Any
     }
     if plan.deployed.get("database_identity"):
         args["previous_identity"] = plan.deployed["database_identity"]
-    return DatabaseArgs(**args)  # type: ignore[typeddict-item]
+    return cast(DatabaseArgs, args)
 
 
 def redis_args(plan: AppPlan, *, vpc_id: Any, subnet_ids: Any, client_sg: Any) -> RedisPubSubArgs:
-    options = {k: v for k, v in (plan.args.get("redis") or {}).items() if k != "enabled"}
-    return RedisPubSubArgs(  # type: ignore[typeddict-item]
-        vpc_id=vpc_id,
-        subnet_ids=subnet_ids,
-        client_security_group_id=client_sg,
-        identifier=f"{plan.stack_id}-pubsub",
-        tags=plan.tags,
-        **options,
+    options: dict[str, Any] = dict(plan.args.get("redis") or {})
+    options.pop("enabled", None)
+    return cast(
+        RedisPubSubArgs,
+        {
+            "vpc_id": vpc_id,
+            "subnet_ids": subnet_ids,
+            "client_security_group_id": client_sg,
+            "identifier": f"{plan.stack_id}-pubsub",
+            "tags": plan.tags,
+            **options,
+        },
     )
 
 
 def load_balancer_args(
     plan: AppPlan, *, vpc_id: Any, subnet_ids: Any, target_sg: Any
 ) -> LoadBalancerArgs:
-    options = {k: v for k, v in plan.edge.items() if k != "path_allow_lists"}
-    return LoadBalancerArgs(  # type: ignore[typeddict-item]
-        name_parts=plan.parts,
-        vpc_id=vpc_id,
-        subnet_ids=subnet_ids,
-        target_security_group_id=target_sg,
-        app_port=plan.port,
-        tags=plan.tags,
-        **options,
+    options: dict[str, Any] = {k: v for k, v in plan.edge.items() if k != "path_allow_lists"}
+    return cast(
+        LoadBalancerArgs,
+        {
+            "name_parts": plan.parts,
+            "vpc_id": vpc_id,
+            "subnet_ids": subnet_ids,
+            "target_security_group_id": target_sg,
+            "app_port": plan.port,
+            "tags": plan.tags,
+            **options,
+        },
     )
 
 
@@ -225,11 +232,12 @@ def attachment_args(plan: AppPlan, *, vpc_id: Any, target_sg: Any) -> ListenerAt
     for key in (*TARGET_GROUP_KEYS, "stickiness_seconds"):
         if key in plan.edge:
             args[key] = plan.edge[key]  # type: ignore[literal-required]
-    return ListenerAttachmentArgs(**args)  # type: ignore[typeddict-item]
+    return cast(ListenerAttachmentArgs, args)
 
 
 def firewall_args(plan: AppPlan, *, load_balancer_arn: Any) -> WebFirewallArgs:
-    options = {k: v for k, v in (plan.args.get("firewall") or {}).items() if k != "enabled"}
+    options: dict[str, Any] = dict(plan.args.get("firewall") or {})
+    options.pop("enabled", None)
     listed = {entry["path"] for entry in options.get("path_rate_limits") or []}
     # A webhook path the load balancer already allow-lists must not be rate limited by
     # mistake: its senders (Telegram, Stripe) burst from a few addresses.
@@ -239,13 +247,19 @@ def firewall_args(plan: AppPlan, *, load_balancer_arn: Any) -> WebFirewallArgs:
         if e["path"] not in listed
     ]
     options["path_rate_limits"] = [*(options.get("path_rate_limits") or []), *exempt]
-    return WebFirewallArgs(  # type: ignore[typeddict-item]
-        name_parts=plan.parts, load_balancer_arn=load_balancer_arn, tags=plan.tags, **options
+    return cast(
+        WebFirewallArgs,
+        {
+            "name_parts": plan.parts,
+            "load_balancer_arn": load_balancer_arn,
+            "tags": plan.tags,
+            **options,
+        },
     )
 
 
 def image_args(plan: AppPlan) -> AppImageArgs:
-    options = dict(plan.args.get("image") or {})
+    options: dict[str, Any] = dict(plan.args.get("image") or {})
     args: dict[str, Any] = {
         "name_parts": plan.parts,
         "pinned_images": {
@@ -257,7 +271,7 @@ def image_args(plan: AppPlan) -> AppImageArgs:
     if options.get("build"):
         architecture = plan.args["app"].get("cpu_architecture", "ARM64")
         args["build"] = {"cpu_architecture": str(architecture), **options["build"]}
-    return AppImageArgs(**args)  # type: ignore[typeddict-item]
+    return cast(AppImageArgs, args)
 
 
 def cluster_args(plan: AppPlan, *, vpc_id: Any, wiring: dict[str, Any]) -> ClusterArgs:
@@ -278,7 +292,7 @@ def cluster_args(plan: AppPlan, *, vpc_id: Any, wiring: dict[str, Any]) -> Clust
             args[key] = value
     if plan.args.get("existing_cluster"):
         args["existing_cluster"] = plan.args["existing_cluster"]
-    return ClusterArgs(**args)  # type: ignore[typeddict-item]
+    return cast(ClusterArgs, args)
 
 
 def slot_args(plan: AppPlan, name: str, *, image: Any, wiring: dict[str, Any]) -> ReleaseSlotArgs:
@@ -327,7 +341,7 @@ def slot_args(plan: AppPlan, name: str, *, image: Any, wiring: dict[str, Any]) -
         args["migration_command"] = app.get("migration_command") or default_migration_command(
             plan.app_name
         )
-    return ReleaseSlotArgs(**args)  # type: ignore[typeddict-item]
+    return cast(ReleaseSlotArgs, args)
 
 
 def routing_args(
@@ -359,12 +373,20 @@ def routing_args(
         args["priority_block"] = scope.block
     if plan.deployed.get("listener_rule_bands"):
         args["previous_rule_bands"] = plan.deployed["listener_rule_bands"]
-    return TrafficRoutingArgs(**args)  # type: ignore[typeddict-item]
+    return cast(TrafficRoutingArgs, args)
 
 
 def monitoring_args(plan: AppPlan, *, wiring: dict[str, Any]) -> MonitoringArgs:
     """`wiring`: the load balancer, target groups, cluster, services, database and Redis."""
-    options = {k: v for k, v in (plan.args.get("monitoring") or {}).items() if k != "enabled"}
-    return MonitoringArgs(  # type: ignore[typeddict-item]
-        stack_id=plan.stack_id, dashboard_name=plan.stack_id, tags=plan.tags, **wiring, **options
+    options: dict[str, Any] = dict(plan.args.get("monitoring") or {})
+    options.pop("enabled", None)
+    return cast(
+        MonitoringArgs,
+        {
+            "stack_id": plan.stack_id,
+            "dashboard_name": plan.stack_id,
+            "tags": plan.tags,
+            **wiring,
+            **options,
+        },
     )

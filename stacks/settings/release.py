@@ -2,7 +2,7 @@
 drain of an old slot."""
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from phoenix_aws.app_args import ReleaseOptions, SlotOptions, release_state
 from phoenix_aws.image import check_image_reference
@@ -140,7 +140,7 @@ class ReleaseSettings(Frozen):
             for key in ("image", "max_count", "version"):
                 if getattr(settings, key) is not None:
                     section[key] = getattr(settings, key)
-            options[slot.value] = SlotOptions(**section)  # type: ignore[literal-required]
+            options[slot.value] = cast(SlotOptions, section)  # type: ignore[literal-required]
         return options
 
     def state(self) -> dict[str, Any]:

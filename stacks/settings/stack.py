@@ -1,10 +1,10 @@
 """Everything under `phoenix-aws:` in a stack file, and the rules that span sections."""
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import pulumi
-from phoenix_aws.app_args import PhoenixAppArgs
+from phoenix_aws.app_args import DeployedState, PhoenixAppArgs
 from phoenix_aws.drain_timing import check_drain_timing
 from phoenix_aws.network import (
     FARGATE_NODE_ENDPOINTS,
@@ -260,7 +260,10 @@ class StackSettings(Frozen):
             cluster=self.cluster.options(),
             image=self.image.options(cpu_architecture=self.app.cpu_architecture.value),
             monitoring=self.monitoring.options(),
-            deployed={k: deployed[k] for k in STATE_OUTPUTS - {"release_state"} if k in deployed},
+            deployed=cast(
+                DeployedState,
+                {k: deployed[k] for k in STATE_OUTPUTS - {"release_state"} if k in deployed},
+            ),
             adopt_stack_resources=True,
             tags=tags,
         )
