@@ -26,6 +26,12 @@ USAGE_CATALOG: dict[str, tuple[str, str | None, str]] = {
     "migration_tasks": ("One-off migration tasks (per release)", None, "task-hour"),
     "secrets_api": ("Secrets Manager API calls", "secretsmanager.api_10k", "10,000 calls"),
     "waf_requests": ("WAF requests inspected", "waf.requests_million", "million requests"),
+    "waf_logs": (
+        "WAF request logs delivered to CloudWatch Logs (vended logs: the first 10 TB a month at "
+        "the ingestion rate; blocked and counted requests only, unless all are logged)",
+        "cloudwatch.logs.ingest_gb",
+        "GB delivered",
+    ),
     "route53_queries": ("Route 53 DNS queries", None, "million queries"),
     "cloudmap": ("Cloud Map registered instances and DNS queries", None, "instance-month"),
     "ecr_storage": ("ECR image storage", None, "GB-month"),

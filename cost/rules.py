@@ -475,8 +475,15 @@ RULES: dict[str, Rule] = {
     ),
     "aws:wafv2/webAcl:WebAcl": price_web_acl,
     "aws:ssm/parameter:Parameter": price_ssm_parameter,
-    "aws:cloudwatch/logGroup:LogGroup": usage_only("logs_ingest", "logs are billed per GB"),
+    "aws:cloudwatch/logGroup:LogGroup": lambda r, ctx: (
+        usage_only("waf_logs", "WAF's vended logs are billed per GB delivered")(r, ctx)
+        if str(r.get("name") or "").startswith("aws-waf-logs-")
+        else usage_only("logs_ingest", "logs are billed per GB")(r, ctx)
+    ),
     "aws:ec2/flowLog:FlowLog": usage_only("flow_logs", "flow logs are billed per GB delivered"),
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": usage_only(
+        "waf_logs", "WAF logs are billed per GB delivered (vended logs)"
+    ),
     "aws:route53/record:Record": usage_only("route53_queries", "DNS queries are billed"),
     "aws:servicediscovery/service:Service": usage_only("cloudmap", "instances and queries"),
     "aws:ecr/repository:Repository": usage_only("ecr_storage", "image storage is billed per GB"),

@@ -8,6 +8,7 @@ import harness
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from phoenix_aws.listener_rules import check_rule_conditions, rule_conditions
 from phoenix_aws.load_balancer import (
     LIVE_RULE_PRIORITY,
     MAX_CONDITION_VALUES,
@@ -27,6 +28,7 @@ from phoenix_aws.load_balancer import (
     plan_test_routes,
     target_group_name,
 )
+from phoenix_aws.slots import TEST_HEADER
 from phoenix_aws.validation import ComponentArgError
 from tests_support import load_settings_with_edge
 
@@ -289,30 +291,83 @@ def test_one_edit_never_hands_a_deployed_priority_to_another_rule(before, data):
             assert planned.get(priority) == key
 
 
-@pytest.mark.parametrize("cidrs", [1, 4, 5, 76])
-def test_every_rule_fits_five_condition_values(cidrs):
-    allow = [{"path": "/hook/*", "cidrs": [f"10.0.{i}.0/24" for i in range(cidrs)]}]
-    for rule in plan_allow_list_rules(allow) + plan_test_routes(
-        [f"10.1.{i}.0/24" for i in range(cidrs)], "X"
-    ):
+ALB_CONDITION_TYPES_DOC = (
+    "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html"
+)
+
+
+def alb_accepts(conditions: list[dict]) -> bool:
+    """The other side's rule, as the page states it (ALB_CONDITION_TYPES_DOC): "up to three match
+    evaluations per condition", "up to five match evaluations per rule", and one each of
+    host-header, http-request-method, path-pattern and source-ip."""
+    per_condition = [len(body["values"]) for c in conditions for body in c.values()]
+    kinds = [kind for c in conditions for kind in c]
+    once = ("host_header", "http_request_method", "path_pattern", "source_ip")
+    return (
+        all(n <= 3 for n in per_condition)
+        and sum(per_condition) <= 5
+        and all(kinds.count(kind) <= 1 for kind in once)
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    operators=st.integers(0, 60),
+    lists=st.lists(st.integers(1, 57), min_size=0, max_size=6),
+)
+def test_every_rule_the_load_balancer_makes_is_one_alb_accepts(operators, lists):
+    """For any number of operator CIDRs and allow-list entries: every planned rule's conditions
+    pass ALB's rule, or the config is refused up front (never a rule AWS refuses at create)."""
+    operator_cidrs = [f"10.{i}.0.0/16" for i in range(operators)]
+    allow = [
+        {"path": f"/hook{n}/*", "cidrs": [f"172.16.{n}.{i * 4}/30" for i in range(count)]}
+        for n, count in enumerate(lists)
+    ]
+    try:
+        check_listener_rules(operator_cidrs, allow)
+    except ValueError:
+        return
+    rules = plan_test_routes(operator_cidrs, TEST_HEADER) + plan_allow_list_rules(allow)
+    for rule in rules:
+        assert alb_accepts(rule_conditions(rule)), rule
         assert rule.condition_values <= MAX_CONDITION_VALUES
+
+
+def test_four_networks_in_one_source_ip_condition_are_refused_as_alb_refuses_them():
+    """The 0.2 chunking put four networks in one source-ip condition (within five per rule, over
+    three per condition): the rule check refuses that shape, as ALB does."""
+    four = [{"source_ip": {"values": [f"10.0.{i}.0/24" for i in range(4)]}}]
+    assert not alb_accepts(four)
+    with pytest.raises(ValueError, match="3 per condition"):
+        check_rule_conditions(four)
+    two_paths = [{"path_pattern": {"values": ["/a"]}}, {"path_pattern": {"values": ["/b"]}}]
+    assert not alb_accepts(two_paths)
+    with pytest.raises(ValueError, match="one path-pattern condition"):
+        check_rule_conditions(two_paths)
+    with pytest.raises(ValueError, match="6 condition values"):
+        check_rule_conditions(
+            [
+                {"path_pattern": {"values": ["/a", "/b", "/c"]}},
+                {"http_header": {"http_header_name": "X", "values": ["1", "2", "3"]}},
+            ]
+        )
 
 
 def test_a_config_over_the_listener_rule_quota_is_refused_with_the_count():
     """100 rules per load balancer (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html).
     A new user's 243-rule config was accepted before this rule."""
-    operators = [f"10.{i}.0.0/16" for i in range(40)]  # 2 x 10 rules
+    operators = [f"10.{i}.0.0/16" for i in range(40)]  # 2 x 14 rules
     lists = [
         {"path": f"/hook{n}/*", "cidrs": [f"172.16.{n}.{i * 4}/30" for i in range(15)]}
         for n in range(20)
     ]
     total = count_listener_rules(operators, lists)
-    assert total == 20 + 20 * 5 + 1
+    assert total == 2 * 14 + 20 * (5 + 1) + 1
     with pytest.raises(
         ValueError, match=f"need {total} listener rules; an Application Load Balancer allows 100"
     ):
         check_listener_rules(operators, lists)
-    check_listener_rules(operators, lists[:10])
+    check_listener_rules(operators, lists[:10])  # 28 + 60 + 1 rules
 
 
 def test_the_live_rule_comes_last_and_catches_everything():
@@ -718,7 +773,7 @@ def test_the_listener_rule_quota_is_checked_on_the_stack_config():
     with pytest.raises(ConfigError) as info:
         load_settings_with_edge({"edge": {**GOOD_EDGE, "path_allow_lists": lists}})
     (line,) = info.value.problems
-    assert line.startswith("phoenix-aws:edge.path_allow_lists: these lists need 153 listener rules")
+    assert line.startswith("phoenix-aws:edge.path_allow_lists: these lists need 183 listener rules")
 
 
 def test_development_may_serve_plain_http_when_it_says_so():

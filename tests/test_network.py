@@ -252,11 +252,45 @@ def test_nat_instance_may_only_touch_its_own_interface_and_instance():
         "aws:ec2/networkInterface:NetworkInterface", "net-nat-eni"
     )
     assert instances["Resource"] == f"arn:aws:ec2:{harness.REGION}:{harness.ACCOUNT_ID}:instance/*"
-    assert instances["Condition"] == {
-        "StringEquals": {"aws:ResourceTag/phoenix-aws:nat": "net-nat"}
-    }
+    ((key, value),) = instances["Condition"]["StringEquals"].items()
+    assert key == "aws:ResourceTag/phoenix-aws:nat"
     launched = run.named("net-nat-lt")["tagSpecifications"][0]["tags"]
-    assert launched["phoenix-aws:nat"] == "net-nat"
+    assert launched["phoenix-aws:nat"] == value
+
+
+def test_one_stacks_nat_role_cannot_touch_another_stacks_nat_instance():
+    """Two stacks (or two projects) in one account: IAM compares `aws:ResourceTag/phoenix-aws:nat`
+    exactly (StringEquals), so each NAT role matches its own instance's tag and not the other's.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourcetag"""
+    scopes = {}
+    for project, stack in (("shop", "dev"), ("shop", "staging"), ("crm", "dev")):
+        run = harness.run(
+            lambda: Network("net", {"az_count": 2, "nat": "instance"}), stack=stack, project=project
+        )
+        policy = json.loads(run.named("net-nat-eni-policy")["policy"])
+        condition = policy["Statement"][1]["Condition"]["StringEquals"]
+        tag = run.named("net-nat-lt")["tagSpecifications"][0]["tags"]["phoenix-aws:nat"]
+        assert condition == {"aws:ResourceTag/phoenix-aws:nat": tag}
+        scopes[(project, stack)] = tag
+    assert len(set(scopes.values())) == 3, scopes
+
+
+def test_service_roles_of_the_network_trust_their_service_for_this_account_only():
+    """Confused deputy: the flow logs role only for VPC flow logs of this account and Region
+    (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html), the NAT
+    instance's role only for EC2 acting for this account."""
+    run = build(az_count=2, nat="instance")
+    flow = json.loads(run.named("net-flow-logs-role")["assumeRolePolicy"])["Statement"][0]
+    assert flow["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert flow["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": harness.ACCOUNT_ID},
+        "ArnLike": {
+            "aws:SourceArn": f"arn:aws:ec2:{harness.REGION}:{harness.ACCOUNT_ID}:vpc-flow-log/*"
+        },
+    }
+    nat = json.loads(run.named("net-nat-role")["assumeRolePolicy"])["Statement"][0]
+    assert nat["Principal"] == {"Service": "ec2.amazonaws.com"}
+    assert nat["Condition"] == {"StringEquals": {"aws:SourceAccount": harness.ACCOUNT_ID}}
 
 
 @pytest.mark.parametrize(

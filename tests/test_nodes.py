@@ -7,10 +7,12 @@ import json
 import harness
 import pytest
 from phoenix_aws.cluster import Cluster, execution_role_policy, secret_resource_arn
+from phoenix_aws.fargate import service_replacement_reasons
 from phoenix_aws.release_slot import (
     RESERVED_ENV_NAMES,
     ReleaseSlot,
     check_fargate_size,
+    check_run_as_user,
     fargate_memory_options,
 )
 from phoenix_aws.validation import ComponentArgError
@@ -551,6 +553,91 @@ def test_reserved_names_cover_the_contract():
         "DNS_CLUSTER_QUERY",
         "ERL_AFLAGS",
     } <= RESERVED_ENV_NAMES
+
+
+SLOT_ARGS = {
+    "name_parts": ["a", "b"],
+    "slot": "blue",
+    "app_name": "shop",
+    "image": "registry.example.com/shop@sha256:" + "a" * 64,
+    "release_version": "1",
+    "cluster_arn": "c",
+    "cluster_name": "c",
+    "subnet_ids": [],
+    "security_group_ids": [],
+    "target_group_arn": "t",
+    "discovery_service_arn": "d",
+    "dns_cluster_query": "q",
+    "execution_role_arn": "e",
+    "task_role_arn": "r",
+    "log_group_name": "l",
+    "phx_host": "h",
+    "secrets": {},
+}
+
+
+@pytest.mark.parametrize(("before", "after"), [(False, True), (True, False)])
+def test_turning_spot_on_or_off_updates_the_live_service_in_place(before, after):
+    """The diff of the slot's service between two runs (Spot off, then on, and back), judged by
+    terraform-provider-aws's own rule for aws_ecs_service (its ForceNew arguments and
+    capacityProviderStrategyCustomizeDiff): the strategy changes, and the service is updated in
+    place (a new deployment), not replaced, which a fixed-name service would not survive."""
+
+    def service(spot: bool) -> dict:
+        run = harness.run(lambda: ReleaseSlot("s", {**SLOT_ARGS, "spot": spot}))
+        return run.named("s-service").inputs
+
+    old, new = service(before), service(after)
+    assert old["capacityProviderStrategies"] != new["capacityProviderStrategies"]
+    assert service_replacement_reasons(old, new) == []
+    # The rule really bites: without forceNewDeployment the same change replaces the service.
+    assert service_replacement_reasons(old, {**new, "forceNewDeployment": False}) == [
+        "capacityProviderStrategies (without forceNewDeployment)"
+    ]
+    assert service_replacement_reasons(old, {**new, "name": "other"}) == ["name"]
+
+
+# AWS's table of Fargate task sizes, every row as the page gives it (CPU units -> memory MiB):
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+FARGATE_TABLE = {
+    256: [512, 1024, 2048],
+    512: [1024 * g for g in range(1, 5)],  # 1-4 GB in 1 GB steps
+    1024: [1024 * g for g in range(2, 9)],  # 2-8 GB in 1 GB steps
+    2048: [1024 * g for g in range(4, 17)],  # 4-16 GB in 1 GB steps
+    4096: [1024 * g for g in range(8, 31)],  # 8-30 GB in 1 GB steps
+    8192: [1024 * g for g in range(16, 61, 4)],  # 16-60 GB in 4 GB steps
+    16384: [1024 * g for g in range(32, 121, 8)],  # 32-120 GB in 8 GB steps
+}
+
+
+@pytest.mark.parametrize("cpu", sorted(FARGATE_TABLE))
+def test_every_row_of_the_fargate_size_table_is_accepted_and_nothing_else(cpu):
+    allowed = FARGATE_TABLE[cpu]
+    assert fargate_memory_options(cpu) == allowed
+    for memory in allowed:
+        check_fargate_size(cpu, memory)
+    for memory in range(256, 131072 + 1, 256):
+        if memory not in allowed:
+            with pytest.raises(ValueError, match=f"with cpu {cpu} Fargate takes memory"):
+                check_fargate_size(cpu, memory)
+
+
+@pytest.mark.parametrize("cpu", [128, 384, 768, 3072, 32768, 0, -256])
+def test_cpu_sizes_outside_the_fargate_table_are_refused(cpu):
+    with pytest.raises(ValueError, match="Fargate CPU sizes are 256, 512, 1024"):
+        check_fargate_size(cpu, 2048)
+
+
+@pytest.mark.parametrize("user", ["0", "root", "0:0", "1000:0", "1000:root", "app:0", "4294967295"])
+def test_a_user_is_checked_with_its_group(user):
+    """Never root, nor the root group (0:0 is root; 1000:0 writes what root's group may)."""
+    with pytest.raises(ValueError):
+        check_run_as_user(user)
+
+
+@pytest.mark.parametrize("user", ["1000", "1000:1000", "app", "app:app", "nobody:65534"])
+def test_non_root_users_and_groups_are_accepted(user):
+    assert check_run_as_user(user) == user
 
 
 def test_components_reject_bad_sizes_and_root_directly():

@@ -453,7 +453,7 @@ def resource_cases() -> list[Case]:
                 {
                     "conditions": [
                         {"pathPattern": {"values": ["/api/*"]}},
-                        {"sourceIp": {"values": [f"10.0.{i}.0/24" for i in range(4)]}},
+                        {"sourceIp": {"values": [f"10.0.{i}.0/24" for i in range(3)]}},
                     ]
                 },
             ),
@@ -462,11 +462,11 @@ def resource_cases() -> list[Case]:
                 {
                     "conditions": [
                         {"pathPattern": {"values": ["/api/*"]}},
-                        {"sourceIp": {"values": [f"10.0.{i}.0/24" for i in range(5)]}},
+                        {"sourceIp": {"values": [f"10.0.{i}.0/24" for i in range(4)]}},
                     ]
                 },
             ),
-            "listener rule 'r' has 6 condition values; AWS allows at most 5",
+            "listener rule 'r' has 4 values in one sourceIp condition; AWS allows at most 3",
         ),
         Case(
             "ec2-15-no-automatic-public-ip",
@@ -711,7 +711,67 @@ def resource_cases() -> list[Case]:
     ]
 
 
-CASES = {case.rule: case for case in [*resource_cases(), *stack_cases()]}
+def secret_reader(waits_for_value: bool) -> list[Resource]:
+    secret = res("aws:secretsmanager/secret:Secret", "redis-url")
+    version = res(
+        "aws:secretsmanager/secretVersion:SecretVersion", "redis-url-value", {}, (secret,)
+    )
+    deps = (secret, version) if waits_for_value else (secret,)
+    return [secret, version, res(TASK, "slot-blue-task", {"containerDefinitions": "[]"}, deps)]
+
+
+def waf_logging(name: str, redacted: tuple[str, ...]) -> list[Resource]:
+    acl = res(WAF_ACL, "acl", {"rules": [{"name": "a"}]})
+    group = res(LOGS, "waf-logs", {"name": name, "retentionInDays": 30})
+    config = res(
+        "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+        "waf-logging",
+        {"redactedFields": [{"singleHeader": {"name": h}} for h in redacted]},
+        (acl, group),
+    )
+    return [acl, group, config]
+
+
+def trust(condition: dict | None) -> str:
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        **({"Condition": condition} if condition else {}),
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def issue_19_cases() -> list[Case]:
+    return [
+        Case(
+            "ecs-secrets-have-values",
+            lambda: secret_reader(True),
+            lambda: secret_reader(False),
+            "before secret 'redis-url' has a value; make it wait for 'redis-url-value'",
+        ),
+        Case(
+            "waf-11-web-acl-logging",
+            lambda: waf_logging("aws-waf-logs-shop-prod", ("authorization", "cookie")),
+            lambda: waf_logging("/waf/shop-prod", ("authorization",)),
+            "WAF logs to '/waf/shop-prod'; WAF delivers only to log groups named aws-waf-logs-",
+        ),
+        Case(
+            "iam-service-trust-scoped",
+            one(ROLE, {"assumeRolePolicy": trust({"StringEquals": {"aws:SourceAccount": "1"}})}),
+            one(ROLE, {"assumeRolePolicy": trust(None)}),
+            "role 'r' lets ecs-tasks.amazonaws.com assume it for any account",
+        ),
+        Case(
+            "aws-physical-names",
+            one("aws:s3/bucket:Bucket", {"bucketPrefix": "phoenix-aws-prod-alb-logs-"}),
+            one("aws:s3/bucket:Bucket", {"bucketPrefix": "1internal-proj-x-averyveryvery-49d605-"}),
+            "bucketPrefix '1internal-proj-x-averyveryvery-49d605-' has 38 characters; AWS allows 37",
+        ),
+    ]
+
+
+CASES = {case.rule: case for case in [*resource_cases(), *stack_cases(), *issue_19_cases()]}
 
 
 def violations_of(rule_name: str, resources: list[Resource], context: Context):

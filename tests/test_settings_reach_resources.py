@@ -74,7 +74,7 @@ NON_DEFAULT = {
         "deletion_protection": False,
         "desync_mitigation_mode": "strictest",
         "access_logs_retention_days": 30,
-        "waf": {"rate_limit": 500, "rate_limit_window_seconds": 60, "logging": True},
+        "waf": {"rate_limit": 500, "rate_limit_window_seconds": 60, "logging": False},
     },
     "app": {
         "port": 4100,
@@ -218,8 +218,8 @@ WHERE = {
         rule.get("statement", {}).get("rateBasedStatement", {}).get("evaluationWindowSec") == 60
         for rule in r.of_type("aws:wafv2/webAcl:WebAcl")[0]["rules"]
     ),
-    "edge.waf.logging": lambda r: bool(
-        r.of_type("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    "edge.waf.logging": lambda r: (
+        not (r.of_type("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"))
     ),
     "app.port": lambda r: env(r)["PORT"] == "4100" and r.named("edge-blue")["port"] == 4100,
     "app.cpu": ("slot-green-task", "cpu", "1024"),

@@ -234,10 +234,19 @@ def test_the_rate_limit_bounds_are_the_api_models():
     assert RATE_WINDOWS_SECONDS == (60, 120, 300, 600)
 
 
-def test_request_logging_is_off_unless_asked_for(run_component):
+def test_requests_are_logged_unless_switched_off(run_component):
+    """Security Hub WAF.11: a web ACL logs (https://docs.aws.amazon.com/securityhub/latest/userguide/waf-controls.html#waf-11)."""
     run = firewall(run_component)
-    assert run.of_type("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration") == []
-    assert run.of_type("aws:cloudwatch/logGroup:LogGroup") == []
+    (config,) = run.of_type("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    (group,) = run.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert group["name"].startswith("aws-waf-logs-") and group["retentionInDays"] == 30
+    assert {f["singleHeader"]["name"] for f in config["redactedFields"]} == {
+        "authorization",
+        "cookie",
+    }
+    off = firewall(run_component, enable_logging=False)
+    assert off.of_type("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration") == []
+    assert off.of_type("aws:cloudwatch/logGroup:LogGroup") == []
 
 
 def test_logs_go_to_an_aws_waf_logs_group_with_credentials_redacted(run_component):

@@ -7,7 +7,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from .naming import physical_name
+from .naming import bucket_prefix
 
 
 def access_log_bucket_policy(bucket_arn: str, elb_account_arn: str, account_id: str) -> dict:
@@ -56,7 +56,7 @@ def create_access_log_bucket(
     child = pulumi.ResourceOptions(parent=parent, retain_on_delete=True)
     bucket = aws.s3.Bucket(
         f"{name}-logs",
-        bucket_prefix=physical_name(*parts, "alb-logs", max_length=37) + "-",
+        bucket_prefix=bucket_prefix(*parts, "alb-logs"),
         force_destroy=False,
         tags=tags,
         opts=child,

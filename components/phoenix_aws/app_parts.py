@@ -19,6 +19,7 @@ from .listener_attachment import ListenerAttachmentArgs
 from .listener_rules import RouteScope, plan_test_routes
 from .load_balancer import LoadBalancerArgs
 from .monitoring import MonitoringArgs
+from .naming import DASHBOARD_NAME, physical_name
 from .network import NetworkArgs
 from .node_security import NodeSecurityGroupArgs
 from .pubsub import RedisPubSubArgs
@@ -384,7 +385,8 @@ def monitoring_args(plan: AppPlan, *, wiring: dict[str, Any]) -> MonitoringArgs:
         MonitoringArgs,
         {
             "stack_id": plan.stack_id,
-            "dashboard_name": plan.stack_id,
+            # Dashboard names take letters, digits, _ and - only (a stack may hold dots).
+            "dashboard_name": physical_name(*plan.args["name_parts"], rule=DASHBOARD_NAME),
             "tags": plan.tags,
             **wiring,
             **options,

@@ -68,3 +68,31 @@ def sigterm_drain_budget(stop_timeout_seconds: int) -> int:
 def capacity_strategy(spot: bool) -> list[dict[str, Any]]:
     """Fargate Spot (about 70% cheaper, interruptible with a 2-minute warning) or on-demand."""
     return [{"capacity_provider": "FARGATE_SPOT" if spot else "FARGATE", "weight": 1, "base": 0}]
+
+
+# What makes terraform-provider-aws (and so pulumi-aws) replace an ECS service instead of updating
+# it: its ForceNew arguments, and a capacity provider strategy change unless
+# force_new_deployment is set (capacityProviderStrategyCustomizeDiff; in provider v6 such a
+# change without it is an error). Inputs as Pulumi names them.
+# https://github.com/hashicorp/terraform-provider-aws/blob/main/internal/service/ecs/service.go
+SERVICE_FORCE_NEW = ("name", "cluster", "iamRole", "launchType", "schedulingStrategy")
+
+
+def service_replacement_reasons(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Why the provider would replace a service whose inputs change from `old` to `new`; empty
+    when it updates the live service in place. A replacement of a service with a fixed name
+    collides with itself ("Creation of service was not idempotent") and drops every task."""
+    reasons = [key for key in SERVICE_FORCE_NEW if old.get(key) != new.get(key)]
+    old_type = (old.get("deploymentController") or {}).get("type", "ECS")
+    if old_type != (new.get("deploymentController") or {}).get("type", "ECS"):
+        reasons.append("deploymentController.type")
+    before = old.get("capacityProviderStrategies") or []
+    after = new.get("capacityProviderStrategies") or []
+    unforced = not new.get("forceNewDeployment") or not before or not after
+    if _strategy(before) != _strategy(after) and unforced:
+        reasons.append("capacityProviderStrategies (without forceNewDeployment)")
+    return reasons
+
+
+def _strategy(items: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
+    return {(i.get("capacityProvider"), i.get("weight"), i.get("base")) for i in items}

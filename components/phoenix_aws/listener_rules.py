@@ -23,9 +23,17 @@ LIVE_RULE_PRIORITY = 50000  # the last priority ALB allows: everything not match
 # Listener rule quotas of an Application Load Balancer (not adjustable for condition values):
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
 MAX_RULES_PER_LOAD_BALANCER = 100
+# "You can specify up to three match evaluations per condition [...] up to five match
+# evaluations per rule", and at most one host-header, http-request-method, path-pattern and
+# source-ip condition per rule:
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html
+MAX_VALUES_PER_CONDITION = 3
 MAX_CONDITION_VALUES = 5
-# A test route spends one value on the header, an allow-list rule one on its path pattern.
-CIDRS_PER_RULE = MAX_CONDITION_VALUES - 1
+ONCE_PER_RULE = ("host_header", "http_request_method", "path_pattern", "source_ip")
+# A rule's source networks are one source-ip condition: at most three of them, fewer where the
+# rule's other conditions leave less of the five (a test route spends one on its header, an
+# allow-list rule one on its path pattern, an app's scope its hosts and paths).
+CIDRS_PER_RULE = MAX_VALUES_PER_CONDITION
 
 # Priorities come in bands of RULE_BAND_WIDTH: band 0 and 1 are the blue and green test routes,
 # every allow-listed path gets a band of its own (its allow rules first, its 403 rule last). A
@@ -39,8 +47,9 @@ TEST_ROUTE_BANDS = {"blue": 0, "green": 1}
 PRIORITY_BLOCK_WIDTH = 1000
 MAX_PRIORITY_BLOCK = LIVE_RULE_PRIORITY // PRIORITY_BLOCK_WIDTH - 1
 BANDS_PER_BLOCK = (PRIORITY_BLOCK_WIDTH - RULE_BAND_WIDTH) // RULE_BAND_WIDTH
-# Condition values the hosts and paths of a scope may spend, so a test route keeps one CIDR.
-MAX_SCOPE_VALUES = CIDRS_PER_RULE - 1
+# Condition values the hosts and paths of a scope may spend, so a test route (its header and at
+# least one CIDR) stays within the five of a rule.
+MAX_SCOPE_VALUES = MAX_CONDITION_VALUES - 2
 
 # ECS only registers a service with a target group that the load balancer already uses, so the
 # slot test routes always exist. Without operator CIDRs they match only this source, which never
@@ -123,6 +132,12 @@ def check_route_scope(scope: RouteScope) -> RouteScope:
             f"{scope.values} hosts and paths; a listener rule holds {MAX_CONDITION_VALUES} "
             f"condition values, so an app may own at most {MAX_SCOPE_VALUES} hosts and paths"
         )
+    for what, values in (("hosts", scope.hosts), ("paths", scope.paths)):
+        if len(values) > MAX_VALUES_PER_CONDITION:
+            raise ValueError(
+                f"{len(values)} {what}; they share one listener rule condition, which holds "
+                f"{MAX_VALUES_PER_CONDITION}"
+            )
     if not 0 <= scope.block <= MAX_PRIORITY_BLOCK:
         raise ValueError(f"priority blocks are 1-{MAX_PRIORITY_BLOCK} (block 0 is the owner's)")
     if scope.block and not scope.values:
@@ -147,6 +162,16 @@ def forward_weights(live: str, canary_percent: int = 0) -> dict[str, int]:
     if not 0 <= canary_percent <= 100:
         raise ValueError(f"canary_percent must be between 0 and 100, got {canary_percent}")
     return {slot.value: 100 - canary_percent, slot.other.value: canary_percent}
+
+
+def test_route_cidrs(scope: RouteScope = NO_SCOPE) -> int:
+    """Operator networks per test route: its header and its app's hosts and paths come first."""
+    return min(CIDRS_PER_RULE, MAX_CONDITION_VALUES - 1 - scope.values)
+
+
+def allow_list_cidrs(scope: RouteScope = NO_SCOPE) -> int:
+    """Networks per allow-list rule: its path and its app's hosts come first."""
+    return min(CIDRS_PER_RULE, MAX_CONDITION_VALUES - 1 - len(scope.hosts))
 
 
 def chunk(values: list[str], size: int = CIDRS_PER_RULE) -> list[list[str]]:
@@ -242,7 +267,7 @@ def plan_test_routes(
             scope=scope,
         )
         for slot in SLOTS
-        for n, cidrs in enumerate(chunk(sources, CIDRS_PER_RULE - scope.values))
+        for n, cidrs in enumerate(chunk(sources, test_route_cidrs(scope)))
     ]
 
 
@@ -252,7 +277,7 @@ def plan_allow_list_rules(
     """For each allow list, requests on its path from its CIDRs are forwarded with the weights;
     every other request on that path gets 403 (the last rule of the path's band)."""
     rules: list[PlannedRule] = []
-    size = CIDRS_PER_RULE - len(scope.hosts)
+    size = allow_list_cidrs(scope)
     for entry in allow_lists:
         group = path_group(entry["path"])
         for n, cidrs in enumerate(chunk(list(entry["cidrs"]), size)):
@@ -285,9 +310,10 @@ def count_listener_rules(
 def check_listener_rules(
     operator_cidrs: list[str], allow_lists: list[PathAllowList], scope: RouteScope = NO_SCOPE
 ) -> None:
-    """The planned rules fit ALB's quotas: at most 100 rules per load balancer, 5 condition
-    values per rule, and no allow list with more CIDRs than one band holds. An app that owns
-    paths allow-lists only paths inside them (a rule has one path-pattern condition).
+    """The planned rules fit ALB's quotas: at most 100 rules per load balancer, every rule's
+    conditions as ALB accepts them (`check_rule_conditions`), and no allow list with more CIDRs
+    than one band holds. An app that owns paths allow-lists only paths inside them (a rule has one
+    path-pattern condition).
     https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html"""
     paths = [entry["path"] for entry in allow_lists]
     duplicates = sorted({p for p in paths if paths.count(p) > 1})
@@ -304,11 +330,10 @@ def check_listener_rules(
     ]
     for rules in groups:
         if max(rule.offset for rule in rules if rule.action != "deny") >= RULE_BAND_WIDTH - 1:
-            limit = (RULE_BAND_WIDTH - 1) * (CIDRS_PER_RULE - scope.values)
-            raise ValueError(f"one list holds at most {limit} networks")
+            per_rule = test_route_cidrs(scope) if rules[0].header else allow_list_cidrs(scope)
+            raise ValueError(f"one list holds at most {(RULE_BAND_WIDTH - 1) * per_rule} networks")
         for rule in rules:
-            if rule.condition_values > MAX_CONDITION_VALUES:  # pragma: no cover - by construction
-                raise ValueError(f"rule {rule.key} has {rule.condition_values} condition values")
+            check_rule_conditions(rule_conditions(rule))
     total = count_listener_rules(operator_cidrs, allow_lists, scope)
     if total > MAX_RULES_PER_LOAD_BALANCER:
         raise ValueError(
@@ -326,6 +351,31 @@ def _within(path: str, owned: tuple[str, ...]) -> bool:
         path == pattern or (pattern.endswith("*") and path.startswith(pattern[:-1]))
         for pattern in owned
     )
+
+
+def check_rule_conditions(conditions: list[dict[str, Any]]) -> None:
+    """Conditions ALB accepts in one listener rule: at most 3 match evaluations (values) per
+    condition, at most 5 in the rule, and at most one host-header, http-request-method,
+    path-pattern and source-ip condition.
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html"""
+    kinds = [kind for condition in conditions for kind in condition]
+    for kind in ONCE_PER_RULE:
+        if kinds.count(kind) > 1:
+            raise ValueError(f"a listener rule holds one {kind.replace('_', '-')} condition")
+    total = 0
+    for condition in conditions:
+        for kind, body in condition.items():
+            values = len(body.get("values") or [])
+            if values > MAX_VALUES_PER_CONDITION:
+                raise ValueError(
+                    f"a {kind.replace('_', '-')} condition holds {values} values; ALB allows "
+                    f"{MAX_VALUES_PER_CONDITION} per condition"
+                )
+            total += values
+    if total > MAX_CONDITION_VALUES:
+        raise ValueError(
+            f"a listener rule holds {total} condition values; ALB allows {MAX_CONDITION_VALUES}"
+        )
 
 
 def rule_conditions(rule: PlannedRule) -> list[dict[str, Any]]:

@@ -54,8 +54,9 @@ from .load_balancer_checks import (
     check_path_pattern,
     check_slow_start,
     check_test_header,
+    listener_ports,
 )
-from .naming import LOAD_BALANCER_NAME_MAX, physical_name
+from .naming import LOAD_BALANCER_NAME, TAG_VALUE_MAX, physical_name
 from .security import allow_between
 from .slots import SLOTS, TEST_HEADER
 from .target_groups import (
@@ -267,12 +268,11 @@ class LoadBalancer(pulumi.ComponentResource):
             f"{name}-sg",
             vpc_id=args["vpc_id"],
             description="Public load balancer: listener ports in, app port out to the nodes",
-            tags={**tags, "Name": physical_name(*parts, "alb", max_length=255)},
+            tags={**tags, "Name": physical_name(*parts, "alb", max_length=TAG_VALUE_MAX)},
             opts=child,
         )
-        ports = [80] if plain_http else [80, 443]
         for cidr in args.get("ingress_cidrs", ["0.0.0.0/0"]):
-            for port in ports:
+            for port in listener_ports(plain_http):
                 aws.vpc.SecurityGroupIngressRule(
                     f"{name}-in-{port}-{_cidr_key(cidr)}",
                     security_group_id=self.security_group.id,
@@ -305,7 +305,7 @@ class LoadBalancer(pulumi.ComponentResource):
             access_logs = {"bucket": bucket.bucket, "prefix": "alb", "enabled": True}
         self.load_balancer = aws.lb.LoadBalancer(
             f"{name}-alb",
-            name=physical_name(*parts, max_length=LOAD_BALANCER_NAME_MAX),
+            name=physical_name(*parts, rule=LOAD_BALANCER_NAME),
             load_balancer_type="application",
             internal=False,
             ip_address_type="ipv4",
@@ -508,7 +508,11 @@ def check_load_balancer_args(name: str, args: LoadBalancerArgs) -> None:
     algorithm = args.get("load_balancing_algorithm", RoutingAlgorithm.LEAST_OUTSTANDING_REQUESTS)
     slow_start = args.get("slow_start_seconds", 0)
     for key, value, rule in (
-        ("ingress_cidrs", args.get("ingress_cidrs"), check_ingress_cidrs),
+        (
+            "ingress_cidrs",
+            args.get("ingress_cidrs"),
+            lambda c: check_ingress_cidrs(c, args.get("plain_http_only", False)),
+        ),
         ("operator_cidrs", args.get("operator_cidrs"), check_cidr_list),
         ("certificate_arn", args.get("certificate_arn"), check_certificate_arn),
         ("domain_name", args.get("domain_name"), check_domain),

@@ -7,7 +7,16 @@ import re
 from enum import StrEnum
 from typing import NotRequired, TypedDict
 
-from .validation import check_arn, check_cidr
+from .validation import check_arn, check_cidr, check_distinct, short
+
+# VPC quota: inbound rules per security group (IPv4 and IPv6 counted apart), the default:
+# https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups
+MAX_INBOUND_RULES_PER_SECURITY_GROUP = 60
+
+
+def listener_ports(plain_http_only: bool) -> list[int]:
+    """The ports the load balancer listens on: 80 (and 443 unless plain HTTP only)."""
+    return [80] if plain_http_only else [80, 443]
 
 
 class RoutingAlgorithm(StrEnum):
@@ -77,9 +86,13 @@ def check_deregistration_delay(seconds: int) -> int:
     return seconds
 
 
-def check_ingress_cidrs(cidrs: list[str]) -> list[str]:
-    """Who may reach the listeners: at least one IPv4 network. The load balancer is IPv4-only
-    (`ip_address_type: ipv4`), so IPv6 ranges would open nothing."""
+def check_ingress_cidrs(cidrs: list[str], plain_http_only: bool = False) -> list[str]:
+    """Who may reach the listeners: at least one IPv4 network, each once (one is one security
+    group rule per listener port, named by the network: a repeat is a duplicate resource), and
+    no more than the security group's inbound rules quota holds (60, so 30 networks with HTTPS,
+    60 with plain HTTP only). The load balancer is IPv4-only (`ip_address_type: ipv4`), so IPv6
+    ranges would open nothing.
+    https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups"""
     if not cidrs:
         raise ValueError(
             "nobody could reach the load balancer; give at least one network "
@@ -89,7 +102,16 @@ def check_ingress_cidrs(cidrs: list[str]) -> list[str]:
         try:
             check_cidr(cidr, version=4)
         except ValueError as exc:
-            raise ValueError(f"{cidr!r}: {exc} (the load balancer is IPv4-only)") from None
+            raise ValueError(f"{short(cidr)}: {exc} (the load balancer is IPv4-only)") from None
+    check_distinct(cidrs, key=check_cidr)
+    ports = listener_ports(plain_http_only)
+    rules = len(cidrs) * len(ports)
+    if rules > MAX_INBOUND_RULES_PER_SECURITY_GROUP:
+        raise ValueError(
+            f"{len(cidrs)} networks on ports {' and '.join(map(str, ports))} are {rules} inbound "
+            f"rules; a security group holds {MAX_INBOUND_RULES_PER_SECURITY_GROUP}: give at most "
+            f"{MAX_INBOUND_RULES_PER_SECURITY_GROUP // len(ports)} (merge into wider networks)"
+        )
     return cidrs
 
 

@@ -42,6 +42,8 @@ class NameRule:
     reserved_prefixes: tuple[str, ...] = ()
     """Prefixes AWS keeps for itself (compared without case)."""
     required_prefix: str = ""
+    label_max: int = 0
+    """A DNS name: each dot-separated label holds 1 to this many characters (0: not a DNS name)."""
     lead: str = "x"
     """The word `physical_name` puts first when a name would start with a digit or a reserved
     prefix."""
@@ -67,6 +69,10 @@ class NameRule:
                 found.append(f"{self.what} {name!r} must not begin with {prefix!r} (AWS's own)")
         if self.required_prefix and not name.startswith(self.required_prefix):
             found.append(f"{self.what} {name!r} must begin with {self.required_prefix!r}")
+        if self.label_max and not all(1 <= len(p) <= self.label_max for p in name.split(".")):
+            found.append(
+                f"{self.what} {name!r} has a label that is empty or longer than {self.label_max}"
+            )
         return found
 
     def check(self, name: str) -> str:
@@ -269,7 +275,44 @@ DNS_LABEL = NameRule(
     no_hyphen_ends=True,
     lead="n",
 )
+DNS_NAME = NameRule(
+    "private DNS namespace name",
+    253,
+    "a-z0-9.-",
+    "lower-case letters, digits, hyphens and dots",
+    "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DomainNameFormat.html",
+    label_max=63,
+)
 TAG_VALUE_MAX = 256
+
+# Every physical name the components set, by resource type and input, with the rule AWS applies
+# to it: the tests check every such input of a whole stack against this table (and fail on a name
+# input that is missing here), and the policy pack holds the graph to the same limits.
+RESOURCE_NAME_RULES: dict[tuple[str, str], NameRule] = {
+    ("aws:lb/loadBalancer:LoadBalancer", "name"): LOAD_BALANCER_NAME,
+    ("aws:lb/targetGroup:TargetGroup", "name"): TARGET_GROUP_NAME,
+    ("aws:rds/instance:Instance", "identifier"): DB_INSTANCE_IDENTIFIER,
+    ("aws:rds/instance:Instance", "finalSnapshotIdentifier"): DB_SNAPSHOT_IDENTIFIER,
+    ("aws:rds/parameterGroup:ParameterGroup", "name"): DB_PARAMETER_GROUP_NAME,
+    ("aws:rds/subnetGroup:SubnetGroup", "name"): DB_SUBNET_GROUP_NAME,
+    ("aws:elasticache/replicationGroup:ReplicationGroup", "replicationGroupId"): (
+        CACHE_REPLICATION_GROUP_ID
+    ),
+    ("aws:elasticache/subnetGroup:SubnetGroup", "name"): CACHE_SUBNET_GROUP_NAME,
+    ("aws:iam/role:Role", "name"): IAM_ROLE_NAME,
+    ("aws:ecs/cluster:Cluster", "name"): ECS_NAME,
+    ("aws:ecs/service:Service", "name"): ECS_NAME,
+    ("aws:ecs/taskDefinition:TaskDefinition", "family"): ECS_NAME,
+    ("aws:ecr/repository:Repository", "name"): ECR_REPOSITORY_NAME,
+    ("aws:cloudwatch/logGroup:LogGroup", "name"): LOG_GROUP_NAME,
+    ("aws:ssm/parameter:Parameter", "name"): SSM_PARAMETER_NAME,
+    ("aws:secretsmanager/secret:Secret", "namePrefix"): SECRET_NAME_PREFIX,
+    ("aws:s3/bucket:Bucket", "bucketPrefix"): S3_BUCKET_PREFIX,
+    ("aws:wafv2/webAcl:WebAcl", "name"): WAF_NAME,
+    ("aws:cloudwatch/dashboard:Dashboard", "dashboardName"): DASHBOARD_NAME,
+    ("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace", "name"): DNS_NAME,
+    ("aws:servicediscovery/service:Service", "name"): DNS_LABEL,
+}
 
 # Kept for callers of the 0.2 API (`physical_name(..., max_length=…)`).
 TARGET_GROUP_NAME_MAX = TARGET_GROUP_NAME.max_length
@@ -333,6 +376,17 @@ def _needs_lead(rule: NameRule, name: str) -> bool:
     if rule.letter_first and not name[:1].isalpha():
         return True
     return any(name.lower().startswith(prefix) for prefix in rule.reserved_prefixes)
+
+
+def bucket_prefix(*parts: str) -> str:
+    """An S3 `bucket_prefix` of `parts` ending in `-` (Terraform appends a 26-character unique
+    suffix of digits): at most 37 characters with the hyphen, so the bucket name fits S3's 63.
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html"""
+    room = S3_BUCKET_PREFIX.max_length - 1
+    body = physical_name(*parts, max_length=room)
+    if _needs_lead(S3_BUCKET_PREFIX, body):
+        body = physical_name(S3_BUCKET_PREFIX.lead, body, max_length=room)
+    return S3_BUCKET_PREFIX.check(body + "-")
 
 
 def dns_labels(*parts: str, suffix: str) -> str:

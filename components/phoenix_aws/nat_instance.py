@@ -3,13 +3,14 @@ stable network interface that the private route tables target, instead of a NAT 
 """
 
 import base64
+import hashlib
 import json
 from collections.abc import Callable
 
 import pulumi
 import pulumi_aws as aws
 
-from .policies import assume_role_policy
+from .policies import arn, ec2_trust, managed_policy_arn
 
 # Amazon Linux 2023 for arm64 (t4g): resolved by the launch template at each launch, so a
 # replacement NAT instance always boots the current AMI without a program change.
@@ -88,9 +89,18 @@ systemctl enable --now iptables
 """
 
 
+def nat_instance_tag(project: str, stack: str, name: str) -> tuple[str, str]:
+    """The tag that marks this NAT instance, and only it: its value is a hash of the project, the
+    stack and the component's name, so one stack's NAT role cannot touch another stack's NAT
+    instance in the same account (IAM matches `aws:ResourceTag/<key>` exactly)."""
+    scope = f"{project}/{stack}/{name}"
+    return ("phoenix-aws:nat", "nat-" + hashlib.sha256(scope.encode()).hexdigest()[:20])
+
+
 def nat_instance_policy(eni_arn: str, instances_arn: str, instance_tag: tuple[str, str]) -> dict:
     """The NAT instance may attach only its own stable interface, and modify only instances that
-    carry its own tag (itself: its launch template tags every instance it starts)."""
+    carry its own tag (itself: its launch template tags every instance it starts; the tag is
+    unique to the stack, see `nat_instance_tag`)."""
     key, value = instance_tag
     return {
         "Version": "2012-10-17",
@@ -140,7 +150,7 @@ def create_nat_instance(
         tags=tagged("nat-eni"),
         opts=child,
     )
-    nat_tag = ("phoenix-aws:nat", f"{name}-nat")
+    nat_tag = nat_instance_tag(pulumi.get_project(), pulumi.get_stack(), name)
     profile = _nat_instance_profile(parent, name, eni, nat_tag, tags)
     template = _nat_launch_template(
         parent, name, instance_type, sg, eni, profile, {**tagged("nat"), nat_tag[0]: nat_tag[1]}
@@ -199,11 +209,15 @@ def _nat_instance_profile(
     nat_tag: tuple[str, str],
     tags: dict[str, str],
 ) -> aws.iam.InstanceProfile:
-    """The instance's role: Session Manager, and attaching its own stable interface only."""
+    """The instance's role (only EC2 for this account may assume it): Session Manager, and
+    attaching its own stable interface only."""
     child = pulumi.ResourceOptions(parent=parent)
+    invoke = pulumi.InvokeOutputOptions(parent=parent)
+    partition = aws.get_partition_output(opts=invoke).partition
+    account_id = aws.get_caller_identity_output(opts=invoke).account_id
     role = aws.iam.Role(
         f"{name}-nat-role",
-        assume_role_policy=json.dumps(assume_role_policy("ec2.amazonaws.com")),
+        assume_role_policy=account_id.apply(lambda a: json.dumps(ec2_trust(a))),
         tags=tags,
         opts=child,
     )
@@ -211,19 +225,12 @@ def _nat_instance_profile(
     aws.iam.RolePolicyAttachment(
         f"{name}-nat-ssm",
         role=role.name,
-        policy_arn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        policy_arn=partition.apply(lambda p: managed_policy_arn(p, "AmazonSSMManagedInstanceCore")),
         opts=child,
     )
-    invoke = pulumi.InvokeOutputOptions(parent=parent)
-    instances = pulumi.Output.concat(
-        "arn:",
-        aws.get_partition_output(opts=invoke).partition,
-        ":ec2:",
-        aws.get_region_output(opts=invoke).region,
-        ":",
-        aws.get_caller_identity_output(opts=invoke).account_id,
-        ":instance/*",
-    )
+    instances = pulumi.Output.all(
+        partition, aws.get_region_output(opts=invoke).region, account_id
+    ).apply(lambda a: arn(a[0], "ec2", a[1], a[2], "instance/*"))
     aws.iam.RolePolicy(
         f"{name}-nat-eni-policy",
         role=role.id,
@@ -242,7 +249,7 @@ def _nat_launch_template(
     sg: aws.ec2.SecurityGroup,
     eni: aws.ec2.NetworkInterface,
     profile: aws.iam.InstanceProfile,
-    instance_tags: dict[str, str],
+    instance_tags: pulumi.Input[dict[str, str]],
 ) -> aws.ec2.LaunchTemplate:
     """Current arm64 Amazon Linux, IMDSv2 only, an encrypted root volume, the NAT script."""
     return aws.ec2.LaunchTemplate(

@@ -42,7 +42,7 @@ from .network_plan import (
     plan_subnets,
     zone_id_prefix,
 )
-from .policies import allow, assume_role_policy
+from .policies import allow, flow_logs_trust
 from .validation import (
     check_arg,
     check_args,
@@ -394,6 +394,12 @@ class Network(pulumi.ComponentResource):
         """Every packet's metadata to a CloudWatch log group, through a role that may write
         only there."""
         child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        where = pulumi.Output.all(
+            aws.get_partition_output(opts=invoke).partition,
+            aws.get_region_output(opts=invoke).region,
+            aws.get_caller_identity_output(opts=invoke).account_id,
+        )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
             retention_in_days=retention_days,
@@ -402,7 +408,8 @@ class Network(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
-            assume_role_policy=json.dumps(assume_role_policy("vpc-flow-logs.amazonaws.com")),
+            # Only VPC flow logs of this account and Region may assume it (confused deputy).
+            assume_role_policy=where.apply(lambda w: json.dumps(flow_logs_trust(w[0], w[1], w[2]))),
             tags=tags,
             opts=child,
         )

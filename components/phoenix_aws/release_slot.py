@@ -42,7 +42,7 @@ from .fargate import (
     sigterm_drain_budget,
 )
 from .migration import Migration
-from .naming import ECS_NAME_MAX, physical_name
+from .naming import ECS_NAME, physical_name
 from .slots import SLOTS
 from .validation import (
     arg_error,
@@ -216,7 +216,7 @@ class ReleaseSlot(pulumi.ComponentResource):
         desired = args.get("desired_count", 2)
         autoscaling = args.get("enable_autoscaling", True)
         tags = {**(args.get("tags") or {}), "phoenix-aws:slot": slot}
-        family = physical_name(*args["name_parts"], slot, max_length=ECS_NAME_MAX)
+        family = physical_name(*args["name_parts"], slot, rule=ECS_NAME)
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         environment = _task_environment(args, region)
         shape = _task_definition_shape(args, tags)
@@ -277,7 +277,7 @@ class ReleaseSlot(pulumi.ComponentResource):
         ).apply(lambda a: {k: v for k, v in {**a[0], **a[1]}.items() if k not in a[2]})
         self.admin_task_definition = aws.ecs.TaskDefinition(
             f"{name}-admin-task",
-            family=physical_name(family, "admin", max_length=ECS_NAME_MAX),
+            family=physical_name(family, "admin", rule=ECS_NAME),
             execution_role_arn=args["admin_execution_role_arn"],
             container_definitions=_definitions(args, admin_environment, admin_secrets, region),
             **shape,
@@ -320,6 +320,10 @@ class ReleaseSlot(pulumi.ComponentResource):
             task_definition=self.task_definition.arn,
             desired_count=desired,
             capacity_provider_strategies=capacity_strategy(args.get("spot", False)),
+            # Turning Spot on or off changes the strategy: with this set, the provider updates
+            # the live service (a new deployment) instead of replacing it, which a service with
+            # a fixed name cannot survive (see fargate.service_replacement_reasons).
+            force_new_deployment=True,
             platform_version="LATEST",
             **_service_attachments(args),
             deployment_circuit_breaker={"enable": True, "rollback": True},

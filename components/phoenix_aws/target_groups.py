@@ -13,7 +13,7 @@ import pulumi_aws as aws
 
 from .listener_rules import TEST_ROUTE_BANDS, PlannedRule, rule_conditions
 from .load_balancer_checks import RoutingAlgorithm
-from .naming import TARGET_GROUP_NAME_MAX, physical_name
+from .naming import TARGET_GROUP_NAME, physical_name
 from .slots import SLOTS
 
 
@@ -24,7 +24,7 @@ def target_group_name(
     a new target group (port, protocol, target type), so the replacement gets a new name and is
     created before the old one is deleted instead of colliding with it."""
     fingerprint = hashlib.sha256(f"{port}/{protocol}/{target_type}".encode()).hexdigest()[:4]
-    return physical_name(*name_parts, slot, fingerprint, max_length=TARGET_GROUP_NAME_MAX)
+    return physical_name(*name_parts, slot, fingerprint, rule=TARGET_GROUP_NAME)
 
 
 # An ALB listener ARN ends in `listener/app/<load balancer name>/<id>/<listener id>`; the load

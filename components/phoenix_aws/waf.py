@@ -6,8 +6,10 @@ a small flood cannot take the nodes' attention from everyone else. Paths can get
 or none at all: a webhook whose senders the load balancer already allow-lists (a bot platform
 posting from a few addresses) must not be throttled as if it were one abusive client.
 
-Every rule emits CloudWatch metrics and samples requests; request logs (optional) go to a
-CloudWatch log group, with credentials redacted and, by default, only blocked or counted requests.
+Every rule emits CloudWatch metrics and samples requests; request logs (on by default: Security
+Hub WAF.11) go to a CloudWatch log group named as WAF requires (`aws-waf-logs-…`), with the
+Authorization and Cookie headers redacted and, by default, only blocked or counted requests.
+https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html
 """
 
 import re
@@ -18,7 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .load_balancer import check_path_pattern as check_alb_path_pattern
-from .naming import physical_name
+from .naming import WAF_LOG_GROUP_NAME, WAF_NAME, physical_name
 from .validation import (
     check_arg,
     check_args,
@@ -107,7 +109,8 @@ class WebFirewallArgs(TypedDict):
     """Core rule set rules that only count instead of blocking (e.g. `SizeRestrictions_BODY` for
     an app that takes bodies over 8 KB). Default: none (every rule blocks)."""
     enable_logging: NotRequired[bool]
-    """Log requests to a CloudWatch log group (`aws-waf-logs-…`). Default: false."""
+    """Log requests to a CloudWatch log group (`aws-waf-logs-…`), Security Hub WAF.11.
+    Default: true."""
     log_all_requests: NotRequired[bool]
     """Log allowed requests too, not only blocked and counted ones. Default: false."""
     log_retention_days: NotRequired[int]
@@ -378,7 +381,7 @@ class WebFirewall(pulumi.ComponentResource):
         )
         check_web_firewall_args(name, args)
         tags = dict(args.get("tags") or {})
-        acl_name = physical_name(*args["name_parts"], "waf", max_length=WEB_ACL_NAME_MAX)
+        acl_name = physical_name(*args["name_parts"], "waf", rule=WAF_NAME)
         rules = web_acl_rules(
             acl_name,
             rate_limit=args.get("rate_limit", DEFAULT_RATE_LIMIT),
@@ -389,7 +392,7 @@ class WebFirewall(pulumi.ComponentResource):
 
         self._create_web_acl(name, acl_name, rules, args["load_balancer_arn"], tags)
         self.log_group: aws.cloudwatch.LogGroup | None = None
-        if args.get("enable_logging", False):
+        if args.get("enable_logging", True):
             self._create_logging(name, acl_name, args, tags)
 
         self.web_acl_arn = self.web_acl.arn
@@ -440,7 +443,7 @@ class WebFirewall(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"{LOG_GROUP_PREFIX}{acl_name}",
+            name=WAF_LOG_GROUP_NAME.check(f"{LOG_GROUP_PREFIX}{acl_name}"),
             retention_in_days=args.get("log_retention_days", 30),
             tags=tags,
             opts=child,

@@ -18,7 +18,8 @@ the tests and any script can call the functions directly.
 
 The rules live in one module per concern, registered in this order (the order of `RULES`):
 `model` (what a rule sees, registration, evaluation), `properties` (resource types and property
-readers), then `edge`, `network`, `containers`, `data_stores`, `monitoring` and `waf`.
+readers), then `edge`, `network`, `containers`, `data_stores`, `monitoring`, `waf` and
+`identity`.
 """
 
 import importlib
@@ -41,7 +42,7 @@ from .model import (
     stack_rule,
 )
 
-RULE_MODULES = ("edge", "network", "containers", "data_stores", "monitoring", "waf")
+RULE_MODULES = ("edge", "network", "containers", "data_stores", "monitoring", "waf", "identity")
 """Imported in this order, each registering its rules: `RULES` keeps this order."""
 for _module in RULE_MODULES:
     importlib.import_module(f".{_module}", __name__)

@@ -228,6 +228,36 @@ def ecs_service_waits_for_role_policies(stack: Stack, ctx: Context) -> Iterator[
             )
 
 
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+
+
+@stack_rule("ecs-secrets-have-values", Enforcement.MANDATORY)
+def ecs_secrets_have_values(stack: Stack, ctx: Context) -> Iterator[Finding]:
+    """A task definition reads a secret of the stack only once the secret has a value.
+
+    A secret without a version (its value) fails every task that references it at start:
+    ResourceInitializationError, "unable to retrieve secret … AWSCURRENT". A secret's value may
+    wait for something slow (a Redis endpoint), so the task definition must wait for the version,
+    not only the secret.
+    AWS docs: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/troubleshoot-task-init-errors.html
+    """
+    for task in stack.of_type(TASK_DEFINITION):
+        waits_for = stack.closure(task)
+        for urn in sorted(waits_for):
+            secret = stack.by_urn.get(urn)
+            if secret is None or secret.type != SECRET:
+                continue
+            versions = stack.dependents(secret, SECRET_VERSION)
+            if versions and not any(v.urn in waits_for for v in versions):
+                yield Finding(
+                    f"task definition {task.name!r} can be registered (and its tasks started) "
+                    f"before secret {secret.name!r} has a value; make it wait for "
+                    f"{versions[0].name!r}",
+                    task,
+                )
+
+
 # ---------------------------------------------------------------------------------------------
 # ECR
 

@@ -192,6 +192,10 @@ ALB_QUOTAS_DOCS = (
 )
 MAX_RULES_PER_LISTENER = 100
 MAX_CONDITION_VALUES_PER_RULE = 5
+MAX_VALUES_PER_CONDITION = 3
+CONDITION_TYPES_DOCS = (
+    "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html"
+)
 MAX_TARGET_GROUP_NAME = 32
 
 
@@ -242,24 +246,36 @@ def alb_target_group_name(r: Resource, ctx: Context) -> Iterator[str]:
         )
 
 
-def _condition_values(condition: Mapping[str, Any]) -> int:
-    count = 0
+def _condition_values(condition: Mapping[str, Any]) -> dict[str, int]:
+    """Match evaluations per condition type of one condition block."""
+    counts = {}
     for key in ("hostHeader", "pathPattern", "httpRequestMethod", "sourceIp", "httpHeader"):
         block = _first(condition.get(key))
-        count += len(_seq(block.get("values")))
-    count += len(_seq(condition.get("queryStrings")))
-    return count
+        if block:
+            counts[key] = len(_seq(block.get("values")))
+    if condition.get("queryStrings"):
+        counts["queryStrings"] = len(_seq(condition.get("queryStrings")))
+    return counts
 
 
 @resource_rule("alb-listener-rule-condition-values", Enforcement.MANDATORY, *LISTENER_RULE)
 def alb_listener_rule_condition_values(r: Resource, ctx: Context) -> Iterator[str]:
-    """A listener rule holds at most 5 condition values.
+    """A listener rule holds at most 3 values per condition and 5 in all.
 
-    Application Load Balancer quota: condition values per rule, 5 (path patterns, host names,
-    header values, methods, query strings and source IPs of all its conditions together).
-    AWS docs: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
+    Condition types for listener rules: "You can specify up to three match evaluations per
+    condition" and "up to five match evaluations per rule" (path patterns, host names, header
+    values, methods, query strings and source IPs of all its conditions together).
+    AWS docs: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html
     """
-    total = sum(_condition_values(_map(c)) for c in _seq(r.props.get("conditions")))
+    total = 0
+    for condition in _seq(r.props.get("conditions")):
+        for kind, count in _condition_values(_map(condition)).items():
+            total += count
+            if count > MAX_VALUES_PER_CONDITION:
+                yield (
+                    f"listener rule {r.name!r} has {count} values in one {kind} condition; AWS "
+                    f"allows at most {MAX_VALUES_PER_CONDITION} per condition"
+                )
     if total > MAX_CONDITION_VALUES_PER_RULE:
         yield (
             f"listener rule {r.name!r} has {total} condition values; AWS allows at most "

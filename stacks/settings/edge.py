@@ -92,8 +92,9 @@ class WafSettings(Frozen):
     exempt from the per-IP limit unless listed here."""
     count_only_common_rules: Annotated[list[str], ruled(check_count_only_rules)] = []
     """Core rule set rules that only count (e.g. SizeRestrictions_BODY for large uploads)."""
-    logging: bool = False
-    """Log blocked and counted requests to CloudWatch Logs (`aws-waf-logs-…`)."""
+    logging: bool = True
+    """Log blocked and counted requests to CloudWatch Logs (`aws-waf-logs-…`, Authorization and
+    Cookie redacted): Security Hub WAF.11."""
     log_all_requests: bool = False
     """Log allowed requests too."""
     log_retention_days: Annotated[int, ruled(check_log_retention)] = 30
@@ -151,6 +152,11 @@ class EdgeSettings(Frozen):
 
     @model_validator(mode="after")
     def _aws_rules(self) -> "EdgeSettings":
+        field_rule(
+            ("ingress_cidrs",),
+            self.ingress_cidrs,
+            lambda: check_ingress_cidrs(list(self.ingress_cidrs), self.plain_http_only),
+        )
         field_rule(
             ("slow_start_seconds",),
             self.slow_start_seconds,
