@@ -87,8 +87,11 @@ def test_the_slot_refuses_a_delay_that_leaves_no_gradual_shed():
 
 def test_the_task_role_describes_tasks_of_its_own_cluster_only():
     assert (
-        cluster_tasks_arn("arn:aws:ecs:eu-west-1:123456789012:cluster/shop-prod")
+        cluster_tasks_arn("aws", "eu-west-1", "123456789012", "shop-prod")
         == "arn:aws:ecs:eu-west-1:123456789012:task/shop-prod/*"
     )
-    with pytest.raises(ValueError, match="expected an ECS cluster ARN"):
-        cluster_tasks_arn("arn:aws:ecs:eu-west-1:123456789012:service/shop-prod/shop")
+    assert cluster_tasks_arn("aws-cn", "cn-north-1", "123456789012", "shop-prod").startswith(
+        "arn:aws-cn:ecs:cn-north-1:"
+    )
+    with pytest.raises(ValueError, match="expected an ECS cluster name"):
+        cluster_tasks_arn("aws", "eu-west-1", "123456789012", "shop-prod/shop")

@@ -179,15 +179,16 @@ def test_the_task_role_may_see_which_of_its_clusters_tasks_ecs_stops(stack):
             if mocks.mock_arn(c.type, c.name) == run.named(f"slot-{task.slot}-service")["cluster"]
         ]
         assert len(cluster) == 1, task.id
-        cluster_arn = mocks.mock_arn(cluster[0].type, cluster[0].name)
-        prefix, _, name = cluster_arn.partition(":cluster/")
+        region = toolchain.stack_config(stack).get("aws:region", mocks.REGION)
+        name = cluster[0]["name"]
         resources = {
             r
             for actions, rs in task_role_allows(task)
             if "ecs:DescribeTasks" in actions
             for r in rs
         }
-        assert resources == {f"{prefix}:task/{name}/*"}, (task.id, resources)
+        expected = f"arn:aws:ecs:{region}:{mocks.ACCOUNT_ID}:task/{name}/*"
+        assert resources == {expected}, (task.id, resources)
 
 
 def rds_bundle_path() -> str:

@@ -406,7 +406,9 @@ def test_task_role_has_exactly_what_the_app_needs(prod):
         "Sid": "DrainStoppingTasks",
         "Effect": "Allow",
         "Action": "ecs:DescribeTasks",
-        "Resource": cluster_arn.replace(":cluster/", ":task/") + "/*",
+        # DescribeTasks' resource: arn:<partition>:ecs:<region>:<account>:task/<cluster name>/*
+        "Resource": f"arn:aws:ecs:{harness.REGION}:{harness.ACCOUNT_ID}:task/"
+        f"{prod.named('cluster-ecs')['name']}/*",
         "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}},
     }
     assert by_sid["DatabaseLogin"] == {

@@ -19,6 +19,7 @@ from phoenix_aws.listener_rules import (
     RouteScope,
     check_listener_rules,
     check_route_scope,
+    check_rule_conditions,
     plan_allow_list_rules,
     plan_test_routes,
     rule_conditions,
@@ -206,9 +207,9 @@ def test_a_listener_arn_names_its_load_balancers_metrics_dimension():
 
 
 def test_hosts_and_paths_take_condition_values_so_every_rule_keeps_at_most_five():
-    """ALB counts each host, path, source IP and header value toward 5 per rule; an app's scope
-    leaves test routes fewer networks per rule, never too many values.
-    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html"""
+    """ALB counts each host, path, source IP and header value toward 5 per rule, at most 3 per
+    condition; an app's scope leaves test routes fewer networks per rule, never too many values.
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html"""
     cidrs = [f"198.51.100.{i}/32" for i in range(9)]
     lists = [{"path": "/shop/hooks/*", "cidrs": cidrs}]
     for scope in (
@@ -225,8 +226,9 @@ def test_hosts_and_paths_take_condition_values_so_every_rule_keeps_at_most_five(
                 len(next(iter(c.values())).get("values", [])) for c in rule_conditions(rule)
             )
             assert values == rule.condition_values <= 5
+            check_rule_conditions(rule_conditions(rule))  # at most 3 values per condition
         test_rule = plan_test_routes(cidrs, "X-Release-Slot", scope)[0]
-        assert len(test_rule.cidrs) == CIDRS_PER_RULE - scope.values
+        assert len(test_rule.cidrs) == min(CIDRS_PER_RULE, 5 - 1 - scope.values)
 
 
 def test_an_app_on_a_shared_listener_lives_in_its_priority_block():

@@ -32,10 +32,13 @@ from phoenix_aws.naming import (
     S3_BUCKET_PREFIX,
     SSM_PARAMETER_NAME,
     TARGET_GROUP_NAME,
+    WAF_METRIC_NAME,
     WAF_NAME,
     bucket_prefix,
     physical_name,
 )
+from phoenix_aws.waf import _visibility as acl_visibility
+from phoenix_aws.waf import web_acl_rules
 
 from offline import mocks
 from policy.rules.identity import NAME_LIMITS
@@ -89,12 +92,24 @@ GENERATED = {
 }
 
 
+def waf_metric_names(project: str, stack: str) -> list[str]:
+    """The metric names of every rule of the web ACL (and of the ACL), as the component makes
+    them: found too long for a 99-character stack by the provider's validate (1-128)."""
+    acl = physical_name(project, stack, "waf", rule=WAF_NAME)
+    rules = web_acl_rules(acl, path_rate_limits=[{"path": "/api/telegram/*", "limit": 100}])
+    return [acl_visibility(acl)["metric_name"]] + [
+        r["visibility_config"]["metric_name"] for r in rules
+    ]
+
+
 @settings(max_examples=300, deadline=None)
 @given(project=PULUMI_NAME, stack=PULUMI_NAME)
 def test_every_generated_name_fits_aws_for_any_project_and_stack_name(project, stack):
     for what, make in GENERATED.items():
         rule, name = make(project, stack)
         assert rule.problems(name) == [], f"{what} for {project!r}/{stack!r}"
+    for metric in waf_metric_names(project, stack):
+        assert WAF_METRIC_NAME.problems(metric) == [], metric
 
 
 @pytest.mark.parametrize("length", [1, 15, 16, 17, 37, 63, 64, 100])
@@ -140,6 +155,8 @@ EXTREMES = [
     ("phoenix-aws", "sixteen-chars-12"),
     ("1nternal.Tools_" + "p" * 85, "Stack_" + "s" * 93 + "."),
 ]
+"""The shortest names, the issue's 16-character stack name, and the longest (with every character
+kind Pulumi allows, a digit first)."""
 
 
 @pytest.fixture(scope="module", params=EXTREMES, ids=["shortest", "issue-16", "longest"])
@@ -166,6 +183,11 @@ def test_every_name_input_of_a_whole_stack_is_one_aws_accepts(extreme_run):
             assert rule is not None, f"{resource.type} {key}: a name with no AWS rule in the table"
             assert rule.problems(value) == [], resource.name
             checked += 1
+        if resource.type == "aws:wafv2/webAcl:WebAcl":
+            for block in [resource, *resource["rules"]]:
+                metric = block["visibilityConfig"]["metricName"]
+                assert WAF_METRIC_NAME.problems(metric) == [], metric
+                checked += 1
     assert checked >= 30
 
 

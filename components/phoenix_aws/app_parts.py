@@ -386,7 +386,7 @@ def monitoring_args(plan: AppPlan, *, wiring: dict[str, Any]) -> MonitoringArgs:
         {
             "stack_id": plan.stack_id,
             # Dashboard names take letters, digits, _ and - only (a stack may hold dots).
-            "dashboard_name": physical_name(*plan.args["name_parts"], rule=DASHBOARD_NAME),
+            "dashboard_name": physical_name(*plan.parts, rule=DASHBOARD_NAME),
             "tags": plan.tags,
             **wiring,
             **options,

@@ -23,6 +23,7 @@ from .task_iam import (
     check_policy_arn,
     check_secret_reference,
     check_task_role_policy_arns,
+    cluster_tasks_arn,
     exec_key_policy,
     execution_role_policy,
     secret_resource_arn,
@@ -437,6 +438,10 @@ class Cluster(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        partition, region, account_id, _ = self._where()
+        cluster_tasks = pulumi.Output.all(partition, region, account_id, self.cluster_name).apply(
+            lambda a: cluster_tasks_arn(a[0], a[1], a[2], a[3])
+        )
         task_policy = aws.iam.RolePolicy(
             f"{name}-task-policy",
             role=self.task_role.id,
@@ -446,6 +451,7 @@ class Cluster(pulumi.ComponentResource):
                 self.exec_log_group_arn,
                 self.exec_key_arn,
                 self.cluster_arn,
+                cluster_tasks,
             ).apply(
                 lambda a: json.dumps(
                     task_role_policy(
@@ -454,6 +460,7 @@ class Cluster(pulumi.ComponentResource):
                         exec_log_group_arn=a[2],
                         exec_key_arn=a[3],
                         cluster_arn=a[4],
+                        cluster_tasks=a[5],
                     )
                 )
             ),

@@ -254,9 +254,11 @@ WAF_NAME = NameRule(
 )
 WAF_METRIC_NAME = NameRule(
     "WAF metric name",
-    255,
+    128,
     r"\w#:./-",
     "letters, digits and _ # : . / -",
+    # 128 is what terraform-provider-aws's validate takes (its wafv2 visibility_config schema),
+    # below the API page's own limit.
     "https://docs.aws.amazon.com/waf/latest/APIReference/API_VisibilityConfig.html",
 )
 DASHBOARD_NAME = NameRule(

@@ -6,7 +6,7 @@ switches, ECS Exec sessions), the ECS Exec key; and what ECS accepts as a secret
 import json
 from typing import Any
 
-from .policies import assume_role_policy, key_policy
+from .policies import arn, assume_role_policy, key_policy
 from .validation import check_arn, check_distinct
 
 # ECS Exec (`aws ecs execute-command` → `bin/APP remote`) talks to SSM Session Manager channels.
@@ -167,14 +167,14 @@ def execution_role_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def cluster_tasks_arn(cluster_arn: str) -> str:
-    """Every task of a cluster: `arn:…:ecs:<region>:<account>:task/<cluster name>/*` (the task
-    ARN format with the cluster name, the resource type of DescribeTasks).
+def cluster_tasks_arn(partition: str, region: str, account_id: str, cluster_name: str) -> str:
+    """Every task of a cluster: `arn:<partition>:ecs:<region>:<account>:task/<cluster name>/*`
+    (the task ARN format with the cluster name, the resource type of DescribeTasks), built from
+    the provider's partition, Region and account, never parsed out of another ARN.
     https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html"""
-    prefix, _, cluster_name = cluster_arn.partition(":cluster/")
-    if not cluster_name:
-        raise ValueError(f"expected an ECS cluster ARN (…:cluster/<name>), got {cluster_arn!r}")
-    return f"{prefix}:task/{cluster_name}/*"
+    if not cluster_name or "/" in cluster_name:
+        raise ValueError(f"expected an ECS cluster name, got {cluster_name!r}")
+    return arn(partition, "ecs", region, account_id, f"task/{cluster_name}/*")
 
 
 def task_role_policy(
@@ -184,6 +184,7 @@ def task_role_policy(
     exec_log_group_arn: str | None,
     exec_key_arn: str | None,
     cluster_arn: str | None = None,
+    cluster_tasks: str | None = None,
 ) -> dict:
     """The app's own rights: log in to its database role (IAM auth), read its slots' drain
     switches, learn which of its cluster's tasks ECS is stopping (DescribeTasks: the drain of
@@ -234,13 +235,13 @@ def task_role_policy(
                 "Resource": sorted(drain_parameter_arns),
             }
         )
-    if cluster_arn:
+    if cluster_arn and cluster_tasks:
         statements.append(
             {
                 "Sid": "DrainStoppingTasks",
                 "Effect": "Allow",
                 "Action": "ecs:DescribeTasks",
-                "Resource": cluster_tasks_arn(cluster_arn),
+                "Resource": cluster_tasks,
                 "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}},
             }
         )

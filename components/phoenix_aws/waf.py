@@ -20,7 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .load_balancer import check_path_pattern as check_alb_path_pattern
-from .naming import WAF_LOG_GROUP_NAME, WAF_NAME, physical_name
+from .naming import WAF_LOG_GROUP_NAME, WAF_METRIC_NAME, WAF_NAME, physical_name
 from .validation import (
     check_arg,
     check_args,
@@ -255,6 +255,9 @@ def _named(key: str, rule: Callable[[T], object], value: T) -> None:
 
 
 def _visibility(metric: str) -> dict[str, Any]:
+    """Metrics and sampled requests on, under `metric` (cut to the 128 characters a WAF metric
+    name holds, with a hash of the whole name)."""
+    metric = physical_name(metric, rule=WAF_METRIC_NAME)
     return {
         "cloudwatch_metrics_enabled": True,
         "sampled_requests_enabled": True,

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .model import Context, Enforcement, Resource, resource_rule
-from .properties import IAM_ROLE, _json, _map, _seq
+from .properties import IAM_ROLE, WEB_ACL, _json, _map, _seq
 
 # (max length, allowed characters as a regex class, first character must be a letter) per
 # resource type and input. The component side of the same rules is phoenix_aws.naming; the suite
@@ -46,6 +46,8 @@ NAME_LIMITS: dict[tuple[str, str], tuple[int, str, bool]] = {
     ("aws:servicediscovery/service:Service", "name"): (63, "a-z0-9-", False),
 }
 NAMED_TYPES = sorted({type_ for type_, _ in NAME_LIMITS})
+# WAF metric names (the web ACL's and each rule's visibility config): what the provider takes.
+WAF_METRIC_NAME_MAX = 128
 
 
 @resource_rule("aws-physical-names", Enforcement.MANDATORY, *NAMED_TYPES)
@@ -58,6 +60,11 @@ def aws_physical_names(r: Resource, ctx: Context) -> Iterator[str]:
     stack names only. AWS docs: https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html
     (and each service's Create API page, cited in phoenix_aws.naming)
     """
+    if r.type == WEB_ACL:
+        for block in [r.props, *(_map(rule) for rule in _seq(r.props.get("rules")))]:
+            metric = str(_map(block.get("visibilityConfig")).get("metricName") or "")
+            if len(metric) > WAF_METRIC_NAME_MAX:
+                yield f"WAF metric name {metric!r} is longer than {WAF_METRIC_NAME_MAX}"
     for (type_, prop), (limit, allowed, letter_first) in NAME_LIMITS.items():
         value = r.props.get(prop) if r.type == type_ else None
         if not isinstance(value, str) or not value:
