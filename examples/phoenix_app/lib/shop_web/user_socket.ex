@@ -9,7 +9,8 @@ defmodule ShopWeb.UserSocket do
 
   channel "room:*", ShopWeb.RoomChannel
 
-  @impl true
+  # No @impl: Phoenix.LiveView.Socket's own id/1 has none, and one @impl here would make the
+  # compiler warn about it.
   def connect(_params, socket, _connect_info) do
     # Bandit upgrades the HTTP request to a WebSocket in the same process, so the process
     # running connect/3 is the transport that a disconnect message later stops.

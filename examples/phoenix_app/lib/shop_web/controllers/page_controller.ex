@@ -24,7 +24,10 @@ defmodule ShopWeb.PageController do
       const socket = new Phoenix.Socket("/live", PhoenixAwsReconnect.socketOptions())
       const status = document.getElementById("node")
       socket.onClose((event) => {
-        status.textContent = `reconnecting… (the server closed the connection, code ${event.code})`
+        // phoenix.js reconnects after every code but 1000 (up to 1.8.15): then there is no way back.
+        status.textContent = event.code === 1000
+          ? "disconnected: reload the page"
+          : `reconnecting… (the server closed the connection, code ${event.code})`
       })
       socket.connect()
       const lobby = socket.channel("room:lobby", {})
