@@ -33,11 +33,13 @@ def _release(argv: list[str]) -> int:
 
 def _commands() -> dict[str, Callable[[list[str]], int]]:
     from cost.__main__ import main as cost
+    from launch.__main__ import main as launch
     from local.__main__ import main as local
     from policy.offline import main as policy
 
     return {
         "python -m local": lambda argv: local(argv, mocks.STACKS_DIR.parent),
+        "python -m launch": lambda argv: launch(argv, mocks.STACKS_DIR.parent),
         "python -m cost": cost,
         "python -m policy.offline": policy,
         "python -m release": _release,
@@ -139,6 +141,7 @@ def test_an_unknown_stack_is_one_line(stacks, command, extra):
         ("python -m release", ["dev", "launch"], "argument action: invalid choice: 'launch'"),
         ("python docs/generate.py", ["--write"], "unrecognized arguments: --write"),
         ("python -m local", ["sideways"], "argument action: invalid choice: 'sideways'"),
+        ("python -m launch", [], "the following arguments are required: app"),
     ],
 )
 def test_a_bad_argument_is_one_line_naming_it(stacks, command, argv, says):
