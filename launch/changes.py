@@ -66,6 +66,7 @@ def plan_app(app: App) -> Plan:
     _config(app, rename, plan)
     _deps(app, plan)
     _endpoint(app, rename, plan)
+    _application(app, rename, plan)
     _todo(app, rename, plan)
     return plan
 
@@ -129,11 +130,73 @@ def _endpoint(app: App, rename: Renamer, plan: Plan) -> None:
     plan.add(path, before, after, "the health endpoint, first")
 
 
+def _marked_lines(indent: str, *lines: str) -> str:
+    body = "".join(f"{indent}{line}\n" for line in lines)
+    return f"{indent}# {contract.BEGIN}\n{body}{indent}# {contract.END}\n"
+
+
+def _application(app: App, rename: Renamer, plan: Plan) -> None:
+    """The children the contract needs, as the example starts them: the PubSub adapter
+    runtime.exs chooses, the socket registry before the endpoint, the drain and the metric after
+    it. Only in the generated shape (every anchor found); otherwise it is a to-do."""
+    if app.application_file is None:
+        return
+    path = app.root / app.application_file
+    before = _text(path) or ""
+    if has_block(before):
+        return
+    module, web = app.module, app.web_module
+    pubsub = re.search(
+        rf"^(\s*)\{{Phoenix\.PubSub, name: {re.escape(module)}\.PubSub\}},\n", before, re.M
+    )
+    endpoint = re.search(rf"^(\s*){re.escape(web)}\.Endpoint\n", before, re.M)
+    start = re.search(r"^(\s*)Supervisor\.start_link\(children,", before, re.M)
+    last_end = before.rstrip().rfind("\nend")
+    if not (pubsub and endpoint and start and last_end > 0) or pubsub.start() > endpoint.start():
+        return  # _todo says what to do by hand
+    pieces = [
+        (
+            pubsub.start(),
+            pubsub.end(),
+            _marked_lines(
+                pubsub.group(1),
+                "# The adapter config/runtime.exs chooses (PUBSUB_ADAPTER: erlang or redis).",
+                f"{{Phoenix.PubSub, [name: {module}.PubSub] ++ "
+                f"Application.get_env(:{app.otp_app}, :pubsub, [])}},",
+            ),
+        ),
+        (
+            endpoint.start(),
+            endpoint.start(),
+            _marked_lines(
+                endpoint.group(1),
+                "# Before the endpoint: sockets register here when they connect (the drain).",
+                f"{module}.Drain.Sockets,",
+            ),
+        ),
+        (
+            start.start(),
+            start.start(),
+            _marked_lines(start.group(1), "children = children ++ drain() ++ metrics()"),
+        ),
+        (
+            last_end + 1,
+            last_end + 1,
+            "\n" + block(contract.example_application_helpers(rename), "  #"),
+        ),
+    ]
+    after = before
+    for begin, end, text in sorted(pieces, reverse=True):
+        after = after[:begin] + text + after[end:]
+    plan.add(path, before, after, "the drain's children, as examples/phoenix_app starts them")
+
+
 def _todo(app: App, rename: Renamer, plan: Plan) -> None:
     """The wiring launch does not edit in the app's own modules, said exactly."""
     module = app.module
     application = _text(app.root / app.application_file) if app.application_file else None
-    if application is not None and f"{module}.Drain.Sockets" not in application:
+    planned = any(c.path == app.root / str(app.application_file) for c in plan.changes)
+    if application is not None and not planned and f"{module}.Drain.Sockets" not in application:
         plan.todo.append(
             f"{app.application_file}: in the children, start {module}.Drain.Sockets before "
             f"{app.web_module}.Endpoint, give Phoenix.PubSub the adapter runtime.exs chooses "

@@ -162,3 +162,12 @@ HEALTH_PLUG_COMMENT = (
 )
 PROD_GUARD = 'if config_env() == :prod and System.get_env("PHOENIX_AWS_STACK") == nil do'
 PROD_GUARD_NOTE = "# phoenix-aws: on AWS the marked block at the end configures production"
+
+
+def example_application_helpers(rename: Renamer) -> str:
+    """The example Application's private functions that start the drain and the metric after
+    the endpoint (drain/0, its stops/1, metrics/0), renamed."""
+    text = (EXAMPLE / "lib" / "shop" / "application.ex").read_text()
+    start = text.index("  # After the endpoint, so they stop first at shutdown.")
+    end = text.rindex("\nend")
+    return rename.text(text[start:end].rstrip())

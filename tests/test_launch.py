@@ -249,3 +249,16 @@ def test_the_generated_prod_config_steps_aside_only_on_phoenix_aws(plain):
 def test_a_channel_app_without_ecto_evaluates_too(blog_elixir):
     assert not [line for line in blog_elixir if line.startswith("runtime-error")], blog_elixir
     assert config_line(blog_elixir, "pubsub") == "[]"
+
+
+def test_the_application_starts_the_drain_as_the_example_does(plain, blog):
+    application = plain.files()["lib/shop/application.ex"]
+    children = application.split("children = [", 1)[1].split("opts = ", 1)[0]
+    assert children.index("Shop.Drain.Sockets,") < children.index("ShopWeb.Endpoint")
+    assert "[name: Shop.PubSub] ++ Application.get_env(:shop, :pubsub, [])" in children
+    assert "children = children ++ drain() ++ metrics()" in application
+    example = (EXAMPLE / "lib/shop/application.ex").read_text()
+    helpers = example[example.index("  # After the endpoint") : example.rindex("\nend")].rstrip()
+    assert helpers in application  # the example's drain/0, stops/1 and metrics/0, as they are
+    assert "Blog.Drain.Shedder" in blog.files()["lib/blog/application.ex"]
+    assert not any("application.ex: in the children" in line for line in plain.out)
