@@ -116,10 +116,10 @@ def mock_arn(type_token: str, name: str, partition: str = "aws") -> str:
     return f"arn:{partition}:mock:{REGION}:{ACCOUNT_ID}:{kind}/{name}"
 
 
-def mock_listener_arn(load_balancer: str, name: str) -> str:
+def mock_listener_arn(load_balancer: str, name: str, partition: str = "aws") -> str:
     """An ALB listener's ARN names its load balancer, as AWS's do:
     `listener/app/<load balancer>/<id>/<listener id>`."""
-    prefix = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:listener"
+    prefix = f"arn:{partition}:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:listener"
     return f"{prefix}/app/{load_balancer}/abc/{name}"
 
 
@@ -140,7 +140,7 @@ def _computed_state(
     if type_token == "aws:lb/listener:Listener":
         # ALB listener ARNs name their load balancer: listener/app/<lb name>/<lb id>/<id>.
         balancer = str(inputs.get("loadBalancerArn") or "lb").rsplit("/", 1)[-1]
-        state["arn"] = mock_listener_arn(balancer, name)
+        state["arn"] = mock_listener_arn(balancer, name, partition)
     if type_token == "aws:lb/targetGroup:TargetGroup":
         state["arnSuffix"] = f"targetgroup/{inputs.get('name', name)}/abc"
     if type_token == "aws:rds/instance:Instance":

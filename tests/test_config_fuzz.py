@@ -403,6 +403,7 @@ BAD_VALUES: list[tuple[Path, list[Any]]] = [
     (("database", "instance_class"), ["m7g.large"]),
     (("app", "name"), ["Shop", "my-app", "a" * 60]),
     (("tags",), [{"aws:team": "web"}]),
+    (("app", "run_as_user"), ["0:0", "1000:0", "app:root", "root", "4294967295"]),
 ]
 
 
@@ -459,6 +460,16 @@ def too_many_managed_policies(draw):
     if draw(st.booleans()):
         names = ["arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess"] * 2
     return Mutation(("app", "task_role_policy_arns"), names)
+
+
+@st.composite
+def too_many_security_group_rules(draw):
+    """One inbound rule per network and listener port: more networks than the load balancer's
+    security group holds rules for (60: 30 networks with HTTPS, 60 with plain HTTP only)."""
+    count = draw(st.integers(31, 90))
+    return Mutation(
+        ("edge", "ingress_cidrs"), [f"198.51.{i // 256}.{i % 256}/32" for i in range(count)]
+    )
 
 
 LIST_LEAVES = [
@@ -545,6 +556,7 @@ def long_values(draw):
 MALFORMED_19 = {
     "tag limits": tag_limits(),
     "managed policies": too_many_managed_policies(),
+    "security group rules": too_many_security_group_rules(),
     "duplicate entry": duplicate_entries(),
     "window overlap": window_over_the_snapshot_window(),
     "port collision": port_collisions(),
@@ -667,6 +679,16 @@ def test_more_managed_policies_than_iam_attaches_are_refused(case):
     """IAM quota: 10 managed policies per role
     (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html)."""
     assert_clean(refused(case.raw), case.path)
+
+
+@FAST
+@given(too_many_security_group_rules())
+def test_more_networks_than_the_security_group_holds_rules_for_are_refused(case):
+    """VPC quota: 60 inbound rules per security group
+    (https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups)."""
+    message = refused(case.raw)
+    assert_clean(message, case.path)
+    assert "inbound rules" in message
 
 
 @FAST

@@ -275,6 +275,34 @@ def one_edit(draw_lists, data):
     return lists
 
 
+@given(allow_lists.filter(bool), st.data())
+def test_a_removal_and_an_addition_in_one_edit_never_reuse_a_priority_still_being_deleted(
+    before, data
+):
+    """One edit removes a path and adds another: during the update the new rules are created
+    while the removed ones still exist (AWS refuses two rules on one priority), so no new rule may
+    take a priority the removed path's rules hold. The next deployment may reuse them."""
+    deployed, bands = deployed_rules(before, None)
+    removed = before[data.draw(st.integers(0, len(before) - 1), label="removed")]
+    new_path = data.draw(
+        paths.filter(lambda p: p not in [e["path"] for e in before]), label="added"
+    )
+    after = [e for e in before if e is not removed]
+    after.insert(
+        data.draw(st.integers(0, len(after))), {"path": new_path, "cidrs": ["192.0.2.0/24"]}
+    )
+    planned, after_bands = deployed_rules(after, bands)
+    removed_group = path_group(removed["path"])
+    held_by_removed = {p for p, key in deployed.items() if key.startswith(removed_group)}
+    added_group = path_group(new_path)
+    added_priorities = {p for p, key in planned.items() if key.startswith(added_group)}
+    assert not added_priorities & held_by_removed
+    for priority, key in planned.items():
+        assert deployed.get(priority, key) == key
+    # Once the removal is deployed, its band is free again (the exported bands drop it).
+    assert removed_group not in after_bands
+
+
 @given(allow_lists, st.data())
 def test_one_edit_never_hands_a_deployed_priority_to_another_rule(before, data):
     """Adding or removing a path or a CIDR: every priority the deployed graph holds is, after

@@ -6,7 +6,12 @@ import json
 
 import harness
 import pytest
-from phoenix_aws.cluster import Cluster, execution_role_policy, secret_resource_arn
+from phoenix_aws.cluster import (
+    Cluster,
+    check_kms_key_arns,
+    execution_role_policy,
+    secret_resource_arn,
+)
 from phoenix_aws.fargate import service_replacement_reasons
 from phoenix_aws.release_slot import (
     RESERVED_ENV_NAMES,
@@ -681,3 +686,79 @@ def test_cluster_component_is_usable_alone():
 def test_logical_names_are_unique_per_program(prod):
     names = [r.name for r in prod.resources]
     assert len(names) == len(set(names))
+
+
+def closure(run, resource) -> set[str]:
+    """Names of everything `resource` waits for, transitively (dependencies and their parents'
+    children, as the engine orders them)."""
+    seen: set[str] = set()
+    pending = list(resource.dependencies)
+    while pending:
+        urn = pending.pop()
+        if urn in seen:
+            continue
+        seen.add(urn)
+        found = [r for r in run.resources if r.urn == urn]
+        if found:
+            pending.extend(found[0].dependencies)
+        pending.extend(r.urn for r in run.resources if r.parent == urn)
+    return {r.name for r in run.resources if r.urn in seen}
+
+
+def test_every_secret_a_task_reads_has_its_value_before_the_task_definition(dev_redis):
+    """REDIS_URL's version waits for the Redis endpoint; a task definition that referenced the
+    secret as soon as it existed started tasks that failed with ResourceInitializationError
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/troubleshoot-task-init-errors.html).
+    Every generated secret the slots read (REDIS_URL, SECRET_KEY_BASE, RELEASE_COOKIE) is
+    waited for with its value."""
+    versions = {
+        r.name.removesuffix("-value"): r.name
+        for r in dev_redis.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    }
+    assert {"pubsub-url", "cluster-secret-key-base", "cluster-release-cookie"} <= set(versions)
+    for task in dev_redis.of_type("aws:ecs/taskDefinition:TaskDefinition"):
+        waits_for = closure(dev_redis, task)
+        for secret, version in versions.items():
+            if secret in waits_for:
+                assert version in waits_for, (task.name, secret)
+        assert "pubsub-url-value" in waits_for, task.name
+
+
+def test_ecs_roles_trust_ecs_only_for_this_accounts_tasks_in_this_region(prod):
+    """Confused deputy (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html):
+    the task role and both execution roles are assumable by ECS only for this account's tasks."""
+    for role in ("cluster-task-role", "cluster-execution-role", "cluster-admin-execution-role"):
+        (statement,) = json.loads(prod.named(role)["assumeRolePolicy"])["Statement"]
+        assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+        assert statement["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": harness.ACCOUNT_ID},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{harness.REGION}:{harness.ACCOUNT_ID}:*"},
+        }
+
+
+def test_secrets_under_a_customer_managed_key_are_decryptable_with_exactly_that_key():
+    """ECS reads a secret encrypted with a customer-managed key only if the execution role may
+    kms:Decrypt with it (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html#secrets-iam).
+    The grant names exactly the given keys and holds only through Secrets Manager or SSM."""
+    key = "arn:aws:kms:eu-west-1:111122223333:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+    policy = execution_role_policy(
+        ["arn:aws:secretsmanager:eu-west-1:111122223333:secret:shop/x-AbCdEf"],
+        "arn:aws:logs:eu-west-1:111122223333:log-group:/ecs/shop",
+        [],
+        [key],
+        "eu-west-1",
+    )
+    (decrypt,) = [st for st in policy["Statement"] if "kms:Decrypt" in str(st["Action"])]
+    assert decrypt["Resource"] == [key]
+    assert decrypt["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": [
+                "secretsmanager.eu-west-1.amazonaws.com",
+                "ssm.eu-west-1.amazonaws.com",
+            ]
+        }
+    }
+    plain = execution_role_policy(["arn:aws:ssm:eu-west-1:1:parameter/x"], "l", [])
+    assert not [st for st in plain["Statement"] if "kms" in str(st["Action"])]
+    with pytest.raises(ValueError, match="expected the full ARN of a KMS key"):
+        check_kms_key_arns(["alias/shop-secrets"])

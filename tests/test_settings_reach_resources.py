@@ -16,6 +16,7 @@ from stacks.settings import StackSettings
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/phoenix-aws-prod@sha256:" + "c" * 64
 SENTRY = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/sentry-AbCdEf"
 POLICY = "arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess"
+SECRETS_KEY = "arn:aws:kms:eu-west-1:111122223333:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
 
 NON_DEFAULT = {
     "network": {
@@ -83,6 +84,7 @@ NON_DEFAULT = {
         "cpu_architecture": "X86_64",
         "env": {"POOL_SIZE": "25"},
         "secrets": {"SENTRY_DSN": SENTRY},
+        "secret_kms_key_arns": [SECRETS_KEY],
         "stop_timeout_seconds": 100,
         "health_check_grace_period_seconds": 90,
         "run_as_user": "1001",
@@ -245,6 +247,10 @@ WHERE = {
         70,
     ),
     "app.task_role_policy_arns": ("cluster-task-policy-0", "policyArn", POLICY),
+    "app.secret_kms_key_arns": lambda r: any(
+        st.get("Action") == "kms:Decrypt" and st.get("Resource") == [SECRETS_KEY]
+        for st in json.loads(r.named("cluster-execution-policy")["policy"])["Statement"]
+    ),
     "app.release_module": (
         "slot-green-migrate-run",
         "environment.MIGRATION_COMMAND",

@@ -37,6 +37,10 @@ class AppOptions(TypedDict):
     """Extra plain environment; reserved and secret-looking names are refused. Default: none."""
     secrets: NotRequired[dict[str, str]]
     """Env name → Secrets Manager secret or SSM parameter ARN. Default: none."""
+    secret_kms_key_arns: NotRequired[list[str]]
+    """Customer-managed KMS keys that encrypt `secrets`: the execution roles get `kms:Decrypt` on
+    exactly these (through Secrets Manager and SSM only). Default: none (the AWS-managed key
+    needs no grant)."""
     secret_env: NotRequired[bool]
     """Treat `env` and `secrets` as secret values (e.g. they came from Pulumi secret config):
     they stay secret in the task definitions and the state they reach. Default: false."""

@@ -283,6 +283,7 @@ def cluster_args(plan: AppPlan, *, vpc_id: Any, wiring: dict[str, Any]) -> Clust
         "name_parts": plan.parts,
         "vpc_id": vpc_id,
         "task_role_policy_arns": list(app.get("task_role_policy_arns") or []),
+        "secret_kms_key_arns": list(app.get("secret_kms_key_arns") or []),
         "draining_slots": [s.value for s in Slot if plan.slot(s.value).get("draining")],
         "drain_window_seconds": release.get("drain_window_seconds", 300),
         "tags": plan.tags,

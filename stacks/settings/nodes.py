@@ -4,7 +4,7 @@ distribution, logs, generated secrets)."""
 from typing import Annotated, Literal
 
 from phoenix_aws.app_args import AppOptions, ClusterOptions
-from phoenix_aws.cluster import check_namespace, check_task_role_policy_arns
+from phoenix_aws.cluster import check_kms_key_arns, check_namespace, check_task_role_policy_arns
 from phoenix_aws.container import (
     app_database_role,
     check_app_name,
@@ -52,6 +52,9 @@ class AppSettings(Frozen):
     """Extra plain environment. Reserved and secret-looking names are refused."""
     secrets: Annotated[dict[str, str], ruled(check_secret_env)] = {}
     """Extra secrets: env name → an existing Secrets Manager secret or SSM parameter ARN."""
+    secret_kms_key_arns: Annotated[list[str], ruled(check_kms_key_arns)] = []
+    """Customer-managed KMS keys (key ARNs) that encrypt `secrets`: the tasks' execution roles
+    may decrypt with exactly these keys, and only through Secrets Manager or SSM."""
     stop_timeout_seconds: Annotated[int, ruled(check_stop_timeout)] = 120
     """SIGTERM → SIGKILL, 2-120 on Fargate. The app fits its shutdown into it: 10 s for the BEAM,
     the rest split between the socket drainer and the HTTP server's wait for open requests (a
@@ -124,6 +127,7 @@ class AppSettings(Frozen):
             cpu_architecture=self.cpu_architecture,
             env=dict(self.env),
             secrets=dict(self.secrets),
+            secret_kms_key_arns=list(self.secret_kms_key_arns),
             stop_timeout_seconds=self.stop_timeout_seconds,
             health_check_grace_period_seconds=self.health_check_grace_period_seconds,
             run_as_user=self.run_as_user,
