@@ -29,11 +29,22 @@ defmodule Shop.Drain.ECS do
   defp decoded(body), do: {:ok, body}
 
   @doc """
-  `{:ok, %{task_arn => desired_status}}` of `task_arns` (at most 100, DescribeTasks' limit), or
-  `{:error, reason}`. Tasks ECS no longer knows are left out.
+  `{:ok, %{task_arn => desired_status}}` of `task_arns`, or `{:error, reason}`: one DescribeTasks
+  call per 100 tasks (its limit). Tasks ECS no longer knows are left out.
   """
   @spec desired_statuses(String.t(), [String.t()]) :: {:ok, map} | {:error, term}
-  def desired_statuses(cluster, task_arns) when length(task_arns) <= 100 do
+  def desired_statuses(cluster, task_arns) do
+    task_arns
+    |> Enum.chunk_every(100)
+    |> Enum.reduce_while({:ok, %{}}, fn chunk, {:ok, found} ->
+      case describe_tasks(cluster, chunk) do
+        {:ok, statuses} -> {:cont, {:ok, Map.merge(found, statuses)}}
+        error -> {:halt, error}
+      end
+    end)
+  end
+
+  defp describe_tasks(cluster, task_arns) do
     operation =
       ExAws.Operation.JSON.new(:ecs,
         data: %{"cluster" => cluster, "tasks" => task_arns},
