@@ -10,6 +10,7 @@ from phoenix_aws import PhoenixApp
 from stacks.deployed import deployed_outputs
 from stacks.settings import (
     RELEASE_CHANGE_ENV,
+    RELEASE_EXPECTED_ENV,
     ConfigError,
     placeholder_warnings,
     release_change_problems,
@@ -21,7 +22,8 @@ deployed = deployed_outputs()  # this stack's last outputs ({} on the first depl
 problems = release_change_problems(
     settings.release.state(),
     deployed.get("release_state"),
-    allowed=os.environ.get(RELEASE_CHANGE_ENV) == "1",
+    expected=os.environ.get(RELEASE_EXPECTED_ENV),
+    by_hand=os.environ.get(RELEASE_CHANGE_ENV) == "1",
 )
 if problems:
     raise ConfigError(problems)

@@ -44,6 +44,11 @@ USAGE_CATALOG: dict[str, tuple[str, str | None, str]] = {
     ),
     "elasticache_backup": ("ElastiCache snapshot storage", None, "GB-month"),
     "sns": ("SNS notifications", None, "notification"),
+    "dynamodb_requests": (
+        "DynamoDB on-demand requests and storage (the release lock and history)",
+        None,
+        "million requests",
+    ),
     "kms_rotation": ("KMS key rotations (each rotated backing key)", "kms.key", "key-month"),
 }
 

@@ -490,6 +490,9 @@ RULES: dict[str, Rule] = {
     "aws:s3/bucket:Bucket": usage_only("s3_storage", "storage and requests are billed"),
     "aws:s3/bucketV2:BucketV2": usage_only("s3_storage", "storage and requests are billed"),
     "aws:sns/topic:Topic": usage_only("sns", "notifications are billed"),
+    "aws:dynamodb/table:Table": usage_only(
+        "dynamodb_requests", "on-demand: requests, storage and backups are billed"
+    ),
 }
 
 

@@ -457,7 +457,7 @@ def stack_names() -> list[str]:
 # The program is deterministic for a given config, stack, last outputs and release flag, and
 # callers only read a Run: one run per distinct input serves the whole process.
 _RUNS: dict[str, Run] = {}
-_ENV_THE_PROGRAM_READS = ("PHOENIX_AWS_RELEASE_CHANGE",)
+_ENV_THE_PROGRAM_READS = ("PHOENIX_AWS_RELEASE_CHANGE", "PHOENIX_AWS_RELEASE_EXPECTED")
 
 
 def run_main(

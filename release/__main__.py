@@ -1,16 +1,24 @@
 """`python -m release <stack> <action>` — blue-green releases and the operator's daily loop.
 
   deploy    build (or take --image) and put it on the idle slot, scaled up, without traffic
-  promote   pre-flight, migrations, smoke test through the test route, canary steps, flip `live`
+  promote   pre-flight, migrations, smoke test through the test route, canary steps watching the
+            slot's alarms, flip `live`
   drain     bake, tell the old slot to shed its WebSockets, wait for them, scale it down in waves
-  rollback  flip `live` back while the old slot still runs (or cancel a promotion in progress)
-  status    show both slots, their health and what to do next
+  rollback  move traffic back to the previous slot in seconds (listener rules), then reconcile
+            the stack and drain the bad slot (--redeploy: start a drained previous release again)
+  status    the deployed release, the lock's holder, the listener's weights, health, history
+  sync      write the deployed release section into the stack file and show the diff
+  unlock    break a stale release lock (--force: a live one)
+  up        a plain `pulumi up` of the checkout, holding the release lock (what CI runs)
   logs      print the app's recent logs (--slot, --since, --follow)
   console   open a remote IEx on a running node of a slot (ECS Exec)
 
-Each step edits stacks/Pulumi.<stack>.yaml and runs `pulumi up` (Pulumi Automation API); the file
-is kept only when the up succeeds, and each kept change is committed on a release/<stack>/… branch
-for review. Add --plan to print the steps without running anything (no Pulumi CLI needed).
+The deployed stack is the truth: each action plans from the release section the stack exports,
+holds the stack's release lock (in AWS) from its first step to its last, and before every
+`pulumi up` checks that nobody changed the deployed release since. Each step writes its change
+into stacks/Pulumi.<stack>.yaml and runs `pulumi up` (Pulumi Automation API); each kept change is
+committed on a release/<stack>/… branch for review. --plan prints the steps and how long each
+takes, from the stack file, without running anything (no Pulumi CLI needed).
 
 Exit codes: 0 done (or nothing to do), 1 a step failed, 2 cannot run here (missing tool, stack
 or stack file), 3 refused (the message says why; nothing was changed by the refused step).
@@ -21,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -39,32 +48,42 @@ from release.engine import (
     EngineUnavailableError,
     StackDriver,
 )
+from release.lock import LockError, LockHeld, ReleaseLock, default_owner
 from release.ops import MissingToolError, OpsError, open_console, tail_logs
 from release.plan import (
     ACTIONS,
     BUILD,
+    Facts,
     NothingToDo,
     Options,
     PlanError,
     StackConfigError,
-    Step,
-    describe_changes,
-    other,
     plan_for_stack,
 )
 from release.record import GitRecorder, Recorder
-from release.runner import ReleaseError, Runner, Tester, target_health
+from release.report import describe, print_estimates, status, sync
+from release.runner import ReleaseError, Runner, Tester, deployed_release, target_health
 from release.smoke import smoke_test
 from release.stack_file import StackFile, StackFileError
+from release.traffic import TrafficError
+from release.truth import (
+    check_listener,
+    previous_release,
+    record_history,
+    resumed_options,
+    take_the_stack,
+)
 from stacks.settings import (
     ConfigError,
     check_stack_config,
     raw_config_from_pulumi,
     region_problems,
+    release_section,
 )
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 OPS_ACTIONS = ("logs", "console")
+STACK_ACTIONS = ("sync", "unlock", "up")
 HEALTH_GATED = ("promote", "rollback")
 """Actions whose plan depends on the slots' health: a failed health read stops them."""
 
@@ -103,7 +122,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("stack", help="stack name (stacks/Pulumi.<stack>.yaml)")
-    parser.add_argument("action", choices=(*ACTIONS, *OPS_ACTIONS))
+    parser.add_argument("action", choices=(*ACTIONS, *STACK_ACTIONS, *OPS_ACTIONS))
     parser.add_argument(
         "--image", default=BUILD, help="deploy: image pinned by digest, or 'build' (default)"
     )
@@ -113,14 +132,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--count",
         type=_count_at_least(1, "tasks"),
-        help="deploy: tasks on the new slot (default: as many as live)",
+        help="deploy: tasks on the new slot (default: as many as live runs now)",
     )
     parser.add_argument("--canary", default="", help="promote: canary steps in percent, e.g. 10,50")
     parser.add_argument(
         "--bake",
         type=_count_at_least(0, "seconds"),
         default=300,
-        help="seconds to bake each canary step / before draining (default 300)",
+        help="seconds to bake each canary step (watching its alarms) / before draining "
+        "(default 300)",
     )
     parser.add_argument(
         "--drain-batch",
@@ -141,6 +161,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="drain: scale down once at most this many WebSockets are open (default 0)",
     )
     parser.add_argument(
+        "--force",
+        action="store_true",
+        help="drain: scale down even if sockets are still open when the wait ends; "
+        "unlock: break a lock whose release is still running",
+    )
+    parser.add_argument(
+        "--redeploy",
+        action="store_true",
+        help="rollback: start the previous release again when its slot was drained (minutes)",
+    )
+    parser.add_argument("--refresh", action="store_true", help="up: refresh the state first")
+    parser.add_argument(
         "--slot",
         choices=("blue", "green"),
         help="drain: the slot to drain (default: idle); logs: that slot only; "
@@ -151,9 +183,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--follow", action="store_true", help="logs: keep printing new events")
     parser.add_argument(
-        "--plan", action="store_true", help="print the steps only (no Pulumi CLI needed)"
+        "--plan",
+        action="store_true",
+        help="print the steps and their durations only (no Pulumi CLI needed)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    # What the operator typed after the action, to write into `in_progress` (resume).
+    args.options_text = shlex.join(a for a in argv[2:] if a != "--plan") if len(argv) > 2 else ""
+    return args
 
 
 def options_from(args: argparse.Namespace) -> Options:
@@ -173,77 +210,9 @@ def options_from(args: argparse.Namespace) -> Options:
         drain_pause_seconds=args.drain_pause,
         socket_threshold=args.drain_threshold,
         slot=args.slot,
+        force=args.force,
+        redeploy=args.redeploy,
     )
-
-
-def describe(
-    release: Mapping[str, Any],
-    healthy: Mapping[str, int] | None = None,
-    health_note: str = "",
-) -> str:
-    live = release.get("live", "blue")
-    lines = [f"live: {live}   canary to idle: {release.get('canary_percent', 0)}%"]
-    if release.get("promoting"):
-        lines.append(
-            f"promoting: {release['promoting']} (run promote to continue, rollback to cancel)"
-        )
-    for slot in ("blue", "green"):
-        cfg = release.get(slot) or {}
-        health = f", healthy {healthy[slot]}" if healthy and slot in healthy else ""
-        role = "live" if slot == live else "idle"
-        draining = "  draining" if cfg.get("draining") else ""
-        lines.append(
-            f"{slot:5} ({role}): {cfg.get('image') or '-'}  "
-            f"tasks {cfg.get('desired_count', 0)}{health}  "
-            f"version {cfg.get('version') or '-'}{draining}"
-        )
-    if health_note:
-        lines.append(health_note)
-    idle = other(live)
-    if release.get("promoting"):
-        lines.append("next: promote")
-    elif (release.get(idle) or {}).get("desired_count"):
-        lines.append(
-            "next: promote (new release on idle), or drain (old release kept for rollback)"
-            if not (release.get(idle) or {}).get("run_migrations", True)
-            else "next: drain (the previous release, kept for rollback), or rollback"
-        )
-    else:
-        lines.append("next: deploy")
-    return "\n".join(lines)
-
-
-def describe_step(number: int, step: Step) -> str:
-    line = f"{number}. {step.title}"
-    if step.changes:
-        line += f"\n     set {describe_changes(step.changes)}; pulumi up"
-    if step.socket_drain_slot:
-        line += f" (at most {step.wait_seconds} s)"
-    elif step.wait_seconds:
-        line += f" ({step.wait_seconds} s)"
-    return line
-
-
-def check_deployed(release: Mapping[str, Any], state: Any, stack_path: Path) -> list[str]:
-    """Where the stack file's `live`, `canary_percent`, `promoting` differ from the deployed
-    `release_state` output (a checkout behind the last release)."""
-    if not isinstance(state, Mapping):
-        return []
-    file_values = {
-        "live": release.get("live", "blue"),
-        "canary_percent": int(release.get("canary_percent", 0) or 0),
-        "promoting": release.get("promoting") or None,
-    }
-    deployed = {
-        "live": state.get("live", "blue"),
-        "canary_percent": int(state.get("canary_percent", 0) or 0),
-        "promoting": state.get("promoting") or None,
-    }
-    return [
-        f"{key} is {file_values[key]!r} in {stack_path.name} but {deployed[key]!r} on the stack"
-        for key in file_values
-        if file_values[key] != deployed[key]
-    ]
 
 
 @dataclass
@@ -261,6 +230,8 @@ class Services:
     tester: Tester = smoke_test
     which: Callable[[str], str | None] = shutil.which
     run: Callable[..., Any] = subprocess.run
+    owner: str = field(default_factory=default_owner)
+    """Who this release is, as the lock and `in_progress` show it."""
 
 
 def main(argv: list[str] | None = None, services: Services | None = None) -> int:
@@ -278,13 +249,13 @@ def main(argv: list[str] | None = None, services: Services | None = None) -> int
     except NothingToDo as exc:
         s.echo(f"nothing to do: {exc}")
         return 0
-    except PlanError as exc:
+    except (PlanError, LockHeld) as exc:
         s.error(f"{prefix}: refused: {exc}")
         return 3
     except (EngineUnavailableError, StackFileError, MissingToolError) as exc:
         s.error(f"{prefix}: {exc}")
         return 2
-    except (EngineError, ReleaseError, OpsError) as exc:
+    except (EngineError, ReleaseError, OpsError, LockError, TrafficError) as exc:
         s.error(f"{prefix}: failed: {exc}")
         return 1
     except OSError as exc:  # the stack file cannot be written, a tool cannot be started
@@ -316,66 +287,167 @@ def _run(args: argparse.Namespace, s: Services) -> int:
     except ConfigError as exc:
         raise StackConfigError(f"the stack file is not valid as it is: {exc}") from None
     try:
-        options = options_from(args)
+        options_from(args)
     except PlanError as exc:  # a malformed option value is a bad argument
         raise CommandError(str(exc)) from None
-    raw = raw_config_from_pulumi(config)
-    release = dict(raw.get("release") or {})
     if args.plan:
-        s.echo(describe(release))
-        steps = plan_for_stack(args.action, raw, options)
-        if args.action != "status":
-            s.echo(f"plan for {args.action} on {args.stack} (nothing is run with --plan):")
-            for number, step in enumerate(steps, start=1):
-                s.echo(describe_step(number, step))
-        return 0
+        if args.action in STACK_ACTIONS:
+            raise PlanError(f"--plan prints release steps; {args.action} has none")
+        return _print_plan(args, s, raw_config_from_pulumi(config))
 
     driver = s.driver(args.stack, s.project_dir, s.echo)
     outputs = driver.outputs()
-    behind = check_deployed(release, outputs.get("release_state"), stack_file.path)
-    if "release_state" not in outputs and args.action != "status":
-        s.echo(
-            "note: the stack exports no release_state yet, so this checkout cannot be compared "
-            "with what is deployed; make sure it is up to date with the last release"
-        )
-    if behind and args.action != "status":
-        raise PlanError(
-            "the stack file does not say what is deployed: "
-            + "; ".join(behind)
-            + ". Your checkout is behind the last release: merge its release branch (or pull "
-            "main) before releasing, so this release does not undo it"
-        )
+    on_stack = deployed_release(outputs)
+    if args.action == "sync":
+        return sync(stack_file, on_stack, s.echo)
     aws = s.aws(config)
-    healthy: dict[str, int] | None = None
-    note = ""
-    if args.action in HEALTH_GATED:
-        healthy = target_health(aws, outputs)
-    elif args.action == "status":
-        try:
-            healthy = target_health(aws, outputs)
-        except Exception as exc:  # status still shows what it can
-            note = f"health: unknown ({exc})"
-    s.echo(describe(release, healthy, note))
+    lock = _lock(aws, outputs, args.stack, s)
     if args.action == "status":
-        for line in behind:
-            s.echo(f"warning: {line}")
+        return status(
+            echo=s.echo,
+            clock=s.clock,
+            stack_file=stack_file,
+            outputs=outputs,
+            on_stack=on_stack,
+            aws=aws,
+            lock=lock,
+        )
+    if args.action == "unlock":
+        return _unlock(args, s, lock)
+    holder = lock.acquire(args.action, f"{args.action} {args.options_text}".strip())
+    s.echo(f"release lock of {args.stack} taken by {holder.owner}")
+    try:
+        outputs = driver.outputs()  # read again under the lock: nobody can change it now
+        on_stack = deployed_release(outputs)
+        check_listener(args.action, outputs, on_stack, aws)
+        take_the_stack(stack_file, on_stack, s.echo, up=args.action == "up")
+        if args.action == "up":
+            return _plain_up(args, s, driver, stack_file, on_stack, lock)
+        recorded = resumed_options(args.action, args.stack, args.options_text, on_stack, s.echo)
+        if recorded is not None:
+            args = parse_args([args.stack, args.action, *shlex.split(recorded)])
+        options = options_from(args)
+        raw = raw_config_from_pulumi(stack_file.config())
+        healthy = _health(args.action, aws, outputs, s.echo)
+        facts = Facts(
+            healthy=healthy or {},
+            running_images=dict(outputs.get("slot_images") or {}),
+            previous=previous_release(lock, on_stack) if args.action == "rollback" else None,
+            alarms=dict(outputs.get("slot_alarms") or {}),
+        )
+        s.echo(describe(on_stack, healthy))
+        steps = plan_for_stack(args.action, {**raw, "release": on_stack}, options, healthy, facts)
+        print_estimates(steps, on_stack, raw, s.echo, heading="steps")
+        started = datetime.fromtimestamp(s.clock(), UTC)
+        runner = Runner(
+            stack_file=stack_file,
+            driver=driver,
+            action=args.action,
+            aws=aws,
+            recorder=s.recorder(stack_file.path, args.stack, args.action, started, s.echo),
+            echo=s.echo,
+            sleep=s.sleep,
+            clock=s.clock,
+            tester=s.tester,
+            _outputs=outputs,
+            lock=lock,
+            expected=on_stack,
+            by=s.owner,
+            options=args.options_text,
+            force=options.force,
+        )
+        runner.run(steps)
+        record_history(lock, args.action, on_stack, runner.expected or on_stack, s.owner)
         return 0
+    finally:
+        if lock.release():
+            s.echo(f"release lock of {args.stack} released")
 
-    steps = plan_for_stack(args.action, raw, options, healthy)
-    started = datetime.fromtimestamp(s.clock(), UTC)
-    runner = Runner(
-        stack_file=stack_file,
-        driver=driver,
-        action=args.action,
-        aws=aws,
-        recorder=s.recorder(stack_file.path, args.stack, args.action, started, s.echo),
-        echo=s.echo,
-        sleep=s.sleep,
-        clock=s.clock,
-        tester=s.tester,
-        _outputs=outputs,
+
+def _print_plan(args: argparse.Namespace, s: Services, raw: dict[str, Any]) -> int:
+    """--plan: the steps from the stack file as it is, each with how long it takes."""
+    release = release_section(raw.get("release") or {}) or dict(raw.get("release") or {})
+    s.echo(describe(release))
+    steps = plan_for_stack(args.action, {**raw, "release": release}, options_from(args))
+    if args.action != "status":
+        s.echo(
+            f"plan for {args.action} on {args.stack}, from the stack file (nothing is run with "
+            "--plan; the release itself plans from the deployed stack):"
+        )
+        print_estimates(steps, release, raw, s.echo, heading="steps")
+    return 0
+
+
+def _health(
+    action: str, aws: Callable[[str], Any], outputs: Mapping[str, Any], echo: Echo
+) -> dict[str, int] | None:
+    """The slots' healthy targets: required for promote and rollback; a deploy uses them to size
+    the new slot like the live one runs now, and falls back to its configured count."""
+    if action in HEALTH_GATED:
+        return target_health(aws, outputs)
+    if action != "deploy":
+        return None
+    try:
+        return target_health(aws, outputs)
+    except Exception as exc:  # sizing only: the configured count is a safe floor
+        echo(f"note: the slots' health could not be read ({exc}); sizing from the config")
+        return None
+
+
+def _lock(
+    aws: Callable[[str], Any], outputs: Mapping[str, Any], stack: str, s: Services
+) -> ReleaseLock:
+    table = outputs.get("release_lock_table")
+    if not table:
+        raise LockError(
+            f"the stack exports no release_lock_table, so a release cannot take its lock: deploy "
+            f"this version of the program once (`pulumi up` of stack {stack}), then release"
+        )
+    return ReleaseLock(aws("dynamodb"), str(table), stack=stack, owner=s.owner, clock=s.clock)
+
+
+def _unlock(args: argparse.Namespace, s: Services, lock: ReleaseLock) -> int:
+    holder = lock.holder()
+    if holder is None:
+        raise NothingToDo(f"nobody holds the release lock of {args.stack}")
+    now = s.clock()
+    if not holder.stale(now) and not args.force:
+        raise PlanError(
+            f"the release lock is live: {holder.describe(now)}. Breaking it lets two releases "
+            "run at once; if you must stop that release, run unlock --force (its next step "
+            "then stops)"
+        )
+    lock.break_lock(holder)
+    s.echo(
+        f"broke the release lock of {args.stack} that {holder.owner} held for "
+        f"`{holder.reason}`; the next release continues from what the stack says"
     )
-    runner.run(steps)
+    return 0
+
+
+def _plain_up(
+    args: argparse.Namespace,
+    s: Services,
+    driver: StackDriver,
+    stack_file: StackFile,
+    on_stack: Mapping[str, Any],
+    lock: ReleaseLock,
+) -> int:
+    """`pulumi up` of the checkout as it is (a reviewed change), under the release lock, and
+    only while the deployed release is what this command read."""
+    import json
+
+    from stacks.settings import RELEASE_EXPECTED_ENV
+
+    s.echo(f"pulumi up of {args.stack} with {stack_file.path.name} as it is")
+    env = {RELEASE_EXPECTED_ENV: json.dumps(dict(on_stack), sort_keys=True)}
+    message = f"up of {args.stack} from the checkout (release lock held)"
+    with lock.kept_alive():
+        if args.refresh:
+            driver.up(message, env, refresh=True)
+        else:
+            driver.up(message, env)
+    s.echo("done")
     return 0
 
 

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
-
-RELEASE_CHANGE_ENV = "PHOENIX_AWS_RELEASE_CHANGE"
-"""The program refuses an `up` that moves `live`, `canary_percent` or `promoting` away from what
-is deployed unless this is `1`: the release command sets it for the ups it runs."""
 
 ERROR_TAIL_LINES = 15
 
@@ -35,8 +31,11 @@ class PulumiCliMissingError(EngineUnavailableError):
 class StackDriver(Protocol):
     """What the runner needs from a stack."""
 
-    def up(self, message: str) -> dict[str, Any]:
-        """Run `pulumi up` with the stack file as it is; the stack outputs after it."""
+    def up(
+        self, message: str, env: Mapping[str, str] | None = None, refresh: bool = False
+    ) -> dict[str, Any]:
+        """Run `pulumi up` with the stack file as it is, `env` added to the program's
+        environment (and a refresh of the state first); the stack outputs after it."""
         ...
 
     def outputs(self) -> dict[str, Any]: ...
@@ -58,14 +57,22 @@ def _tail(text: str, lines: int = ERROR_TAIL_LINES) -> str:
     return "\n  ".join(kept)
 
 
-def describe_engine_failure(what: str, exc: BaseException) -> str:
+def describe_engine_failure(what: str, exc: BaseException, stack: str = "<stack>") -> str:
     """One message for a failed CLI call: what failed, its exit code, the end of its errors."""
     from pulumi.automation import errors
 
     if isinstance(exc, errors.StackNotFoundError):
         return f"{what}: no such stack in the current Pulumi backend ({_tail(str(exc), 3)})"
     if isinstance(exc, errors.ConcurrentUpdateError):
-        return f"{what}: another update of this stack is running; wait for it, then run again"
+        # Pulumi Cloud answers 409 Conflict, a self-managed backend finds a lock file; both are
+        # left behind by an `up` that was killed, and `pulumi cancel` clears both.
+        return (
+            f"{what}: the stack is locked by another update. If one is running (see "
+            "`python -m release <stack> status` for the release lock's holder), wait for it. If "
+            "none is (a killed `up` left the lock behind), clear it with "
+            f"`pulumi cancel --stack {stack} --yes` and run `pulumi refresh --stack {stack}` "
+            "to settle what the killed update left pending, then run the release again"
+        )
     if isinstance(exc, errors.InvalidVersionError):
         return f"{what}: {exc}"
     if isinstance(exc, errors.CommandError):
@@ -91,14 +98,13 @@ class AutomationDriver:
 
         self._echo = echo
         self._name = stack_name
-        # Only what the release command decides; the CLI inherits the rest of the environment
-        # (AWS credentials and region, the Pulumi backend login).
-        env = {RELEASE_CHANGE_ENV: "1"}
+        # The CLI inherits the environment (AWS credentials and region, the backend login); each
+        # up adds what the release command decides for it.
         try:
             self.stack = auto.select_stack(
                 stack_name=stack_name,
                 work_dir=str(project_dir),
-                opts=auto.LocalWorkspaceOptions(env_vars=env),
+                opts=auto.LocalWorkspaceOptions(env_vars={}),
             )
         except Exception as exc:  # the Automation API raises CommandError subclasses and OSError
             hint = ""
@@ -108,16 +114,23 @@ class AutomationDriver:
                     "to your state backend), or check the stack name"
                 )
             raise EngineUnavailableError(
-                describe_engine_failure(f"selecting stack {stack_name}", exc) + hint
+                describe_engine_failure(f"selecting stack {stack_name}", exc, stack_name) + hint
             ) from None
 
-    def up(self, message: str) -> dict[str, Any]:
+    def up(
+        self, message: str, env: Mapping[str, str] | None = None, refresh: bool = False
+    ) -> dict[str, Any]:
+        workspace_env: dict[str, str] = self.stack.workspace.env_vars  # type: ignore[assignment]
+        workspace_env.update(env or {})
         try:
-            result = self.stack.up(on_output=self._echo, message=message)
+            result = self.stack.up(on_output=self._echo, message=message, refresh=refresh or None)
         except Exception as exc:
             raise EngineError(
-                describe_engine_failure(f"pulumi up of stack {self._name}", exc)
+                describe_engine_failure(f"pulumi up of stack {self._name}", exc, self._name)
             ) from None
+        finally:
+            for key in env or {}:
+                workspace_env.pop(key, None)
         return {key: value.value for key, value in result.outputs.items()}
 
     def outputs(self) -> dict[str, Any]:
@@ -125,5 +138,7 @@ class AutomationDriver:
             return {key: value.value for key, value in self.stack.outputs().items()}
         except Exception as exc:
             raise EngineError(
-                describe_engine_failure(f"reading the outputs of stack {self._name}", exc)
+                describe_engine_failure(
+                    f"reading the outputs of stack {self._name}", exc, self._name
+                )
             ) from None

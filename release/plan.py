@@ -12,174 +12,58 @@ applied that `pulumi up` would then refuse.
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from phoenix_aws.release_slot import DRAIN_POLL_SECONDS
-from phoenix_aws.slots import BUILD, SLOTS, Slot
+from phoenix_aws.slots import BUILD, SLOTS
 
-from stacks.settings import ReleaseSettings
+from release.steps import (
+    ACTIONS,
+    APP_DRAIN_POLL_SECONDS,
+    DEFAULT_DRAIN_WINDOW_SECONDS,
+    PINNED,
+    SOCKET_METRIC_DELAY_SECONDS,
+    SOCKET_METRIC_PERIOD_SECONDS,
+    STEP_ACTIONS,
+    Facts,
+    NothingToDo,
+    Options,
+    PlanError,
+    StackConfigError,
+    Step,
+    apply_changes,
+    describe_changes,
+    live_runs,
+    other,
+    slot_config,
+    slot_count,
+    socket_wait_seconds,
+)
 
-ACTIONS = ("deploy", "promote", "drain", "rollback", "status")
-
-DEFAULT_DRAIN_WINDOW_SECONDS: int = ReleaseSettings.model_fields["drain_window_seconds"].default
-"""`release.drain_window_seconds` when the stack file does not set it (the settings' default)."""
-APP_DRAIN_POLL_SECONDS = DRAIN_POLL_SECONDS
-"""How often a node reads its drain parameter: the slot's DRAIN_POLL_SECONDS."""
-SOCKET_METRIC_PERIOD_SECONDS = 60
-"""Each node writes its `WebSockets` count once a minute; CloudWatch keeps 1-minute datapoints."""
-SOCKET_METRIC_DELAY_SECONDS = 60
-"""Allowance for a metric line to travel awslogs → CloudWatch Logs → metric extraction."""
-
-
-class PlanError(Exception):
-    """The action is refused in the current state; the message says why and what to do."""
-
-
-class StackConfigError(PlanError):
-    """The stack file as it is fails the program's own validation: bad input, exit status 2 like
-    every command's answer to a bad config."""
-
-
-class NothingToDo(Exception):  # noqa: N818 - not an error: the command says so and exits 0
-    """The action has nothing left to do (e.g. drain of a slot that runs no tasks)."""
-
-
-def other(slot: str) -> str:
-    return Slot(slot).other.value
-
-
-def socket_wait_seconds(drain_window_seconds: int) -> int:
-    """How long the drain waits at most for a draining slot's WebSockets to close.
-
-    A node notices the drain within one poll of its parameter, then sheds its sockets evenly over
-    the window; the count that shows it reaches CloudWatch one metric period (plus delivery) later.
-    """
-    return (
-        drain_window_seconds
-        + APP_DRAIN_POLL_SECONDS
-        + SOCKET_METRIC_PERIOD_SECONDS
-        + SOCKET_METRIC_DELAY_SECONDS
-    )
-
-
-@dataclass(frozen=True)
-class Options:
-    """What the operator asked for. Checked on creation: bad values raise `PlanError`."""
-
-    image: str = BUILD
-    """deploy: an image pinned by digest, or `build` to build from `phoenix-aws:image`."""
-    version: str | None = None
-    """deploy: release label for RELEASE_VERSION. Default: none (the program uses the digest)."""
-    desired_count: int | None = None
-    """deploy: tasks on the new slot. Default: as many as the live slot runs (at least 1)."""
-    canary_steps: tuple[int, ...] = ()
-    """promote: canary percentages before the flip, e.g. (10, 50). Default: flip at once."""
-    bake_seconds: int = 300
-    """promote: pause after each canary step; drain: pause before the slot starts shedding, while
-    instant rollback is still possible. Default 300."""
-    drain_batch: int = 1
-    """drain: tasks removed per wave. Default 1."""
-    drain_pause_seconds: int = 60
-    """drain: pause between waves. Default 60."""
-    socket_threshold: int = 0
-    """drain: the slot is scaled down once at most this many WebSockets remain open. Default 0."""
-    slot: str | None = None
-    """drain: the slot to drain. Default: the idle slot."""
-
-    def __post_init__(self) -> None:
-        problems = [
-            f"{name} must be {rule}, got {value}"
-            for name, value, ok, rule in (
-                ("--bake", self.bake_seconds, self.bake_seconds >= 0, "0 or more seconds"),
-                (
-                    "--drain-pause",
-                    self.drain_pause_seconds,
-                    self.drain_pause_seconds >= 0,
-                    "0 or more seconds",
-                ),
-                ("--drain-batch", self.drain_batch, self.drain_batch >= 1, "at least 1 task"),
-                (
-                    "--count",
-                    self.desired_count,
-                    self.desired_count is None or self.desired_count >= 1,
-                    "at least 1 task",
-                ),
-                (
-                    "--drain-threshold",
-                    self.socket_threshold,
-                    self.socket_threshold >= 0,
-                    "0 or more sockets",
-                ),
-            )
-            if not ok
-        ]
-        if self.slot is not None and self.slot not in SLOTS:
-            problems.append(f"--slot must be blue or green, got {self.slot!r}")
-        if problems:
-            raise PlanError("; ".join(problems))
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step: `changes` to the release config then `pulumi up`, or a wait, or a smoke test."""
-
-    title: str
-    changes: dict[str, Any] = field(default_factory=dict)
-    """Release-config paths (`green.image`, `live`, …) → new values (None removes the key)."""
-    wait_seconds: int = 0
-    """A plain wait; with `socket_drain_slot`, the longest the socket wait may take."""
-    smoke_test_slot: str | None = None
-    """GET the health route with the test header and require this slot to answer."""
-    preflight: bool = False
-    """The smoke test runs before anything changes: a failure refuses the action."""
-    pin_image_slot: str | None = None
-    """After the up: write the slot's built digest into its config (`image: build` → digest)."""
-    socket_drain_slot: str | None = None
-    """Wait until this slot's open WebSockets are at most `socket_threshold` (or the wait ends)."""
-    socket_threshold: int = 0
-    waiting_for: str = ""
-    """What a wait waits for, in words ("the 10% canary to bake"). Default: the title."""
-
-
-def describe_changes(changes: Mapping[str, Any]) -> str:
-    """`green.image: repo@sha256:…, green.draining: false, promoting: (removed)`."""
-
-    def shown(value: Any) -> str:
-        if value is None:
-            return "(removed)"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return str(value)
-
-    return ", ".join(f"{path}: {shown(value)}" for path, value in changes.items())
-
-
-def apply_changes(release: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of the release config with dotted-path `changes` applied (None deletes a key)."""
-    updated = copy.deepcopy(dict(release))
-    for path, value in changes.items():
-        *parents, leaf = path.split(".")
-        node = updated
-        for part in parents:
-            if not isinstance(node.get(part), dict):
-                node[part] = {}
-            node = node[part]
-        if value is None:
-            node.pop(leaf, None)
-        else:
-            node[leaf] = value
-    return updated
-
-
-def _slot(release: Mapping[str, Any], name: str) -> dict[str, Any]:
-    return dict(release.get(name) or {})
-
-
-def _count(release: Mapping[str, Any], name: str) -> int:
-    return int(_slot(release, name).get("desired_count", 0))
+__all__ = [  # the planner's public names, with the parts it is made of (release.steps)
+    "ACTIONS",
+    "APP_DRAIN_POLL_SECONDS",
+    "BUILD",
+    "PINNED",
+    "SOCKET_METRIC_DELAY_SECONDS",
+    "SOCKET_METRIC_PERIOD_SECONDS",
+    "STEP_ACTIONS",
+    "Facts",
+    "NothingToDo",
+    "Options",
+    "PlanError",
+    "StackConfigError",
+    "Step",
+    "apply_changes",
+    "check_steps",
+    "describe_changes",
+    "live_runs",
+    "other",
+    "plan",
+    "plan_for_stack",
+    "socket_wait_seconds",
+]
 
 
 def plan(
@@ -187,13 +71,18 @@ def plan(
     release: Mapping[str, Any],
     options: Options | None = None,
     healthy: Mapping[str, int] | None = None,
+    facts: Facts | None = None,
 ) -> list[Step]:
-    """The steps for `action` from the current `release` config.
+    """The steps for `action` from the deployed `release` section.
 
-    `healthy` maps slot → healthy targets right now (None: unknown, e.g. a dry run).
+    `healthy` maps slot → healthy targets right now (None: unknown, e.g. a dry run); `facts`
+    carries that and more (running images, the previous release).
     Raises `PlanError` when the action is refused, `NothingToDo` when it has nothing left to do.
     """
     options = options or Options()
+    facts = facts or Facts(healthy=dict(healthy or {}))
+    if healthy is not None and not facts.healthy:
+        facts = dataclasses.replace(facts, healthy=dict(healthy))
     if action not in ACTIONS:
         raise PlanError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
     live = release.get("live", "blue")
@@ -203,7 +92,7 @@ def plan(
         return []
     steps = {"deploy": _deploy, "promote": _promote, "drain": _drain, "rollback": _rollback}[
         action
-    ](release, live, options, dict(healthy or {}))
+    ](release, live, options, facts)
     return _without_done(release, steps)
 
 
@@ -212,6 +101,7 @@ def plan_for_stack(
     raw_config: Mapping[str, Any],
     options: Options | None = None,
     healthy: Mapping[str, int] | None = None,
+    facts: Facts | None = None,
 ) -> list[Step]:
     """Plan from a stack's whole `phoenix-aws:` config (keys without the namespace) and refuse
     any plan that would leave the config in a state the program refuses, at any step.
@@ -226,7 +116,7 @@ def plan_for_stack(
     except ConfigError as exc:
         raise StackConfigError(f"the stack file is not valid as it is: {exc}") from None
     release = dict(raw_config.get("release") or {})
-    steps = plan(action, release, options, healthy)
+    steps = plan(action, release, options, healthy, facts)
     if any(step.smoke_test_slot for step in steps):
         edge = raw_config.get("edge") or {}
         if not edge.get("operator_cidrs"):
@@ -269,23 +159,28 @@ def check_steps(raw_config: Mapping[str, Any], steps: list[Step]) -> None:
             ) from None
 
 
+def _pruned(value: Any) -> Any:
+    """A release section without None values (a key set to None and a missing key mean the
+    same: the default)."""
+    if isinstance(value, Mapping):
+        return {k: _pruned(v) for k, v in value.items() if v is not None}
+    return value
+
+
 def _without_done(release: Mapping[str, Any], steps: list[Step]) -> list[Step]:
-    """Drop config steps whose changes already hold (resuming after an interruption): the stack
-    file holds what is deployed (the runner restores it when an up fails), so such an up would
-    change nothing."""
+    """Drop config steps whose changes already hold (resuming after an interruption): `release`
+    is the deployed section, read from the stack, so such an up would change nothing."""
     current = dict(release)
     remaining: list[Step] = []
     for step in steps:
-        if step.changes and apply_changes(current, step.changes) == current:
+        if step.changes and _pruned(apply_changes(current, step.changes)) == _pruned(current):
             continue
         remaining.append(step)
         current = apply_changes(current, step.changes)
     return remaining
 
 
-def _deploy(
-    release: Mapping[str, Any], live: str, options: Options, healthy: dict[str, int]
-) -> list[Step]:
+def _deploy(release: Mapping[str, Any], live: str, options: Options, facts: Facts) -> list[Step]:
     promoting = release.get("promoting")
     if promoting:
         raise PlanError(
@@ -297,9 +192,9 @@ def _deploy(
     count = (
         options.desired_count
         if options.desired_count is not None
-        else max(_count(release, live), 1)
+        else live_runs(release, live, facts)
     )
-    live_max = _slot(release, live).get("max_count")
+    live_max = slot_config(release, live).get("max_count")
     changes: dict[str, Any] = {
         f"{idle}.image": options.image,
         f"{idle}.desired_count": count,
@@ -308,7 +203,7 @@ def _deploy(
         f"{idle}.draining": False,
         f"{idle}.version": options.version,
     }
-    was_running = _count(release, idle)
+    was_running = slot_count(release, idle)
     what = "the new build" if options.image == BUILD else options.image
     title = f"put {what} on idle slot {idle} and scale it to {count}"
     if was_running:
@@ -316,23 +211,39 @@ def _deploy(
             f" (replacing the previous release it still ran on {was_running} task(s): "
             "rollback to it is no longer possible)"
         )
+    if slot_config(release, live).get("image") == BUILD:
+        # `build` means "the image this up builds": left as it is, the live slot would roll
+        # to the new build in this very up. Only the slot the release targets follows it.
+        running = facts.running_images.get(live)
+        if running and PINNED.search(running):
+            changes[f"{live}.image"] = running
+            title += (
+                f"; live slot {live} followed the build and is pinned to the digest it runs, so "
+                "this release does not roll it (set it back to `build` to follow main again)"
+            )
+        elif facts.running_images or facts.healthy:
+            raise PlanError(
+                f"live slot {live} follows the build (image: build), and the stack reports no "
+                f"digest it runs (slot_images: {running!r}); a deploy would roll it too. Run "
+                "`pulumi up` once so the stack exports the digest, then deploy"
+            )
+        else:
+            title += f" (live slot {live} follows the build: the deploy pins it to its digest)"
     return [
         Step(title=title, changes=changes, pin_image_slot=idle if options.image == BUILD else None)
     ]
 
 
-def _promote(
-    release: Mapping[str, Any], live: str, options: Options, healthy: dict[str, int]
-) -> list[Step]:
+def _promote(release: Mapping[str, Any], live: str, options: Options, facts: Facts) -> list[Step]:
     target = release.get("promoting") or other(live)
     if target == live:
         raise PlanError(f"slot {target} is already live")
-    slot = _slot(release, target)
-    if not slot.get("image") or _count(release, target) == 0:
+    slot = slot_config(release, target)
+    if not slot.get("image") or slot_count(release, target) == 0:
         raise PlanError(f"nothing is deployed on slot {target}; run deploy first")
     if slot.get("image") == BUILD:
         raise PlanError(f"slot {target} is not pinned to a digest yet; run deploy again to pin it")
-    if healthy.get(target) == 0:
+    if facts.healthy.get(target) == 0:
         raise PlanError(f"refusing to promote slot {target}: it has 0 healthy tasks")
     if not release.get("promoting") and slot.get("run_migrations", True):
         raise PlanError(
@@ -342,6 +253,22 @@ def _promote(
     steps_pct = sorted(set(options.canary_steps))
     if any(not 0 < pct < 100 for pct in steps_pct):
         raise PlanError(f"canary steps must be between 1 and 99, got {list(options.canary_steps)}")
+    watchless = facts.alarms is not None and not facts.alarms.get(target)
+    if steps_pct and options.bake_seconds and watchless:
+        raise PlanError(
+            f"a canary watches slot {target}'s alarms while it bakes, and the stack exports "
+            "none (slot_alarms): turn monitoring on (phoenix-aws:monitoring.enabled) and "
+            "deploy it, or promote without --canary"
+        )
+    migrate: dict[str, Any] = {"promoting": target, f"{target}.run_migrations": True}
+    if slot.get("draining"):
+        migrate[f"{target}.draining"] = False
+    # Sized from what the live slot runs now (autoscaling may have grown it since the deploy),
+    # so the flip never hands the whole load to fewer tasks than carry it today.
+    size = live_runs(release, live, facts)
+    if slot_count(release, target) < size:
+        migrate[f"{target}.desired_count"] = size
+        migrate[f"{target}.max_count"] = max(int(slot.get("max_count") or 0), size)
     steps = [
         Step(
             title=f"pre-flight: slot {target} answers through the test route from here",
@@ -350,7 +277,7 @@ def _promote(
         ),
         Step(
             title=f"run migrations with slot {target}'s image (the listener waits for them)",
-            changes={"promoting": target, f"{target}.run_migrations": True},
+            changes=migrate,
         ),
         Step(
             title=f"smoke-test slot {target} through the test route",
@@ -369,9 +296,11 @@ def _promote(
         if options.bake_seconds:
             steps.append(
                 Step(
-                    title=f"bake the {pct}% canary",
+                    title=f"bake the {pct}% canary, watching slot {target}'s alarms",
                     wait_seconds=options.bake_seconds,
-                    waiting_for=f"the {pct}% canary to bake (rollback cancels it at once)",
+                    waiting_for=f"the {pct}% canary to bake (an alarm of slot {target} rolls "
+                    "it back)",
+                    watch_alarms_slot=target,
                 )
             )
     steps.append(
@@ -383,9 +312,7 @@ def _promote(
     return steps
 
 
-def _drain(
-    release: Mapping[str, Any], live: str, options: Options, healthy: dict[str, int]
-) -> list[Step]:
+def _drain(release: Mapping[str, Any], live: str, options: Options, facts: Facts) -> list[Step]:
     target = options.slot or other(live)
     if target == live:
         raise PlanError(f"refusing to drain slot {target}: it is live")
@@ -395,12 +322,12 @@ def _drain(
         raise PlanError(
             f"refusing to drain slot {target}: it is being promoted or takes canary traffic"
         )
-    count = _count(release, target)
+    count = slot_count(release, target)
     if count == 0:
         raise NothingToDo(f"slot {target} runs no tasks: nothing to drain")
     window = int(release.get("drain_window_seconds", DEFAULT_DRAIN_WINDOW_SECONDS))
     steps: list[Step] = []
-    if options.bake_seconds and not _slot(release, target).get("draining"):
+    if options.bake_seconds and not slot_config(release, target).get("draining"):
         steps.append(
             Step(
                 title=f"bake: slot {target} stays up for instant rollback",
@@ -446,42 +373,111 @@ def _drain(
     return steps
 
 
-def _rollback(
-    release: Mapping[str, Any], live: str, options: Options, healthy: dict[str, int]
-) -> list[Step]:
+def _rollback(release: Mapping[str, Any], live: str, options: Options, facts: Facts) -> list[Step]:
     promoting = release.get("promoting")
-    if promoting or release.get("canary_percent", 0):
-        return [
-            Step(
-                title=f"cancel the promotion of slot {promoting or other(live)}: "
-                f"all traffic back to slot {live}",
-                changes={"canary_percent": 0, "promoting": None},
+    canary = int(release.get("canary_percent", 0) or 0)
+    if promoting or canary:
+        target = promoting or other(live)
+        cancelling: list[Step] = []
+        cancel: dict[str, Any] = {"canary_percent": 0, "promoting": None}
+        if canary:
+            cancelling.append(
+                Step(
+                    title=f"move all traffic back to slot {live} now (listener rules)",
+                    move_traffic_to=live,
+                    capacity=live_runs(release, live, facts),
+                )
             )
-        ]
+        cancelling.append(
+            Step(
+                title=f"cancel the promotion of slot {target}: all traffic back to slot {live}",
+                changes=cancel,
+            )
+        )
+        if canary:  # its canary clients reconnect to the live slot, in the next up (see below)
+            cancelling.append(_shed_now(target))
+        return cancelling
     previous = other(live)
-    slot = _slot(release, previous)
-    if not slot.get("image") or _count(release, previous) == 0:
-        raise PlanError(
-            f"refusing to roll back: the previous slot {previous} is gone (no running tasks); "
-            "deploy the previous image again instead"
+    slot = slot_config(release, previous)
+    required = live_runs(release, live, facts)
+    history = facts.previous or {}
+    replaced = not slot.get("image") or not slot.get("run_migrations", True)
+    steps: list[Step] = []
+    back: dict[str, Any] = {}
+    if replaced:
+        if not (options.redeploy and history.get("image")):
+            holds = (
+                f"slot {previous} holds a new release that was never promoted (promote it, or "
+                "deploy again)"
+                if slot.get("image")
+                else f"slot {previous} runs nothing"
+            )
+            hint = (
+                f"; `rollback --redeploy` puts the release that was live before "
+                f"({history['image']}) back on it first"
+                if history.get("image")
+                else ""
+            )
+            raise PlanError(f"nothing to roll back to: {holds}; slot {live} stays live{hint}")
+        back = {
+            f"{previous}.image": history["image"],
+            f"{previous}.version": history.get("version") or None,
+            f"{previous}.run_migrations": True,
+            f"{previous}.draining": False,
+            f"{previous}.desired_count": required,
+            f"{previous}.max_count": max(int(slot.get("max_count") or 0), required),
+        }
+        steps.append(
+            Step(
+                title=(
+                    f"put the previous release {history['image']} back on slot {previous} with "
+                    f"{required} task(s)"
+                ),
+                changes=back,
+            )
         )
-    if not slot.get("run_migrations", True):
+    elif slot_count(release, previous) == 0 and not options.redeploy:
         raise PlanError(
-            f"nothing to roll back to: slot {previous} holds a new release that was never "
-            f"promoted (promote it, or deploy again); slot {live} stays live"
+            f"slot {previous} was drained to 0 tasks, so rollback is not instant: "
+            f"`rollback --redeploy` starts {required} task(s) of its release again and moves "
+            "traffic once they are healthy (`--plan` shows how long that takes)"
         )
-    if healthy.get(previous) == 0:
+    elif facts.healthy.get(previous) == 0 and not options.redeploy:
+        # Tasks that should run but none is healthy: broken, or starting (--redeploy waits).
         raise PlanError(f"refusing to roll back to slot {previous}: it has 0 healthy tasks")
+    steps.append(
+        Step(
+            title=(
+                f"move all traffic to slot {previous} now (listener rules), once it runs "
+                f"{required} healthy task(s)"
+            ),
+            move_traffic_to=previous,
+            capacity=required,
+        )
+    )
     changes: dict[str, Any] = {"live": previous, "canary_percent": 0}
-    if slot.get("draining"):
+    if slot.get("draining") and not back:
         changes[f"{previous}.draining"] = False
-    title = f"roll back: live to slot {previous} (slot {live} keeps running)"
-    # A partly drained slot gets the live slot's size back, and its autoscaling ceiling (the
-    # drain lowered both); the listener waits for the slot's service to be steady again.
-    live_slot = _slot(release, live)
-    live_count = _count(release, live)
-    if _count(release, previous) < live_count:
-        changes[f"{previous}.desired_count"] = live_count
-        changes[f"{previous}.max_count"] = max(int(live_slot.get("max_count") or 0), live_count)
-        title += f", scaled back to {live_count} task(s)"
-    return [Step(title=title, changes=changes)]
+    if slot_count(release, previous) < required and not back:
+        # The drain lowered the ceiling with the count: it gets the live slot's ceiling back.
+        ceiling = max(int(slot_config(release, live).get("max_count") or 0), required)
+        changes[f"{previous}.desired_count"] = required
+        changes[f"{previous}.max_count"] = ceiling
+    steps.append(
+        Step(
+            title=f"reconcile the stack with the listener: live {previous}",
+            changes=changes,
+        )
+    )
+    steps.append(_shed_now(live))
+    return steps
+
+
+def _shed_now(slot: str) -> Step:
+    """The slot that lost its traffic sheds its WebSockets at once, without a bake. In an up of
+    its own: the program starts a drain only after the up that took the slot's traffic away has
+    finished (`drain_order_problems`), so no shed client is sent back to it."""
+    return Step(
+        title=f"slot {slot} sheds its WebSockets now (no bake)",
+        changes={f"{slot}.draining": True},
+    )

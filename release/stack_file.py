@@ -154,6 +154,7 @@ def _set(node: CommentedMap, parts: list[str], value: Any) -> None:
     current = node.get(leaf, _MISSING)
     if current is not _MISSING and type(_plain(current)) is type(value) and current == value:
         return  # unchanged: keep the node as written (its quoting, its comment)
+    value = _commented(value)
     if current is _MISSING:
         _insert(node, leaf, value)
     else:
@@ -174,6 +175,57 @@ def _insert(node: CommentedMap, key: str, value: Any) -> None:
         len(node),
     )
     node.insert(position, key, value)
+
+
+def _defaults() -> dict[str, Any]:
+    """Every release setting's default, as flat paths (`live`, `blue.draining`, …)."""
+    from stacks.settings import ReleaseSettings, SlotSettings
+
+    slot = SlotSettings().model_dump(mode="json")
+    top = {
+        name: (info.default.value if hasattr(info.default, "value") else info.default)
+        for name, info in ReleaseSettings.model_fields.items()
+        if name not in ("blue", "green")
+    }
+    return {**top, **{f"{s}.{k}": v for s in ("blue", "green") for k, v in slot.items()}}
+
+
+def release_changes_to(current: Mapping[str, Any], target: Mapping[str, Any]) -> dict[str, Any]:
+    """The dotted-path changes that make a stack file's release section (`current`, as written)
+    say `target` (a whole section, as the stack exports it): only the settings that differ, a
+    setting that becomes unset (None) removed, so the file keeps its shape."""
+    from stacks.settings.release import flat_release
+
+    have = flat_release(_normalised(current))
+    want = flat_release(dict(target))
+    return {
+        path: want.get(path)
+        for path in dict.fromkeys([*want, *have])
+        if have.get(path) != want.get(path)
+    }
+
+
+def _normalised(section: Mapping[str, Any]) -> dict[str, Any]:
+    """A release section as written, with every default filled in (as the stack exports it)."""
+    from stacks.settings import release_section
+
+    whole = release_section(dict(section))
+    if whole is not None:
+        return whole
+    # Not valid on its own (a hand edit in progress): compare what is written over defaults.
+    filled: dict[str, Any] = {}
+    for path, value in _defaults().items():
+        *parent, leaf = path.split(".")
+        node = filled
+        for part in parent:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    for key, value in section.items():
+        if isinstance(value, Mapping) and key in ("blue", "green"):
+            filled[key] = {**filled[key], **value}
+        else:
+            filled[key] = value
+    return filled
 
 
 class StackFile:
@@ -210,6 +262,13 @@ class StackFile:
 
     def change_release(self, changes: Mapping[str, Any]) -> None:
         self.write(with_release_changes(self.text(), changes, str(self.path)))
+
+    def write_release(self, section: Mapping[str, Any]) -> None:
+        """Make the file's release section say `section` (a whole section as the stack exports
+        it), changing only the settings that differ; comments and layout stay."""
+        changes = release_changes_to(self.release(), section)
+        if changes:
+            self.change_release(changes)
 
     def write(self, text: str) -> None:
         # Write a sibling and rename it over the file, so an interruption never leaves half a file.

@@ -2,7 +2,8 @@
 
 Two kinds: a plain wait (a bake, a pause between drain waves) and the wait for a draining slot's
 open WebSockets to fall, read from the `WebSockets` metric the nodes publish (CloudWatch
-GetMetricData). Clock and sleep are injected so tests run them in no time.
+GetMetricData), and the canary's wait, which reads the canary slot's CloudWatch alarms
+(DescribeAlarms) instead of sleeping. Clock and sleep are injected so tests run them in no time.
 """
 
 from __future__ import annotations
@@ -139,11 +140,74 @@ def wait_for_sockets(
             return count
         if left <= 0:
             seen = "no datapoint arrived" if count is None else f"{count} are still open"
-            echo(
-                f"      waited {timeout:.0f} s and {seen} on slot {slot}: "
-                "scaling it down in waves anyway"
-            )
+            echo(f"      waited {timeout:.0f} s and {seen} on slot {slot}")
             return count
         shown = "no datapoint since the drain began yet" if count is None else f"{count} open"
         echo(f"      {clock_time(now)}: {shown} on slot {slot} ({left:.0f} s left)")
+        sleep(min(poll, left))
+
+
+ALARM_POLL_SECONDS = 30
+"""How often a canary's wait reads its alarms (half a CloudWatch metric period)."""
+
+
+class AlarmFired(RuntimeError):  # noqa: N818 - an event the canary acts on
+    """An alarm of the watched slot is in ALARM; the message names it and says why."""
+
+
+def alarm_states(cloudwatch: Any, names: list[str]) -> dict[str, tuple[str, str]]:
+    """alarm name → (state, reason) for the named alarms (DescribeAlarms, 100 names a call)."""
+    states: dict[str, tuple[str, str]] = {}
+    for start in range(0, len(names), 100):
+        token: str | None = None
+        while True:
+            page = cloudwatch.describe_alarms(
+                AlarmNames=names[start : start + 100],
+                AlarmTypes=["MetricAlarm", "CompositeAlarm"],
+                **({"NextToken": token} if token else {}),
+            )
+            for alarm in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]:
+                states[alarm["AlarmName"]] = (alarm["StateValue"], alarm.get("StateReason", ""))
+            token = page.get("NextToken")
+            if not token:
+                break
+    return states
+
+
+def watch_alarms(
+    cloudwatch: Any,
+    names: list[str],
+    seconds: float,
+    what: str,
+    *,
+    echo: Echo,
+    clock: Clock,
+    sleep: Sleep,
+    poll: float = ALARM_POLL_SECONDS,
+) -> None:
+    """Wait `seconds` for `what` while reading the alarms every `poll` seconds; AlarmFired as
+    soon as one is in ALARM. An alarm that does not exist is reported once (it cannot fire)."""
+    start = clock()
+    deadline = start + seconds
+    echo(
+        f"      waiting {seconds:.0f} s for {what} (until {clock_time(deadline)}), reading "
+        f"{len(names)} alarm(s) every {poll:.0f} s: {', '.join(names)}"
+    )
+    reported_missing = False
+    while True:
+        states = alarm_states(cloudwatch, names)
+        firing = [(name, reason) for name, (state, reason) in states.items() if state == "ALARM"]
+        if firing:
+            name, reason = firing[0]
+            raise AlarmFired(f"alarm {name} is in ALARM: {reason or 'no reason given'}")
+        missing = [name for name in names if name not in states]
+        if missing and not reported_missing:
+            echo(f"      note: no such alarm: {', '.join(missing)} (it cannot fire)")
+            reported_missing = True
+        left = deadline - clock()
+        if left <= 0:
+            echo(f"      {clock_time(clock())}: no alarm fired in {seconds:.0f} s")
+            return
+        shown = ", ".join(f"{n} {s}" for n, (s, _) in sorted(states.items()))
+        echo(f"      {clock_time(clock())}: {shown or 'no alarm state'} ({left:.0f} s left)")
         sleep(min(poll, left))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import harness
 import pytest
 from hypothesis import settings
@@ -30,3 +32,13 @@ def run_stack():
         )
 
     return _run
+
+
+@pytest.fixture(autouse=True)
+def _no_moto_after_the_test():
+    """The release tests' in-process moto (release_support.lock_table) ends with the test that
+    started it, so it never answers another test's AWS calls."""
+    yield
+    support = sys.modules.get("release_support")
+    if support is not None:
+        support.stop_moto()

@@ -10,17 +10,26 @@ import pytest
 
 from stacks.settings.release import drain_order_problems, release_change_problems
 
+IMAGE = "repo/app@sha256:" + "a" * 64
+
 
 def state(live="blue", canary=0, draining=()):
+    """A whole release section, as the stack exports it (`release_state`)."""
     return {
         "live": live,
         "canary_percent": canary,
         "promoting": None,
-        "slots": {
-            slot: {"image": "x", "desired_count": 2, "draining": slot in draining}
+        **{
+            slot: {"image": IMAGE, "desired_count": 2, "draining": slot in draining}
             for slot in ("blue", "green")
         },
     }
+
+
+def test_an_older_export_with_its_slots_map_is_read_the_same_way():
+    legacy = {"live": "blue", "canary_percent": 0, "slots": {"blue": {}, "green": {}}}
+    (problem,) = drain_order_problems(state(live="green", draining=["blue"]), legacy)
+    assert problem.startswith("release.blue.draining: the deployed stack still sends blue")
 
 
 def test_a_slot_drains_after_the_up_that_took_its_traffic_away():
@@ -44,7 +53,7 @@ def test_a_slot_the_deployed_stack_still_sends_traffic_to_may_not_start_draining
 
 def test_the_order_holds_for_hand_made_changes_too():
     planned, deployed = state(live="green", draining=["blue"]), state(live="blue")
-    problems = release_change_problems(planned, deployed, allowed=True)
+    problems = release_change_problems(planned, deployed, by_hand=True)
     assert len(problems) == 1 and "blue.draining" in problems[0]
 
 
@@ -54,4 +63,4 @@ def test_a_drain_already_under_way_is_not_refused():
 
 
 def test_a_first_deployment_has_no_order_to_keep():
-    assert release_change_problems(state(draining=["green"]), None, allowed=False) == []
+    assert release_change_problems(state(draining=["green"]), None) == []

@@ -52,6 +52,7 @@ def expect_start(stub, image=IMAGE):
     )
     if image != IMAGE:
         return
+    no_migration_running(stub)
     stub.add_response(
         "run_task",
         {"tasks": [{"taskArn": TASK, "lastStatus": "PROVISIONING"}], "failures": []},
@@ -74,6 +75,15 @@ def expect_start(stub, image=IMAGE):
                 ]
             },
         },
+    )
+
+
+def no_migration_running(stub):
+    """ListTasks: no task started by the migration helper runs in the cluster."""
+    stub.add_response(
+        "list_tasks",
+        {"taskArns": []},
+        {"cluster": "shop-prod", "startedBy": "phoenix-aws-migrate", "desiredStatus": "RUNNING"},
     )
 
 
@@ -192,6 +202,7 @@ def test_start_failures_are_reported():
             }
         },
     )
+    no_migration_running(ecs_stub)
     ecs_stub.add_response(
         "run_task", {"tasks": [], "failures": [{"arn": "x", "reason": "RESOURCE:ENI"}]}
     )
@@ -260,3 +271,126 @@ def test_the_migration_runs_in_the_stacks_region_not_the_operators(monkeypatch, 
         started = ecs.list_tasks(cluster="shop-prod", desiredStatus="STOPPED")["taskArns"]
         assert len(started) == 1
         assert boto3.client("ecs", region_name="us-east-1").list_clusters()["clusterArns"] == []
+
+
+# --- never on Spot, never twice, one at a time ----------------------------------------------------
+
+OTHER = "arn:aws:ecs:eu-west-1:123456789012:task/shop-prod/fedcba9876543210"
+COMMAND = ["bin/shop", "eval", "Shop.Release.migrate()"]
+
+
+def describe_definition(stub):
+    stub.add_response(
+        "describe_task_definition",
+        {
+            "taskDefinition": {
+                "taskDefinitionArn": TASK_DEF,
+                "containerDefinitions": [{"name": "shop", "image": IMAGE}],
+            }
+        },
+        {"taskDefinition": "shop-prod-green"},
+    )
+
+
+def running_migrations(stub, *tasks):
+    """ListTasks and DescribeTasks: these migration tasks still run (arn, task definition)."""
+    stub.add_response(
+        "list_tasks",
+        {"taskArns": [arn for arn, _ in tasks]},
+        {"cluster": "shop-prod", "startedBy": "phoenix-aws-migrate", "desiredStatus": "RUNNING"},
+    )
+    stub.add_response(
+        "describe_tasks",
+        {
+            "tasks": [
+                {
+                    "taskArn": arn,
+                    "taskDefinitionArn": definition,
+                    "lastStatus": "RUNNING",
+                    "startedBy": "phoenix-aws-migrate",
+                    "overrides": {"containerOverrides": [{"name": "shop", "command": COMMAND}]},
+                }
+                for arn, definition in tasks
+            ]
+        },
+        {"cluster": "shop-prod", "tasks": [arn for arn, _ in tasks]},
+    )
+
+
+def test_a_resumed_up_re_attaches_to_its_migration_instead_of_starting_another():
+    """The `up` that started the task was killed; the next one waits for that same task."""
+    ecs, ecs_stub, logs, _ = clients()
+    describe_definition(ecs_stub)
+    running_migrations(ecs_stub, (TASK, TASK_DEF))
+    ecs_stub.add_response("describe_tasks", task_status("RUNNING"))
+    ecs_stub.add_response("describe_tasks", task_status("STOPPED", exit_code=0))
+    with ecs_stub:
+        line = run_migration(ecs, logs, REQUEST, sleep=lambda s: None)
+    ecs_stub.assert_no_pending_responses()  # and no RunTask
+    assert line.startswith("migration ok: task 0123456789abcdef")
+
+
+def test_another_migration_still_running_is_waited_for_and_never_stopped():
+    ecs, ecs_stub, logs, _ = clients()
+    describe_definition(ecs_stub)
+    other_definition = TASK_DEF.replace("green:7", "blue:3")
+    running_migrations(ecs_stub, (OTHER, other_definition))
+    for status in ("RUNNING", "STOPPED"):
+        ecs_stub.add_response(
+            "describe_tasks",
+            {"tasks": [{"taskArn": OTHER, "lastStatus": status}]},
+            {"cluster": "shop-prod", "tasks": [OTHER]},
+        )
+    # RunTask only after the other stopped: the Stubber answers calls strictly in this order.
+    ecs_stub.add_response(
+        "run_task",
+        {"tasks": [{"taskArn": TASK, "lastStatus": "PROVISIONING"}], "failures": []},
+    )
+    ecs_stub.add_response("describe_tasks", task_status("STOPPED", exit_code=0))
+    slept = []
+    with ecs_stub:
+        run_migration(ecs, logs, REQUEST, sleep=slept.append)
+    ecs_stub.assert_no_pending_responses()
+    assert slept == [6.0]
+
+
+def test_a_migration_that_outlasts_the_other_is_not_started_at_all():
+    ecs, ecs_stub, logs, _ = clients()
+    describe_definition(ecs_stub)
+    running_migrations(ecs_stub, (OTHER, TASK_DEF.replace("green:7", "blue:3")))
+    now = [0.0]
+    for _ in range(3):
+        ecs_stub.add_response(
+            "describe_tasks",
+            {"tasks": [{"taskArn": OTHER, "lastStatus": "RUNNING"}]},
+            {"cluster": "shop-prod", "tasks": [OTHER]},
+        )
+
+    def sleep(seconds):
+        now[0] += 30
+
+    with ecs_stub, pytest.raises(MigrationError, match="two migrations never run at once"):
+        run_migration(ecs, logs, REQUEST, sleep=sleep, clock=lambda: now[0])
+
+
+def test_a_migration_never_runs_on_fargate_spot():
+    from dataclasses import replace
+
+    ecs, _, logs, _ = clients()
+    spot = replace(REQUEST, capacity_provider="FARGATE_SPOT")
+    with pytest.raises(MigrationError, match="not FARGATE_SPOT"):
+        run_migration(ecs, logs, spot)
+    env = {
+        "MIGRATION_CLUSTER": "c",
+        "MIGRATION_TASK_FAMILY": "f",
+        "MIGRATION_CONTAINER": "shop",
+        "MIGRATION_IMAGE": IMAGE,
+        "MIGRATION_COMMAND": "bin/shop eval x",
+        "MIGRATION_SUBNETS": "s",
+        "MIGRATION_SECURITY_GROUPS": "g",
+        "MIGRATION_LOG_GROUP": "l",
+        "MIGRATION_LOG_PREFIX": "green",
+        "MIGRATION_CAPACITY_PROVIDER": "FARGATE_SPOT",
+    }
+    with pytest.raises(MigrationError, match="Spot interruption"):
+        MigrationRequest.from_environment(env)

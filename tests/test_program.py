@@ -11,6 +11,7 @@ ENDPOINT_FOR_MODULE = {
     "appautoscaling": "applicationautoscaling",
     "autoscaling": "autoscaling",
     "cloudwatch": "cloudwatch",
+    "dynamodb": "dynamodb",
     "ec2": "ec2",
     "vpc": "ec2",
     "ecr": "ecr",

@@ -7,15 +7,31 @@ environment the release command controls.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 import yaml
 from fake_pulumi import FakePulumi
-from release_support import NEW, Command, healthy_targets, outputs, project_copy
+from release_support import (
+    BLUE_TG,
+    LISTENER,
+    NEW,
+    ROOT,
+    Command,
+    healthy_targets,
+    listener_has,
+    listener_moves_to,
+    lock_table,
+    one_group_healthy,
+    outputs,
+    project_copy,
+    service_desired,
+)
 
 from release.engine import AutomationDriver
 from release.stack_file import StackFile
+from stacks.settings import raw_config_from_pulumi, release_section
 
 STACK = "prod"
 VERSION = ["version"]
@@ -28,6 +44,12 @@ HISTORY = [
     "--non-interactive", "stack", "history", "--json", "--show-secrets",
     "--page-size", "1", "--page", "1", "--stack", STACK,
 ]  # fmt: skip
+
+
+def reads(count: int, stack: str = STACK) -> list[list[str]]:
+    """`count` reads of the stack's outputs: the first to find the lock, one under the lock, one
+    before each up (the stack is the truth, read again before every change)."""
+    return [[*c[:-1], stack] for c in OUTPUTS] * count
 
 
 def up(message: str, stack: str = STACK) -> list[list[str]]:
@@ -52,7 +74,7 @@ def project(tmp_path):
 
 @pytest.fixture
 def fake(tmp_path, monkeypatch):
-    fake = FakePulumi(tmp_path / "fake-pulumi", outputs=outputs())
+    fake = FakePulumi(tmp_path / "fake-pulumi", outputs=outputs(release_lock_table=lock_table()))
     for key, value in fake.env().items():
         monkeypatch.setenv(key, value)
     return fake
@@ -93,44 +115,68 @@ def test_deploy_runs_one_up_that_reads_the_edited_stack_file(project, fake):
     run = command(project)
     assert run(STACK, "deploy", "--image", NEW) == 0, run.errors
     title = f"put {NEW} on idle slot green and scale it to 3"
-    assert fake.commands() == [VERSION, SELECT, *OUTPUTS, *up(f"release deploy: {title}")]
+    assert fake.commands() == [VERSION, SELECT, *reads(3), *up(f"release deploy: {title}")]
     (up_call,) = ups(fake)
     assert release_in(up_call["stack_file"])["green"] == {
         "image": NEW,  # the previous release's version label is gone with it
         "desired_count": 3,
         "max_count": 12,
         "run_migrations": False,
-        "draining": False,
     }
 
 
-def test_every_up_runs_in_the_project_with_the_release_change_flag(project, fake):
+def test_every_up_runs_in_the_project_with_the_release_section_it_starts_from(project, fake):
+    """The program's guard gets the whole deployed section the step was planned from (and no
+    by-hand switch), so the up itself refuses if the stack moved after the command looked."""
     run = command(project)
     assert run(STACK, "deploy", "--image", NEW) == 0, run.errors
     (up_call,) = ups(fake)
     assert up_call["cwd"] == str(project)
-    assert up_call["env"] == {
-        "PHOENIX_AWS_RELEASE_CHANGE": "1",
-        "PULUMI_AUTOMATION_API": "true",
-        "PULUMI_DEBUG_COMMANDS": "true",
+    assert set(up_call["env"]) == {
+        "PHOENIX_AWS_RELEASE_EXPECTED",
+        "PULUMI_AUTOMATION_API",
+        "PULUMI_DEBUG_COMMANDS",
     }
+    expected = json.loads(up_call["env"]["PHOENIX_AWS_RELEASE_EXPECTED"])
+    assert expected == release_section(
+        raw_config_from_pulumi(
+            yaml.safe_load((ROOT / "stacks/Pulumi.prod.yaml").read_text())["config"]
+        )["release"]
+    )
 
 
 def test_deploy_of_a_build_pins_the_digest_with_a_second_up(tmp_path, fake):
     project = project_copy(tmp_path, "dev")
     built = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/phoenix-aws-dev@sha256:" + "4" * 64
-    fake.state.update(stacks=["dev"], outputs=outputs(slot_images={"blue": built, "green": built}))
+    running = built.replace("4" * 64, "3" * 64)
+    fake.state.update(
+        stacks=["dev"],
+        outputs=outputs(
+            slot_images={"blue": running, "green": built}, release_lock_table=lock_table()
+        ),
+    )
     fake.save()
     run = command(project)
     assert run("dev", "deploy") == 0, run.errors
+    title = (
+        "put the new build on idle slot green and scale it to 1; live slot blue followed the "
+        "build and is pinned to the digest it runs, so this release does not roll it (set it "
+        "back to `build` to follow main again)"
+    )
     assert fake.commands() == [
         VERSION,
         [*SELECT[:-1], "dev"],
-        *[[*c[:-1], "dev"] for c in OUTPUTS],
-        *up("release deploy: put the new build on idle slot green and scale it to 1", "dev"),
+        *reads(3, "dev"),
+        *up(f"release deploy: {title}", "dev"),
+        *reads(1, "dev"),
         *up(f"release deploy: pin slot green to {built}", "dev"),
     ]
-    assert [release_in(c["stack_file"])["green"]["image"] for c in ups(fake)] == ["build", built]
+    seen = [release_in(c["stack_file"]) for c in ups(fake)]
+    # dev rehearses a prod release: the live slot keeps what it runs, only green takes the build.
+    assert [(r["blue"]["image"], r["green"]["image"]) for r in seen] == [
+        (running, "build"),
+        (running, built),
+    ]
 
 
 def test_promote_runs_the_migration_up_then_the_flip_up(project, fake):
@@ -141,10 +187,11 @@ def test_promote_runs_the_migration_up_then_the_flip_up(project, fake):
     assert fake.commands() == [
         VERSION,
         SELECT,
-        *OUTPUTS,
+        *reads(3),
         *up(
             "release promote: run migrations with slot green's image (the listener waits for them)"
         ),
+        *reads(1),
         *up(
             "release promote: flip live to slot green; slot blue keeps running for instant rollback"
         ),
@@ -189,24 +236,38 @@ def test_drain_sets_draining_then_scales_down_one_up_per_wave(project, fake):
     assert fake.commands() == [
         VERSION,
         SELECT,
-        *OUTPUTS,
+        *reads(3),
         *up("release drain: tell slot blue's nodes to shed their WebSockets over 300 s"),
+        *reads(1),
         *up("release drain: scale slot blue down to 1 task(s)"),
+        *reads(1),
         *up("release drain: scale slot blue down to 0 task(s)"),
     ]
 
 
-def test_rollback_is_one_up(project, fake):
+def test_rollback_moves_traffic_on_the_listener_then_one_up_reconciles(project, fake):
     promoted(project)
+    fake.state["outputs"]["production_listener_arn"] = LISTENER
+    fake.save()
     run = command(project)
-    healthy_targets(run.aws, blue=3, green=3)
+    healthy_targets(run.aws, blue=3, green=3)  # the plan sizes blue from green's 3
+    service_desired(run.aws, "shop-prod-blue", 3)  # enough: no count is raised
+    one_group_healthy(run.aws, BLUE_TG, 3)  # capacity before traffic
+    listener_has(run.aws, blue=0, green=100)
+    listener_moves_to(run.aws, blue=100, green=0)
     assert run(STACK, "rollback") == 0, run.errors
     assert fake.commands() == [
         VERSION,
         SELECT,
-        *OUTPUTS,
-        *up("release rollback: roll back: live to slot blue (slot green keeps running)"),
+        *reads(3),
+        *up("release rollback: reconcile the stack with the listener: live blue"),
+        *reads(1),
+        *up("release rollback: slot green sheds its WebSockets now (no bake)"),
     ]
+    run.aws.assert_no_pending_responses()
+    reconcile, shed = [release_in(c["stack_file"]) for c in ups(fake)]
+    assert reconcile["live"] == "blue" and not reconcile["green"].get("draining")
+    assert shed["green"]["draining"] is True
 
 
 def test_a_failed_up_is_one_message_with_the_cli_errors_and_the_file_is_restored(project, fake):

@@ -14,6 +14,7 @@ from release.plan import (
     APP_DRAIN_POLL_SECONDS,
     BUILD,
     SOCKET_METRIC_PERIOD_SECONDS,
+    Facts,
     NothingToDo,
     Options,
     PlanError,
@@ -292,17 +293,30 @@ def test_drain_resumes_where_it_stopped_without_baking_again():
 # --- rollback ------------------------------------------------------------------------------------
 
 
-def test_rollback_flips_live_back_while_the_old_slot_runs():
-    (step,) = plan("rollback", promoted(), Options())
-    assert step.changes == {"live": "blue", "canary_percent": 0}
+def test_rollback_moves_traffic_first_then_reconciles_and_drains_the_bad_slot():
+    move, reconcile, shed = plan("rollback", promoted(), Options())
+    assert (move.move_traffic_to, move.capacity, move.changes) == ("blue", 3, {})
+    assert reconcile.changes == {"live": "blue", "canary_percent": 0}
+    # No bake: the bad slot sheds its sockets in the very next up (not the same one, so the
+    # program's drain order holds: traffic left it in a finished up first).
+    assert (shed.changes, shed.wait_seconds) == ({"green.draining": True}, 0)
+
+
+def test_rollback_sizes_the_old_slot_from_what_the_live_slot_runs_now():
+    """Autoscaling grew green to 7 tasks since the flip: blue must carry that, not its floor."""
+    move, reconcile, _ = plan("rollback", promoted(), Options(), healthy={"blue": 3, "green": 7})
+    assert move.capacity == 7
+    assert reconcile.changes["blue.desired_count"] == 7
+    assert reconcile.changes["blue.max_count"] == 7  # above green's ceiling of 6
 
 
 def test_rollback_to_a_draining_slot_stops_its_drain_and_restores_its_size():
     release = apply_changes(
         promoted(), {"blue.draining": True, "blue.desired_count": 1, "blue.max_count": 1}
     )
-    (step,) = plan("rollback", release, Options())
-    assert step.changes == {
+    move, reconcile, _ = plan("rollback", release, Options())
+    assert move.capacity == 3  # traffic waits until blue runs 3 healthy tasks again
+    assert reconcile.changes == {
         "live": "blue",
         "canary_percent": 0,
         "blue.draining": False,
@@ -320,14 +334,46 @@ def test_rollback_during_a_promotion_cancels_it():
     release = apply_changes(
         deployed(), {"promoting": "green", "green.run_migrations": True, "canary_percent": 10}
     )
-    (step,) = plan("rollback", release, Options())
-    assert step.changes == {"canary_percent": 0, "promoting": None}
+    move, cancel, shed = plan("rollback", release, Options())
+    assert move.move_traffic_to == "blue"  # the canary's 10% come back at once
+    assert cancel.changes == {"canary_percent": 0, "promoting": None}
+    assert shed.changes == {"green.draining": True}
 
 
-def test_refuse_rollback_when_the_old_slot_is_gone():
+def test_rollback_during_a_promotion_before_its_canary_is_one_up():
+    release = apply_changes(deployed(), {"promoting": "green", "green.run_migrations": True})
+    (cancel,) = plan("rollback", release, Options())
+    assert cancel.changes == {"canary_percent": 0, "promoting": None}
+
+
+def test_rollback_to_a_drained_slot_asks_for_redeploy_and_then_starts_it_again():
     drained = run_all("drain", promoted(), Options(bake_seconds=0))
-    with pytest.raises(PlanError, match="is gone"):
+    with pytest.raises(PlanError, match=r"drained to 0 tasks.*rollback --redeploy"):
         plan("rollback", drained, Options())
+    move, reconcile, _ = plan("rollback", drained, Options(redeploy=True))
+    assert (move.move_traffic_to, move.capacity) == ("blue", 3)
+    assert reconcile.changes["blue.desired_count"] == 3
+
+
+def test_rollback_redeploy_brings_the_previous_image_back_from_the_history():
+    """The previous slot now holds a newer, never promoted release: only the history knows what
+    was live before."""
+    release = run_all(
+        "deploy",
+        run_all("drain", promoted(), Options(bake_seconds=0)),
+        Options(image=NEW.replace("2" * 64, "5" * 64)),
+    )
+    with pytest.raises(PlanError, match=r"never promoted.*--redeploy"):
+        plan("rollback", release, Options(), facts=Facts(previous={"image": OLD}))
+    back, move, reconcile, _ = plan(
+        "rollback",
+        release,
+        Options(redeploy=True),
+        facts=Facts(previous={"image": OLD, "version": "1.0"}),
+    )
+    assert back.changes["blue.image"] == OLD and back.changes["blue.run_migrations"] is True
+    assert move.move_traffic_to == "blue"
+    assert reconcile.changes["live"] == "blue"
 
 
 def test_refuse_rollback_to_an_unhealthy_slot():

@@ -17,6 +17,7 @@ from release_support import (
     FakeClock,
     FakeStack,
     StubbedAws,
+    alarms_ok,
     answering_tester,
     healthy_targets,
     outputs,
@@ -84,7 +85,7 @@ def test_a_failed_up_restores_the_stack_file_exactly(project):
         run.run(plan("deploy", stack_file.release(), Options(image=NEW)))
     assert release_in(stack.ups[0][1])["green"]["image"] == NEW  # the up saw the change…
     assert stack_file.text() == before  # …and it is gone again
-    assert any("Pulumi.prod.yaml restored" in line for line in lines)
+    assert any("Pulumi.prod.yaml says what is deployed again" in line for line in lines)
 
 
 def test_a_change_is_recorded_only_after_its_up_succeeded(project):
@@ -160,7 +161,9 @@ def test_promote_checks_the_slot_before_any_change_and_again_before_the_flip(pro
         calls.append(("ups so far", str(len(stack.ups)), slot))
         return original_tester(url, header, slot)
 
-    run, _, _, lines = runner(project, stack=stack, tester=tester, action="promote")
+    aws = StubbedAws()
+    alarms_ok(aws, reads=2)  # when the 5 s bake starts and when it ends
+    run, _, _, lines = runner(project, stack=stack, tester=tester, action="promote", aws=aws)
     run.run(plan("promote", stack_file.release(), Options(canary_steps=(20,), bake_seconds=5)))
     assert calls == [
         ("ups so far", "0", "green"),  # pre-flight: nothing changed yet
@@ -280,24 +283,6 @@ def test_a_failed_health_read_is_an_error_not_an_empty_answer():
 # --- the command ---------------------------------------------------------------------------------
 
 
-def reflect_release_state(stack: FakeStack) -> None:
-    """Make the fake stack export `release_state` from the file each up reads (as the program)."""
-    original = stack.up
-
-    def up(message):
-        result = original(message)
-        release = release_in(stack.ups[-1][1])
-        stack.stack_outputs["release_state"] = {
-            "live": release.get("live", "blue"),
-            "canary_percent": release.get("canary_percent", 0),
-            "promoting": release.get("promoting"),
-        }
-        return result
-
-    stack.up = up  # type: ignore[method-assign]
-    stack.stack_outputs["release_state"] = {"live": "blue", "canary_percent": 0, "promoting": None}
-
-
 def cloudwatch_reports(aws: StubbedAws, count: int, at: datetime) -> None:
     aws.stub("cloudwatch").add_response(
         "get_metric_data",
@@ -311,10 +296,11 @@ def test_deploy_promote_drain_leave_a_stack_file_a_person_would_have_written(pro
     path = project / "stacks" / "Pulumi.prod.yaml"
     original = path.read_text()
     command = Command(project, FakeStack(path))
-    reflect_release_state(command.stack)
+    healthy_targets(command.aws, blue=3, green=0)
     assert command("prod", "deploy", "--image", NEW, "--version", "2026.11.24-1") == 0
     healthy_targets(command.aws, blue=3, green=3)
-    assert command("prod", "promote", "--canary", "10", "--bake", "60") == 0
+    alarms_ok(command.aws, reads=3)
+    assert command("prod", "promote", "--canary", "10", "--bake", "60") == 0, command.errors
     cloudwatch_reports(command.aws, 0, datetime.fromtimestamp(command.clock.now + 60, UTC))
     assert command("prod", "drain", "--bake", "0", "--drain-pause", "0") == 0, command.errors
 
@@ -336,7 +322,6 @@ def test_deploy_promote_drain_leave_a_stack_file_a_person_would_have_written(pro
             "desired_count": 3,
             "max_count": 12,
             "run_migrations": True,
-            "draining": False,
         },
     }
     assert type(release["green"]["desired_count"]) is int
@@ -386,27 +371,40 @@ def test_a_promote_of_a_slot_with_no_healthy_task_is_refused(project):
     assert "refused: refusing to promote slot green: it has 0 healthy tasks" in command.errors
 
 
-def test_a_checkout_behind_the_deployed_release_is_refused(project):
+def deployed_elsewhere(command: Command, **changes) -> dict:
+    """Another checkout released: the stack's release section moved, this file did not."""
+    from release.plan import apply_changes
+    from stacks.settings import release_section
+
+    state = release_section(apply_changes(command.stack.deployed(), changes))
+    command.stack.stack_outputs["release_state"] = state
+    return state
+
+
+def test_a_checkout_behind_the_deployed_release_takes_the_stack_and_plans_from_it(project):
     command = Command(project)
-    command.stack.stack_outputs["release_state"] = {
-        "live": "green",
-        "canary_percent": 0,
-        "promoting": None,
-    }
-    assert command("prod", "deploy", "--image", NEW) == 3
-    assert (
-        "live is 'blue' in Pulumi.prod.yaml but 'green' on the stack" in command.errors
-        and "merge its release branch (or pull main)" in command.errors
+    deployed_elsewhere(
+        command,
+        **{"green.image": NEW, "green.desired_count": 3, "green.max_count": 12, "live": "green"},
     )
-    assert command.stack.ups == []
+    healthy_targets(command.aws, blue=0, green=3)
+    assert command("prod", "deploy", "--image", OLD.replace("1" * 64, "3" * 64)) == 0
+    assert "Pulumi.prod.yaml did not say what is deployed; the stack is the truth" in (
+        command.output
+    )
+    ((_, seen),) = command.stack.ups
+    # The idle slot is blue, as the stack says, and green (live on the stack) is untouched.
+    assert release_in(seen)["live"] == "green"
+    assert release_in(seen)["green"]["image"] == NEW
+    assert release_in(seen)["blue"]["image"].endswith("3" * 64)
 
 
-def test_status_shows_a_stale_checkout_as_a_warning(project):
+def test_status_shows_where_the_stack_file_differs_from_the_stack(project):
     command = Command(project)
-    command.stack.stack_outputs["release_state"] = {"live": "green", "canary_percent": 0}
+    deployed_elsewhere(command, **{"green.image": NEW, "green.desired_count": 3, "live": "green"})
     healthy_targets(command.aws, blue=3, green=0)
     assert command("prod", "status") == 0
-    assert "warning: live is 'blue' in Pulumi.prod.yaml but 'green' on the stack" in command.output
+    assert "stack file differs: live: green → blue (sync takes the stack's)" in command.output
 
 
 def test_status_still_shows_the_slots_when_health_cannot_be_read(project):
@@ -487,7 +485,7 @@ def test_an_interrupted_up_restores_the_file_and_says_how_to_continue(project):
     before = path.read_text()
     stack = FakeStack(path)
 
-    def interrupted(message):
+    def interrupted(message, env=None):
         raise KeyboardInterrupt
 
     stack.up = interrupted  # type: ignore[method-assign]

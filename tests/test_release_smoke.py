@@ -190,9 +190,9 @@ def test_a_smoke_test_failure_after_the_migrations_stops_the_promote(tmp_path, a
     steps = plan("promote", stack_file.release(), Options())
     original = stack.up
 
-    def up_then_break(message):
+    def up_then_break(message, env=None):
         alb.response = (502, "text/html", b"Bad Gateway")  # the new code fails after migrating
-        return original(message)
+        return original(message, env)
 
     stack.up = up_then_break  # type: ignore[method-assign]
     with pytest.raises(ReleaseError, match="HTTP 502"):

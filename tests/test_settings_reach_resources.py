@@ -110,6 +110,8 @@ NON_DEFAULT = {
         "live": "green",
         "canary_percent": 20,
         "drain_window_seconds": 120,
+        "capacity_timeout_seconds": 300,
+        "protect_lock_table": False,
         "blue": {
             "image": IMAGE,
             "desired_count": 2,
@@ -279,8 +281,16 @@ WHERE = {
         == {80, 20}
     ),
     "release.drain_window_seconds": lambda r: (
-        r.exports["release_state"]["slots"]["blue"]["draining"] is False
+        r.exports["release_state"]["blue"]["draining"] is False
+        and r.exports["release_state"]["drain_window_seconds"] == 120
         and json.loads(r.named("cluster-drain-blue")["value"]) == {"shed": False}
+    ),
+    "release.capacity_timeout_seconds": lambda r: (
+        r.exports["release_state"]["capacity_timeout_seconds"] == 300
+    ),
+    "release.protect_lock_table": lambda r: (
+        r.named("release-lock-table").protect is False
+        and r.named("release-lock-table")["deletionProtectionEnabled"] is False
     ),
     "release.blue.image": lambda r: container(r, "blue")["image"] == IMAGE,
     "release.blue.desired_count": ("slot-blue-scaling", "minCapacity", 2),
@@ -377,6 +387,7 @@ COVERED_ELSEWHERE = {
     "image.target": "tests/test_image.py (build)",
     "monitoring.enabled": "tests/test_monitoring.py (switch off)",
     "release.promoting": "tests/test_release_gate.py",
+    "release.in_progress": "tests/test_release_truth.py (written by the release command)",
     "release.blue.run_migrations": "tests/test_release_gate.py",
     "release.blue.draining": "tests/test_nodes.py (drain switch)",
     "release.green.image": "same fields as release.blue",

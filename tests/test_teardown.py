@@ -7,6 +7,8 @@ What stops a delete, by AWS's rules:
   `FinalDBSnapshotIdentifier` unless `SkipFinalSnapshot` (RDS API reference, DeleteDBInstance).
 - ELB DeleteLoadBalancer fails while `deletion_protection.enabled` is on (ELB user guide,
   "Deletion protection").
+- DynamoDB DeleteTable fails while deletion protection is on (DynamoDB developer guide, "Using
+  deletion protection").
 - ECR DeleteRepository fails on a repository with images unless `force` (ECR API reference,
   DeleteRepository).
 - S3 DeleteBucket fails on a bucket with objects (S3 API reference, DeleteBucket): without
@@ -44,6 +46,8 @@ def destroy_blockers(run: harness.Run) -> list[str]:
             if not r.get("skipFinalSnapshot") and not r.get("finalSnapshotIdentifier"):
                 blockers.append(f"{r.name}: no final snapshot name")
         if r.type == "aws:lb/loadBalancer:LoadBalancer" and r.get("enableDeletionProtection"):
+            blockers.append(f"{r.name}: deletion protection")
+        if r.type == "aws:dynamodb/table:Table" and r.get("deletionProtectionEnabled"):
             blockers.append(f"{r.name}: deletion protection")
         if r.type == "aws:ecr/repository:Repository" and not (
             r.get("forceDelete") or r.retain_on_delete

@@ -44,6 +44,7 @@ from .monitoring import (
 from .network import Network
 from .node_security import NodeSecurityGroup
 from .pubsub import RedisPubSub
+from .release_lock import ReleaseLockTable
 from .release_slot import ReleaseSlot
 from .security import allow_between
 from .slots import BUILD
@@ -104,6 +105,11 @@ class PhoenixApp(pulumi.ComponentResource):
     database_port: pulumi.Output[int]
     database_resource_id: pulumi.Output[str]
     database_security_group_id: pulumi.Output[str]
+    release_lock_table: pulumi.Output[str]
+    production_listener_arn: pulumi.Output[str]
+    slot_versions: pulumi.Output[dict[str, str]]
+    slot_alarms: pulumi.Output[dict[str, list[str]]]
+    slot_autoscaling: pulumi.Output[bool]
 
     def __init__(
         self, name: str, args: PhoenixAppArgs, opts: pulumi.ResourceOptions | None = None
@@ -120,6 +126,7 @@ class PhoenixApp(pulumi.ComponentResource):
         self._create_image(plan)
         self._create_cluster(plan)
         self._create_slots(plan)
+        self._create_release_lock(plan)
         self._create_routing(plan)
         if plan.monitoring_enabled:
             self._create_monitoring(plan)
@@ -352,6 +359,18 @@ class PhoenixApp(pulumi.ComponentResource):
                 self._legacy_opts(plan, "ReleaseSlot"),
             )
 
+    def _create_release_lock(self, plan: AppPlan) -> None:
+        """The table of the release command's lock and history (one release at a time)."""
+        self.lock_table = ReleaseLockTable(
+            plan.child("release-lock"),
+            {
+                "name_parts": plan.parts,
+                "protect": plan.release.get("protect_lock_table", True),
+                "tags": plan.tags,
+            },
+            self._opts(plan),
+        )
+
     def _slot_image(self, plan: AppPlan, name: str) -> Any:
         image = plan.slot(name)["image"]
         return self.image.image if image == BUILD else image
@@ -377,13 +396,17 @@ class PhoenixApp(pulumi.ComponentResource):
             "secrets": secrets,
             "admin_environment": self._db["admin_environment"],
             "admin_secrets": self._db["admin_secrets"],
+            # Two slots never migrate at once: the second waits for the first.
+            **({"migrate_after": self.slots["blue"].migrated} if "blue" in self.slots else {}),
         }
 
     def _create_routing(self, plan: AppPlan) -> None:
         """Traffic moves only once every slot is steady and migrated."""
         slots = list(self.slots.values())
         ready = pulumi.Output.all(
-            *[s.migrated for s in slots], *[s.service_arn for s in slots]
+            *[s.migrated for s in slots],
+            *[s.service_arn for s in slots],
+            *[s.deployment_verified for s in slots],
         ).apply(lambda _: "ready")
         self.routing = TrafficRouting(
             plan.child("traffic"),
@@ -392,6 +415,10 @@ class PhoenixApp(pulumi.ComponentResource):
                 listener_arn=self.edge.production_listener_arn,
                 target_group_arns=self.edge.target_group_arns,
                 ready=ready,
+                gate_wiring={
+                    "cluster_name": self.cluster.cluster_name,
+                    "service_names": {n: s.service_name for n, s in self.slots.items()},
+                },
             ),
             self._legacy_opts(plan, "TrafficRouting"),
         )
@@ -453,6 +480,18 @@ class PhoenixApp(pulumi.ComponentResource):
             **{n: s.desired_count for n, s in self.slots.items()}
         )
         self.slot_services = pulumi.Output.all(**{n: s.service_name for n, s in self.slots.items()})
+        self.slot_versions = pulumi.Output.all(
+            **{n: s.release_version for n, s in self.slots.items()}
+        )
+        monitoring = getattr(self, "monitoring", None)
+        self.slot_alarms = (
+            monitoring.slot_alarm_names if monitoring else pulumi.Output.from_input({})
+        )
+        self.slot_autoscaling = pulumi.Output.from_input(
+            plan.args["app"].get("enable_autoscaling", True)
+        )
+        self.release_lock_table = self.lock_table.table_name
+        self.production_listener_arn = self.edge.production_listener_arn
         app = plan.app_name
         self.remote_console = cluster.cluster_name.apply(
             lambda c: (

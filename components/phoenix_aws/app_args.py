@@ -89,6 +89,23 @@ class SlotOptions(TypedDict):
     """Run on Fargate Spot. Default: false (on-demand)."""
 
 
+class ReleaseStep(TypedDict):
+    """The step of a release under way, as the release command writes it."""
+
+    action: str
+    """deploy, promote, drain or rollback."""
+    step: int
+    """The step the last `up` applied (1-based)."""
+    of: int
+    """How many steps the action has."""
+    title: str
+    """What that step did."""
+    by: str
+    """Who runs the release."""
+    options: NotRequired[str]
+    """The action's command-line options. Default: none."""
+
+
 class ReleaseOptions(TypedDict):
     """The two slots, which one is live, and the canary toward the other."""
 
@@ -104,6 +121,12 @@ class ReleaseOptions(TypedDict):
     """Set by the release command while it promotes a slot. Default: none."""
     drain_window_seconds: NotRequired[int]
     """How long a draining slot's nodes take to shed their WebSockets. Default: 300."""
+    capacity_timeout_seconds: NotRequired[int]
+    """How long an `up` waits for a slot's capacity before traffic moves to it. Default: 600."""
+    in_progress: NotRequired[ReleaseStep | None]
+    """The step of the release under way (written by the release command). Default: none."""
+    protect_lock_table: NotRequired[bool]
+    """Deletion protection on the release lock's table. Default: true."""
 
 
 class ExistingNetwork(TypedDict):
@@ -396,20 +419,30 @@ class PhoenixAppArgs(TypedDict):
 
 
 def release_state(release: ReleaseOptions) -> dict[str, Any]:
-    """What an app exports as `release_state`: the release as deployed after the up."""
+    """What an app exports as `release_state`: its whole release section as deployed after the
+    up, every key with its default filled in, so a stack file can be rebuilt from the stack."""
     promoting = release.get("promoting")
+    step = release.get("in_progress")
     return {
         "live": Slot(release.get("live", Slot.BLUE)).value,
         "canary_percent": release.get("canary_percent", 0),
-        "promoting": Slot(promoting).value if promoting else None,
-        "slots": {
+        **{
             slot.value: {
                 "image": _slot(release, slot).get("image"),
                 "desired_count": _slot(release, slot).get("desired_count", 0),
+                "max_count": _slot(release, slot).get("max_count"),
+                "version": _slot(release, slot).get("version"),
+                "run_migrations": _slot(release, slot).get("run_migrations", True),
                 "draining": _slot(release, slot).get("draining", False),
+                "spot": _slot(release, slot).get("spot", False),
             }
             for slot in Slot
         },
+        "promoting": Slot(promoting).value if promoting else None,
+        "drain_window_seconds": release.get("drain_window_seconds", 300),
+        "capacity_timeout_seconds": release.get("capacity_timeout_seconds", 600),
+        "in_progress": {"options": "", **step} if step else None,
+        "protect_lock_table": release.get("protect_lock_table", True),
     }
 
 

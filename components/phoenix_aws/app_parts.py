@@ -24,8 +24,8 @@ from .network import NetworkArgs
 from .node_security import NodeSecurityGroupArgs
 from .pubsub import RedisPubSubArgs
 from .release_slot import ReleaseSlotArgs
-from .slots import BUILD, TEST_HEADER, Slot
-from .traffic_routing import TrafficRoutingArgs
+from .slots import BUILD, SLOTS, TEST_HEADER, Slot
+from .traffic_routing import CapacityGate, TrafficRoutingArgs
 from .waf import PathRateLimit, WebFirewallArgs
 
 # Edge settings that belong to the load balancer itself: an app on another app's load balancer
@@ -347,7 +347,12 @@ def slot_args(plan: AppPlan, name: str, *, image: Any, wiring: dict[str, Any]) -
 
 
 def routing_args(
-    plan: AppPlan, *, listener_arn: Any, target_group_arns: Any, ready: Any
+    plan: AppPlan,
+    *,
+    listener_arn: Any,
+    target_group_arns: Any,
+    ready: Any,
+    gate_wiring: dict[str, Any] | None = None,
 ) -> TrafficRoutingArgs:
     edge, scope = plan.edge, plan.scope
     test_routes = plan_test_routes(
@@ -375,7 +380,38 @@ def routing_args(
         args["priority_block"] = scope.block
     if plan.deployed.get("listener_rule_bands"):
         args["previous_rule_bands"] = plan.deployed["listener_rule_bands"]
+    if gate_wiring is not None and plan.args["app"].get("wait_for_steady_state", True):
+        # An emulator's tasks never become healthy: a stack that does not wait for steady
+        # services (the local one) does not wait for capacity either.
+        args["capacity_gate"] = capacity_gate_args(plan, **gate_wiring)
     return cast(TrafficRoutingArgs, args)
+
+
+def capacity_gate_args(plan: AppPlan, *, cluster_name: Any, service_names: Any) -> CapacityGate:
+    """The capacity gate, sized from the weights of the last deployment (its `release_state`;
+    none on a first deployment) and each slot's floor."""
+    release = plan.release
+    gate: dict[str, Any] = {
+        "cluster_name": cluster_name,
+        "service_names": service_names,
+        "floors": {s: plan.slot(s).get("desired_count", 0) for s in SLOTS},
+        "timeout_seconds": release.get("capacity_timeout_seconds", 600),
+        "autoscaling": plan.args["app"].get("enable_autoscaling", True),
+    }
+    deployed = plan.deployed.get("release_state")
+    if isinstance(deployed, dict) and deployed.get("live") in SLOTS:
+        gate["previous_live"] = deployed["live"]
+        gate["previous_canary_percent"] = int(deployed.get("canary_percent") or 0)
+    return cast(CapacityGate, gate)
+
+
+def canary_slots(release: ReleaseOptions) -> list[str]:
+    """Slots being promoted or taking a canary share: each is watched on its own alarms."""
+    promoting = release.get("promoting")
+    slots = {Slot(promoting).value} if promoting else set()
+    if release.get("canary_percent"):
+        slots.add(Slot(release.get("live", Slot.BLUE)).other.value)
+    return sorted(slots)
 
 
 def monitoring_args(plan: AppPlan, *, wiring: dict[str, Any]) -> MonitoringArgs:
@@ -388,6 +424,7 @@ def monitoring_args(plan: AppPlan, *, wiring: dict[str, Any]) -> MonitoringArgs:
             "stack_id": plan.stack_id,
             # Dashboard names take letters, digits, _ and - only (a stack may hold dots).
             "dashboard_name": physical_name(*plan.parts, rule=DASHBOARD_NAME),
+            "canary_slots": canary_slots(plan.release),
             "tags": plan.tags,
             **wiring,
             **options,

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 import pulumi_command as command
 
 from .helpers import helper_command
+from .helpers.migrate_task import CAPACITY_PROVIDER
 from .validation import arg_error, check_args, component_type, with_legacy_alias
 
 
@@ -45,7 +46,13 @@ class MigrationArgs(TypedDict):
     timeout_seconds: NotRequired[int]
     """Give up (and fail) after this long. Default: 900."""
     spot: NotRequired[bool]
-    """Run the task on Fargate Spot. Default: false."""
+    """Must be false. Default: false (on-demand Fargate): a migration never runs on Fargate
+    Spot, whose interruptions can stop it half way (kept so a program that passes it learns
+    why)."""
+    after: NotRequired[pulumi.Input[str]]
+    """Start only once this value resolves, e.g. another slot's migration summary: two slots
+    migrating in one `up` (a first deployment with both) run one after the other. Default: no
+    wait."""
 
 
 class Migration(pulumi.ComponentResource):
@@ -60,12 +67,8 @@ class Migration(pulumi.ComponentResource):
         super().__init__(
             component_type("Migration"), name, None, with_legacy_alias("Migration", opts)
         )
-        check_args("Migration", name, args, MigrationArgs)
-        if not str(args["command"]).strip():
-            raise arg_error("Migration", name, "command", "must not be empty or blank")
-        timeout = args.get("timeout_seconds", 900)
-        if not 60 <= timeout <= 3600:
-            raise arg_error("Migration", name, "timeout_seconds", f"use 60-3600, got {timeout}")
+        timeout = _validate(name, args)
+        after = args.get("after")
         # The helper runs on the operator's machine, whose default Region may be another one.
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         self.task = command.local.Command(
@@ -76,7 +79,9 @@ class Migration(pulumi.ComponentResource):
                 "MIGRATION_CLUSTER": args["cluster_name"],
                 "MIGRATION_TASK_FAMILY": args["task_definition_family"],
                 "MIGRATION_CONTAINER": args["container_name"],
-                "MIGRATION_IMAGE": args["image"],
+                # Waits for `after` (ordering only: the value stays the image, so another
+                # slot's migration never changes this one's inputs and never re-runs it).
+                "MIGRATION_IMAGE": pulumi.Output.all(args["image"], after).apply(lambda a: a[0]),
                 "MIGRATION_COMMAND": args["command"],
                 "MIGRATION_SUBNETS": pulumi.Output.from_input(args["subnet_ids"]).apply(",".join),
                 "MIGRATION_SECURITY_GROUPS": pulumi.Output.from_input(
@@ -85,10 +90,29 @@ class Migration(pulumi.ComponentResource):
                 "MIGRATION_LOG_GROUP": args["log_group_name"],
                 "MIGRATION_LOG_PREFIX": args["slot"],
                 "MIGRATION_TIMEOUT": str(timeout),
-                "MIGRATION_CAPACITY_PROVIDER": "FARGATE_SPOT" if args.get("spot") else "FARGATE",
+                "MIGRATION_CAPACITY_PROVIDER": CAPACITY_PROVIDER,
             },
             triggers=[args["image"], args["command"]],
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.completed = self.task.stdout
         self.register_outputs({"completed": self.completed})
+
+
+def _validate(name: str, args: MigrationArgs) -> int:
+    """Check the args; the timeout in seconds."""
+    check_args("Migration", name, args, MigrationArgs)
+    if not str(args["command"]).strip():
+        raise arg_error("Migration", name, "command", "must not be empty or blank")
+    timeout = args.get("timeout_seconds", 900)
+    if not 60 <= timeout <= 3600:
+        raise arg_error("Migration", name, "timeout_seconds", f"use 60-3600, got {timeout}")
+    if args.get("spot"):
+        raise arg_error(
+            "Migration",
+            name,
+            "spot",
+            "a migration never runs on Fargate Spot: an interruption (two minutes' warning, "
+            "then the task stops) can cut it half way; leave spot out",
+        )
+    return timeout

@@ -299,6 +299,44 @@ def edge_alarms(args: "MonitoringArgs", target_groups: pulumi.Output[dict]) -> l
     return specs
 
 
+def canary_alarms(args: "MonitoringArgs", target_groups: pulumi.Output[dict]) -> list[AlarmSpec]:
+    """A slot being promoted gets the app's 5xx count and response time of its own target group,
+    so its canary is judged on its own traffic (an alarm on the load balancer's totals would hide
+    a 10% canary behind the live slot's 90%). ALB publishes both per target group (dimensions
+    LoadBalancer and TargetGroup):
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html
+    They exist only while the slot is promoted, so a stack pays for them only during a release."""
+    lb = args["load_balancer_arn_suffix"]
+    specs = []
+    for slot in sorted(set(args.get("canary_slots") or [])):
+        group = {"LoadBalancer": lb, "TargetGroup": target_groups.apply(operator.itemgetter(slot))}
+        specs += [
+            AlarmSpec(
+                f"canary-{slot}-5xx",
+                "AWS/ApplicationELB",
+                "HTTPCode_Target_5XX_Count",
+                group,
+                "Sum",
+                "GreaterThanThreshold",
+                args.get("target_5xx_per_minute", 10),
+                f"Slot {slot} (being promoted) answers 5xx",
+                periods=2,
+            ),
+            AlarmSpec(
+                f"canary-{slot}-response-time",
+                "AWS/ApplicationELB",
+                "TargetResponseTime",
+                group,
+                "Average",
+                "GreaterThanThreshold",
+                1.0,
+                f"Slot {slot} (being promoted): average response time above 1 s",
+                periods=3,
+            ),
+        ]
+    return specs
+
+
 def node_and_database_alarms(args: "MonitoringArgs") -> list[AlarmSpec]:
     """Node CPU and memory per slot, database CPU and free storage."""
     specs: list[AlarmSpec] = []
@@ -409,6 +447,9 @@ class MonitoringArgs(TypedDict):
     """E-mail subscriptions to the alarm topic (each must be confirmed). Default: none."""
     target_5xx_per_minute: NotRequired[int]
     """App 5xx responses per minute that count as an incident. Default: 10."""
+    canary_slots: NotRequired[list[str]]
+    """Slots being promoted: each gets 5xx and response-time alarms of its own target group
+    while it is (the release command's canary watches them). Default: none."""
     dashboard_name: NotRequired[str]
     """Letters, digits, `_` and `-`, at most 255. Default: the component's name."""
     tags: NotRequired[dict[str, str]]
@@ -420,6 +461,9 @@ class Monitoring(pulumi.ComponentResource):
 
     topic_arn: pulumi.Output[str]
     dashboard_name: pulumi.Output[str]
+    slot_alarm_names: pulumi.Output[dict[str, list[str]]]
+    """slot → the names of its own alarms (unhealthy targets; 5xx and response time while it is
+    promoted): what a canary watches."""
 
     def __init__(
         self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
@@ -438,6 +482,7 @@ class Monitoring(pulumi.ComponentResource):
         topic_policy = self._create_alarm_topic(name, args, account_id, region, tags)
         specs = [
             *edge_alarms(args, target_groups),
+            *canary_alarms(args, target_groups),
             *node_and_database_alarms(args),
             *redis_alarms(args, members),
         ]
@@ -445,7 +490,27 @@ class Monitoring(pulumi.ComponentResource):
         self._create_dashboard(name, args, region, target_groups, members)
         self.topic_arn = self.topic.arn
         self.dashboard_name = self.dashboard.dashboard_name
-        self.register_outputs({"topic_arn": self.topic_arn, "dashboard_name": self.dashboard_name})
+        self.slot_alarm_names = self._slot_alarm_names()
+        self.register_outputs(
+            {
+                "topic_arn": self.topic_arn,
+                "dashboard_name": self.dashboard_name,
+                "slot_alarm_names": self.slot_alarm_names,
+            }
+        )
+
+    def _slot_alarm_names(self) -> pulumi.Output[dict[str, list[str]]]:
+        """slot → names of the alarms on that slot alone."""
+        mine = {
+            slot: [
+                alarm.name
+                for key, alarm in self.alarms.items()
+                if key == f"unhealthy-{slot}" or key.startswith(f"canary-{slot}-")
+            ]
+            for slot in SLOTS
+        }
+        per_slot = {slot: pulumi.Output.all(*names) for slot, names in mine.items()}
+        return pulumi.Output.all(**per_slot)
 
     def _create_alarm_topic(
         self,

@@ -13,8 +13,17 @@ APP_OUTPUTS: dict[str, str] = {
     "app_name": "The OTP release name (`bin/<app_name>`, node names `<app_name>@<ip>`).",
     "live_slot": "The slot that takes production traffic: `blue` or `green`.",
     "canary_percent": "Share of production traffic the idle slot takes.",
-    "release_state": "The release as deployed: live slot, canary, promoting slot, and per slot "
-    "its image, desired count and drain switch.",
+    "release_state": "The whole release section as deployed (every key, defaults filled in): "
+    "live slot, canary, promoting slot, drain window, capacity timeout, the step in progress, "
+    "and per slot its image, counts, version, spot, migrations and drain switch.",
+    "release_lock_table": "The DynamoDB table of the release lock and the release history.",
+    "production_listener_arn": "The production listener, whose forward rules carry the slots' "
+    "weights (a rollback changes them directly).",
+    "slot_versions": "slot → the RELEASE_VERSION its tasks run (what their health check says).",
+    "slot_alarms": "slot → the names of its own alarms (unhealthy targets; 5xx and response "
+    "time while it is promoted): what a canary watches. Empty without monitoring.",
+    "slot_autoscaling": "True when the slots' counts move through Application Auto Scaling "
+    "targets (a count is raised through the target's minimum).",
     "listener_rule_bands": "Allow-list path → listener rule priority band (kept across ups).",
     "target_group_arns": "slot → target group ARN (health of each slot's targets).",
     "image_repository_url": "The ECR repository of the app's images.",
@@ -76,10 +85,16 @@ RELEASE_OUTPUTS: frozenset[str] = frozenset(
         "slot_images",
         "socket_metric",
         "drain_parameters",
+        "release_lock_table",
+        "production_listener_arn",
+        "slot_versions",
+        "slot_alarms",
+        "slot_autoscaling",
     }
 )
-"""What `python -m release` reads from a deployed stack (status, health gates, smoke tests, the
-drain, logs, the remote console)."""
+"""What `python -m release` reads from a deployed stack (its lock, the release state it plans
+from, status, health and capacity, smoke tests, the listener a rollback changes, the canary's
+alarms, the drain, logs, the remote console)."""
 
 STATE_OUTPUTS: frozenset[str] = frozenset(
     {"release_state", "availability_zones", "database_identity", "listener_rule_bands"}

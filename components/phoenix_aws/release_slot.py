@@ -30,6 +30,7 @@ from .container import (
     container_definitions,
     distribution_flags,
 )
+from .deployment_check import deployment_check
 from .drain_timing import DRAIN_POLL_SECONDS, check_drain_timing
 from .fargate import (
     FARGATE_MAX_STOP_TIMEOUT,
@@ -41,7 +42,7 @@ from .fargate import (
     fargate_memory_options,
     sigterm_drain_budget,
 )
-from .migration import Migration
+from .migration import Migration, MigrationArgs
 from .naming import ECS_NAME, physical_name
 from .slots import SLOTS
 from .validation import (
@@ -148,6 +149,8 @@ class ReleaseSlotArgs(TypedDict):
     migration_command: NotRequired[str]
     """Run this one-off admin command with the slot's image before its service rolls it out,
     e.g. `bin/shop eval "Shop.Release.migrate()"`. Default: no migrations."""
+    migrate_after: NotRequired[pulumi.Input[str]]
+    """Migrate only after this resolves (the other slot's `migrated`). Default: no wait."""
     migration_timeout_seconds: NotRequired[int]
     """Default: 900."""
     app_port: NotRequired[int]
@@ -202,8 +205,12 @@ class ReleaseSlot(pulumi.ComponentResource):
     container_name: pulumi.Output[str]
     image: pulumi.Output[str]
     desired_count: pulumi.Output[int]
+    release_version: pulumi.Output[str]
+    """RELEASE_VERSION of its tasks (what their health check answers)."""
     migrated: pulumi.Output[str]
     """The migration's summary line once it succeeded (`not run` without migrations)."""
+    deployment_verified: pulumi.Output[str]
+    """Resolves once ECS runs what this update registered (`not checked`: not waited for)."""
 
     def __init__(
         self, name: str, args: ReleaseSlotArgs, opts: pulumi.ResourceOptions | None = None
@@ -224,6 +231,7 @@ class ReleaseSlot(pulumi.ComponentResource):
         self._create_task_definition(name, args, family, environment, region, shape)
         self._create_admin_task_and_migration(name, args, family, environment, region, shape)
         self._create_service(name, args, family, desired, autoscaling, tags)
+        self._create_deployment_check(name, args, region)
         if autoscaling:
             self._create_autoscaling(
                 name, args, desired, max(args.get("max_count", desired), desired)
@@ -284,22 +292,22 @@ class ReleaseSlot(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         if args.get("migration_command"):
+            migration: MigrationArgs = {
+                "slot": args["slot"],
+                "image": args["image"],
+                "command": args["migration_command"],
+                "cluster_name": args["cluster_name"],
+                "task_definition_family": self.admin_task_definition.family,
+                "container_name": args["app_name"],
+                "subnet_ids": args["subnet_ids"],
+                "security_group_ids": args["security_group_ids"],
+                "log_group_name": args["log_group_name"],
+                "timeout_seconds": args.get("migration_timeout_seconds", 900),
+            }  # never on Spot, even when the slot's tasks are (Migration refuses it)
+            if args.get("migrate_after"):
+                migration["after"] = args["migrate_after"]
             self.migration = Migration(
-                f"{name}-migrate",
-                {
-                    "slot": args["slot"],
-                    "image": args["image"],
-                    "command": args["migration_command"],
-                    "cluster_name": args["cluster_name"],
-                    "task_definition_family": self.admin_task_definition.family,
-                    "container_name": args["app_name"],
-                    "subnet_ids": args["subnet_ids"],
-                    "security_group_ids": args["security_group_ids"],
-                    "log_group_name": args["log_group_name"],
-                    "timeout_seconds": args.get("migration_timeout_seconds", 900),
-                    "spot": args.get("spot", False),
-                },
-                opts=pulumi.ResourceOptions(parent=self),
+                f"{name}-migrate", migration, opts=pulumi.ResourceOptions(parent=self)
             )
 
     def _create_service(
@@ -344,6 +352,24 @@ class ReleaseSlot(pulumi.ComponentResource):
                 # never resets a scaled-out service. Counts move through the scaling target.
                 ignore_changes=["desiredCount"] if autoscaling else [],
             ),
+        )
+
+    def _create_deployment_check(self, name: str, args: ReleaseSlotArgs, region: Any) -> None:
+        """ECS must run what this update registered (not a circuit-breaker rollback); a slot
+        that does not wait for a steady service (an emulator) is not checked."""
+        self.deployment_check = (
+            deployment_check(
+                f"{name}-deployment-check",
+                parent=self,
+                cluster_name=args["cluster_name"],
+                service_name=self.service.name,
+                service_id=self.service.id,
+                task_definition_arn=self.task_definition.arn,
+                spot=args.get("spot", False),
+                region=region,
+            )
+            if args.get("wait_for_steady_state", True)
+            else None
         )
 
     def _create_autoscaling(
@@ -398,8 +424,14 @@ class ReleaseSlot(pulumi.ComponentResource):
         self.container_name = pulumi.Output.from_input(args["app_name"])
         self.image = pulumi.Output.from_input(args["image"])
         self.desired_count = pulumi.Output.from_input(desired)
+        self.release_version = pulumi.Output.from_input(args["release_version"])
         self.migrated = (
             self.migration.completed if self.migration else pulumi.Output.from_input("not run")
+        )
+        self.deployment_verified = (
+            self.deployment_check.stdout
+            if self.deployment_check
+            else pulumi.Output.from_input("not checked")
         )
         self.register_outputs(
             {
@@ -409,7 +441,9 @@ class ReleaseSlot(pulumi.ComponentResource):
                 "admin_task_definition_family": self.admin_task_definition_family,
                 "image": self.image,
                 "desired_count": self.desired_count,
+                "release_version": self.release_version,
                 "migrated": self.migrated,
+                "deployment_verified": self.deployment_verified,
             }
         )
 

@@ -1,14 +1,21 @@
 """TrafficRouting: what moves traffic. The live rule and the per-path allow lists, forwarding to
 both target groups with the blue/green weights. It is created after the slots and their
 migrations and waits for them (`ready`), so traffic never moves before they are done.
+
+With a capacity gate, no weight changes before every slot that gains traffic runs as many healthy
+targets as its new share of today's traffic needs (`phoenix_aws.helpers.capacity`, run through
+pulumi-command on the machine that runs `pulumi up`): an `up` from CI or by hand cannot skip it.
 """
 
 import functools
+import json
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_command as command
 
+from .helpers import helper_command
 from .listener_rules import (
     FORBIDDEN,
     MAX_RULES_PER_LOAD_BALANCER,
@@ -34,7 +41,29 @@ from .validation import (
     with_legacy_alias,
 )
 
-__all__ = ["PathAllowList", "TrafficRouting", "TrafficRoutingArgs"]
+__all__ = ["CapacityGate", "PathAllowList", "TrafficRouting", "TrafficRoutingArgs"]
+
+
+class CapacityGate(TypedDict):
+    """Capacity before traffic: what the gate needs to size and wait for the slots."""
+
+    cluster_name: pulumi.Input[str]
+    """The ECS cluster of the slots."""
+    service_names: pulumi.Input[dict[str, str]]
+    """slot → its ECS service (slots that exist)."""
+    floors: dict[str, int]
+    """slot → its configured task count (the least it runs with any share of the traffic)."""
+    previous_live: NotRequired[str]
+    """The live slot of the last deployment (read back from the stack). Default: none (the first
+    deployment: no slot carries traffic yet)."""
+    previous_canary_percent: NotRequired[int]
+    """The canary share of the last deployment. Default: 0."""
+    timeout_seconds: NotRequired[int]
+    """How long the gate waits for the capacity before the `up` fails and traffic stays.
+    Default: 600."""
+    autoscaling: NotRequired[bool]
+    """The slots' counts move through Application Auto Scaling targets (the gate raises a
+    target's minimum, not the service's count). Default: true."""
 
 
 class TrafficRoutingArgs(TypedDict):
@@ -76,6 +105,10 @@ class TrafficRoutingArgs(TypedDict):
     """The block of listener rule priorities the app's rules take on a shared listener (block k:
     k*1000+1 to k*1000+999); give each app on a listener its own. Default: 0, the load
     balancer's owner, whose live rule takes the last priority (50000)."""
+    capacity_gate: NotRequired[CapacityGate]
+    """Before any weight changes, wait until each slot that gains traffic runs the healthy
+    targets its new share needs, sized from what serves the traffic now (raising its count if it
+    must); fail the `up` after the timeout. Default: none (traffic waits for `ready` only)."""
     tags: NotRequired[dict[str, str]]
     """Default: none."""
 
@@ -102,11 +135,54 @@ class TrafficRouting(pulumi.ComponentResource):
             lambda previous: assign_rule_bands(groups, previous, scope.band_limit)
         )
         ready = pulumi.Output.from_input(args.get("ready", "ready"))
+        if args.get("capacity_gate"):
+            ready = self._create_capacity_gate(name, args, weights, ready)
         forward = _forward_action(args, weights, ready)
         self._create_rules(name, args, scope, planned, bands, ready, forward)
         self.rule_bands = bands
         self.weights = pulumi.Output.from_input(weights)
         self.register_outputs({"rule_bands": self.rule_bands, "weights": self.weights})
+
+    def _create_capacity_gate(
+        self,
+        name: str,
+        args: TrafficRoutingArgs,
+        weights: dict[str, int],
+        ready: pulumi.Output[str],
+    ) -> pulumi.Output[str]:
+        """The capacity gate: a one-off check that runs whenever the weights (or what they are
+        sized from) change, after `ready`; the rules wait for its summary line."""
+        spec = args["capacity_gate"]
+        previous = spec.get("previous_live")
+        old = (
+            forward_weights(previous, spec.get("previous_canary_percent", 0))
+            if previous
+            else dict.fromkeys(SLOTS, 0)
+        )
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        slots = pulumi.Output.all(
+            pulumi.Output.from_input(args["target_group_arns"]),
+            pulumi.Output.from_input(spec["service_names"]),
+        ).apply(
+            lambda a: json.dumps(
+                gate_slots(a[0], a[1], spec["floors"], old, weights), sort_keys=True
+            )
+        )
+        self.capacity_gate = command.local.Command(
+            f"{name}-capacity",
+            create=helper_command("capacity"),
+            environment={
+                "CAPACITY_CLUSTER": spec["cluster_name"],
+                "CAPACITY_SLOTS": slots,
+                "CAPACITY_TIMEOUT": str(spec.get("timeout_seconds", 600)),
+                "CAPACITY_AUTOSCALING": "true" if spec.get("autoscaling", True) else "false",
+                "CAPACITY_READY": ready,  # after the slots are steady and migrated
+                "AWS_REGION": region,
+                "AWS_DEFAULT_REGION": region,
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return pulumi.Output.all(ready, self.capacity_gate.stdout).apply(lambda a: str(a[1]))
 
     def _create_rules(
         self,
@@ -162,6 +238,29 @@ def _forward_action(
             },
         }
     )
+
+
+def gate_slots(
+    target_groups: dict[str, str],
+    services: dict[str, str],
+    floors: dict[str, int],
+    old: dict[str, int],
+    new: dict[str, int],
+) -> dict[str, dict[str, Any]]:
+    """What the gate is told: each slot that serves traffic now or gains some in this `up`, with
+    its target group and service, its floor, and its weight before and after. Slots without
+    traffic before or after are left out, so a change to an idle slot never re-runs the gate."""
+    return {
+        slot: {
+            "target_group_arn": target_groups[slot],
+            "service": services[slot],
+            "floor": int(floors.get(slot, 0)),
+            "old_weight": int(old.get(slot, 0)),
+            "new_weight": int(new.get(slot, 0)),
+        }
+        for slot in SLOTS
+        if slot in services and (old.get(slot, 0) > 0 or new.get(slot, 0) > old.get(slot, 0))
+    }
 
 
 def weights_split(weights: dict[str, int]) -> bool:

@@ -26,9 +26,13 @@ from .nodes import AppSettings, ClusterSettings
 from .placeholders import placeholder_warnings
 from .release import (
     RELEASE_CHANGE_ENV,
+    RELEASE_EXPECTED_ENV,
     ReleaseSettings,
     SlotSettings,
+    StepInProgress,
     release_change_problems,
+    release_differences,
+    release_section,
 )
 from .stack import STAGE_DEFAULTS, StackSettings, Stage
 
@@ -36,6 +40,7 @@ __all__ = [
     "BUILD",
     "NAMESPACE",
     "RELEASE_CHANGE_ENV",
+    "RELEASE_EXPECTED_ENV",
     "STAGE_DEFAULTS",
     "AppSettings",
     "ClusterSettings",
@@ -54,6 +59,7 @@ __all__ = [
     "SlotSettings",
     "StackSettings",
     "Stage",
+    "StepInProgress",
     "check_stack_config",
     "key_problems",
     "load_settings",
@@ -61,5 +67,7 @@ __all__ = [
     "raw_config_from_pulumi",
     "region_problems",
     "release_change_problems",
+    "release_differences",
+    "release_section",
     "settings_from_pulumi",
 ]

@@ -5,10 +5,26 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
 SCRIPT = Path(__file__).with_name("pulumi.sh")
+PROGRAM = Path(__file__).with_name("program.py")
+
+
+def release_defaults() -> dict[str, Any]:
+    """Every release setting's default, from the settings model (what program.py fills in)."""
+    from stacks.settings import SlotSettings, StepInProgress  # noqa: F401 - the section's parts
+    from stacks.settings.release import ReleaseSettings
+
+    top = {
+        name: getattr(info.default, "value", info.default)
+        for name, info in ReleaseSettings.model_fields.items()
+        if name not in ("blue", "green")
+    }
+    slot = SlotSettings().model_dump(mode="json")
+    return {**top, "blue": dict(slot), "green": dict(slot)}
 
 
 class FakePulumi:
@@ -16,6 +32,8 @@ class FakePulumi:
 
     `state`: `stacks` (names that exist), `outputs` (the stack outputs), `secret_outputs` (keys
     shown as "[secret]" without --show-secrets), `fail_ups` (1-based `up` calls that fail).
+    The stack's `release_state` is the stack file's release section (see program.py): read
+    from the file at the first output read, then from the file each successful `up` read.
     """
 
     def __init__(self, directory: Path, **state: Any) -> None:
@@ -25,6 +43,9 @@ class FakePulumi:
         (directory / "calls").mkdir()
         shutil.copy(SCRIPT, self.bin / "pulumi")
         (self.bin / "pulumi").chmod(0o755)
+        shutil.copy(PROGRAM, directory / "program.py")
+        (directory / "python").write_text(sys.executable + "\n")
+        (directory / "defaults.json").write_text(json.dumps(release_defaults()))
         self.state: dict[str, Any] = {"stacks": ["prod"], "outputs": {}, **state}
         self.save()
 

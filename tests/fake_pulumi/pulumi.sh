@@ -9,6 +9,8 @@
 #   outputs.json         `stack output --json --show-secrets` (one line)
 #   outputs-masked.json  `stack output --json` (secrets as "[secret]")
 #   fail_ups             which `up` calls (1-based) fail the way the CLI fails an update
+#   python, program.py   the program's part (see program.py): a successful `up` exports the stack
+#                        file's release section as `release_state`; so does the first output read
 set -u
 dir="$FAKE_PULUMI_DIR"
 calls=0 ups=0
@@ -18,7 +20,7 @@ call="$dir/calls/$calls"
 printf '%s\0' "$@" > "$call.argv"
 pwd > "$call.cwd"
 : > "$call.env"
-for name in PHOENIX_AWS_RELEASE_CHANGE \
+for name in PHOENIX_AWS_RELEASE_CHANGE PHOENIX_AWS_RELEASE_EXPECTED \
     PULUMI_AUTOMATION_API PULUMI_DEBUG_COMMANDS \
     PULUMI_BACKEND_URL PULUMI_CONFIG_PASSPHRASE; do
   eval "isset=\${$name+x}"
@@ -46,6 +48,12 @@ echo "$calls $ups" > "$dir/calls/count"
 listed() {  # listed VALUE FILE: is VALUE a line of FILE?
   while IFS= read -r line; do [ "$line" = "$1" ] && return 0; done < "$2"
   return 1
+}
+program() {  # program STACK: what the Pulumi program exports from the stack file
+  if [ -f "$dir/python" ]; then
+    IFS= read -r python < "$dir/python"
+    "$python" "$dir/program.py" "stacks/Pulumi.$1.yaml" "$dir"
+  fi
 }
 show() {  # show FILE: print a one-line file
   IFS= read -r content < "$1" || true
@@ -84,10 +92,12 @@ case "$command $sub" in
       echo "error: service shop-prod-green did not stabilize" >&2
       exit 255
     fi
+    program "$stack"
     echo "Updating ($stack):"
     echo "Resources: 3 updated, 80 unchanged"
     exit 0 ;;
   "stack output")
+    [ -f "$dir/deployed" ] || program "$stack"
     if [ "$secrets" = yes ]; then show "$dir/outputs.json"; else show "$dir/outputs-masked.json"; fi
     exit 0 ;;
   "stack history")

@@ -5,6 +5,14 @@ variables, `MIGRATION_REGION` among them: the clients use the stack's Region, ne
 the operator's profile or shell (`AWS_REGION`, `~/.aws/config`), which may be another one.
 Exit 0 only when the task's container exited 0; otherwise print why, with the last lines of the
 task's log, and exit 1 so `pulumi up` stops before traffic moves.
+
+- Never on Fargate Spot: Spot may stop a task at any time with a two-minute warning
+  (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html),
+  and a migration stopped half way can leave a schema no release expects.
+- One migration at a time per cluster, and never the same one twice: a migration task started
+  earlier (an `up` that was killed while it waited) is re-attached to when it runs the same task
+  definition and command; any other migration still running is waited for before this one starts.
+  Tasks are found with ListTasks by their `startedBy` (`phoenix-aws-migrate`).
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from typing import Any
 
 STARTED_BY = "phoenix-aws-migrate"
 LOG_TAIL_LINES = 40
+CAPACITY_PROVIDER = "FARGATE"
+"""Migrations run on on-demand Fargate only (see the module docstring)."""
 
 
 class MigrationError(Exception):
@@ -38,7 +48,7 @@ class MigrationRequest:
     log_prefix: str
     region: str
     timeout_seconds: int = 900
-    capacity_provider: str = "FARGATE"
+    capacity_provider: str = CAPACITY_PROVIDER
 
     @classmethod
     def from_environment(cls, env: dict[str, str]) -> MigrationRequest:
@@ -72,8 +82,20 @@ class MigrationRequest:
             log_prefix=env["MIGRATION_LOG_PREFIX"],
             region=env["MIGRATION_REGION"],
             timeout_seconds=int(env.get("MIGRATION_TIMEOUT", "900")),
-            capacity_provider=env.get("MIGRATION_CAPACITY_PROVIDER") or "FARGATE",
+            capacity_provider=check_capacity_provider(
+                env.get("MIGRATION_CAPACITY_PROVIDER") or CAPACITY_PROVIDER
+            ),
         )
+
+
+def check_capacity_provider(provider: str) -> str:
+    """The migration's capacity provider: on-demand Fargate, never Spot."""
+    if provider != CAPACITY_PROVIDER:
+        raise MigrationError(
+            f"migrations run on {CAPACITY_PROVIDER} only, not {provider}: a Spot interruption "
+            "(two minutes' warning, then the task stops) can cut a migration half way"
+        )
+    return provider
 
 
 def run_migration(
@@ -86,8 +108,11 @@ def run_migration(
     clock: Callable[[], float] = time.monotonic,
 ) -> str:
     """Run the task to completion; return a summary line or raise MigrationError."""
+    check_capacity_provider(request.capacity_provider)
     definition_arn = _checked_task_definition(ecs, request)
-    task_arn = _start_task(ecs, request, definition_arn)
+    task_arn = _running_migration(ecs, logs, request, definition_arn, poll_seconds, sleep, clock)
+    if task_arn is None:
+        task_arn = _start_task(ecs, request, definition_arn)
     task_id = task_arn.rsplit("/", 1)[-1]
     task = _wait_until_stopped(ecs, logs, request, task_arn, poll_seconds, sleep, clock)
     container: dict[str, Any] = next(
@@ -123,6 +148,47 @@ def _checked_task_definition(ecs: Any, request: MigrationRequest) -> str:
             "is the slot's new revision registered?"
         )
     return definition["taskDefinitionArn"]
+
+
+def _running_migration(
+    ecs: Any,
+    logs: Any,
+    request: MigrationRequest,
+    definition_arn: str,
+    poll_seconds: float,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> str | None:
+    """This migration's task if it is still running (re-attach); otherwise wait for any other
+    migration of the cluster to stop first, and None (start one)."""
+    arns = ecs.list_tasks(
+        cluster=request.cluster, startedBy=STARTED_BY, desiredStatus="RUNNING"
+    ).get("taskArns", [])
+    if not arns:
+        return None
+    command = shlex.split(request.command)
+    for task in ecs.describe_tasks(cluster=request.cluster, tasks=arns[:100])["tasks"]:
+        overrides = (task.get("overrides") or {}).get("containerOverrides") or []
+        same = task["taskDefinitionArn"] == definition_arn and any(
+            o.get("name") == request.container and o.get("command") == command for o in overrides
+        )
+        if same:
+            print(f"re-attaching to migration task {task['taskArn']}", file=sys.stderr)
+            return str(task["taskArn"])
+    deadline = clock() + request.timeout_seconds
+    for other in arns:  # another image's migration: one at a time, and never stopped by us
+        print(f"waiting for migration task {other} to finish first", file=sys.stderr)
+        while (
+            ecs.describe_tasks(cluster=request.cluster, tasks=[other])["tasks"][0]["lastStatus"]
+            != "STOPPED"
+        ):
+            if clock() >= deadline:
+                raise MigrationError(
+                    f"another migration ({other}) still runs after {request.timeout_seconds} s; "
+                    "this one was not started (two migrations never run at once)"
+                )
+            sleep(poll_seconds)
+    return None
 
 
 def _start_task(ecs: Any, request: MigrationRequest, definition_arn: str) -> str:
