@@ -155,7 +155,7 @@ class Runner:
             "of": total,
             "title": title[:400],
             "by": self.by or "unknown",
-            "options": self.options[:400],
+            "options": self.options[:400] or None,
         }
 
     def _pause(self, seconds: float) -> None:

@@ -103,7 +103,7 @@ def resumed_options(
         raise PlanError(
             f"a {step['action']} is under way (step {step['step']}/{step['of']} done by "
             f"{step['by']}: {step['title']}); continue it with `python -m release {stack} "
-            f"{step['action']} {step.get('options', '')}`".rstrip()
+            f"{step['action']} {step.get('options') or ''}`".rstrip()
             + ", or roll back"
         )
     if given or not step.get("options"):

@@ -513,11 +513,27 @@ def port_collisions(draw):
 STR_LEAVES = [leaf for leaf in LEAVES if leaf.kind == "str"]
 
 
+# Sections the shipped prod file leaves out whose keys are required together: a case sets the
+# whole section first, so the one blank key is the only thing wrong.
+WHOLE_SECTIONS: dict[Path, dict[str, Any]] = {
+    ("release", "in_progress"): {
+        "action": "drain",
+        "step": 2,
+        "of": 5,
+        "title": "tell slot green's nodes to shed their WebSockets",
+        "by": "alice@laptop",
+        "options": "--bake 0",
+    },
+}
+
+
 @st.composite
 def blank_text(draw):
     """An empty or blank text setting (a migration command of spaces, an empty path)."""
     leaf = draw(st.sampled_from(STR_LEAVES))
-    return Mutation(leaf.path, draw(st.sampled_from(["", " ", "   ", "\t"])))
+    whole = WHOLE_SECTIONS.get(leaf.path[:-1])
+    also = ((leaf.path[:-1], whole),) if whole else ()
+    return Mutation(leaf.path, draw(st.sampled_from(["", " ", "   ", "\t"])), also=also)
 
 
 @st.composite

@@ -391,6 +391,7 @@ def test_a_migration_never_runs_on_fargate_spot():
         "MIGRATION_LOG_GROUP": "l",
         "MIGRATION_LOG_PREFIX": "green",
         "MIGRATION_CAPACITY_PROVIDER": "FARGATE_SPOT",
+        "MIGRATION_REGION": "eu-west-1",
     }
     with pytest.raises(MigrationError, match="Spot interruption"):
         MigrationRequest.from_environment(env)

@@ -112,7 +112,7 @@ def test_an_up_from_a_checkout_behind_the_release_is_refused_by_the_program(undo
             "of": 5,
             "title": "tell slot blue",
             "by": "alice",
-            "options": "",
+            "options": None,
         },
     )
     behind = moved(deployed, **undone)

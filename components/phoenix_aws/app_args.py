@@ -102,7 +102,7 @@ class ReleaseStep(TypedDict):
     """What that step did."""
     by: str
     """Who runs the release."""
-    options: NotRequired[str]
+    options: NotRequired[str | None]
     """The action's command-line options. Default: none."""
 
 
@@ -369,6 +369,9 @@ class DeployedState(TypedDict):
     """The database's identity. Default: none."""
     listener_rule_bands: NotRequired[pulumi.Input[dict[str, int]]]
     """Listener rule priority bands. Default: none."""
+    release_state: NotRequired[dict[str, Any]]
+    """The release as deployed (its `release_state`): the capacity gate sizes a slot that gains
+    traffic from the weights it had. Default: none (no slot carries traffic yet)."""
 
 
 class PhoenixAppArgs(TypedDict):
@@ -441,7 +444,7 @@ def release_state(release: ReleaseOptions) -> dict[str, Any]:
         "promoting": Slot(promoting).value if promoting else None,
         "drain_window_seconds": release.get("drain_window_seconds", 300),
         "capacity_timeout_seconds": release.get("capacity_timeout_seconds", 600),
-        "in_progress": {"options": "", **step} if step else None,
+        "in_progress": {"options": None, **step} if step else None,
         "protect_lock_table": release.get("protect_lock_table", True),
     }
 

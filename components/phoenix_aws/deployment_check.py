@@ -5,6 +5,9 @@ leaves a steady service the provider reports as a success; this fails the `up` i
 traffic moves.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 import pulumi
 import pulumi_command as command
 
@@ -37,4 +40,23 @@ def deployment_check(
             "AWS_DEFAULT_REGION": region,
         },
         opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def slot_deployment_check(
+    slot: Any, name: str, args: Mapping[str, Any], region: pulumi.Input[str]
+) -> command.local.Command | None:
+    """A ReleaseSlot's check (after its service); none for a slot that does not wait for a
+    steady service (an emulator never completes a deployment)."""
+    if not args.get("wait_for_steady_state", True):
+        return None
+    return deployment_check(
+        f"{name}-deployment-check",
+        parent=slot,
+        cluster_name=args["cluster_name"],
+        service_name=slot.service.name,
+        service_id=slot.service.id,
+        task_definition_arn=slot.task_definition.arn,
+        spot=args.get("spot", False),
+        region=region,
     )

@@ -299,44 +299,6 @@ def edge_alarms(args: "MonitoringArgs", target_groups: pulumi.Output[dict]) -> l
     return specs
 
 
-def canary_alarms(args: "MonitoringArgs", target_groups: pulumi.Output[dict]) -> list[AlarmSpec]:
-    """A slot being promoted gets the app's 5xx count and response time of its own target group,
-    so its canary is judged on its own traffic (an alarm on the load balancer's totals would hide
-    a 10% canary behind the live slot's 90%). ALB publishes both per target group (dimensions
-    LoadBalancer and TargetGroup):
-    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html
-    They exist only while the slot is promoted, so a stack pays for them only during a release."""
-    lb = args["load_balancer_arn_suffix"]
-    specs = []
-    for slot in sorted(set(args.get("canary_slots") or [])):
-        group = {"LoadBalancer": lb, "TargetGroup": target_groups.apply(operator.itemgetter(slot))}
-        specs += [
-            AlarmSpec(
-                f"canary-{slot}-5xx",
-                "AWS/ApplicationELB",
-                "HTTPCode_Target_5XX_Count",
-                group,
-                "Sum",
-                "GreaterThanThreshold",
-                args.get("target_5xx_per_minute", 10),
-                f"Slot {slot} (being promoted) answers 5xx",
-                periods=2,
-            ),
-            AlarmSpec(
-                f"canary-{slot}-response-time",
-                "AWS/ApplicationELB",
-                "TargetResponseTime",
-                group,
-                "Average",
-                "GreaterThanThreshold",
-                1.0,
-                f"Slot {slot} (being promoted): average response time above 1 s",
-                periods=3,
-            ),
-        ]
-    return specs
-
-
 def node_and_database_alarms(args: "MonitoringArgs") -> list[AlarmSpec]:
     """Node CPU and memory per slot, database CPU and free storage."""
     specs: list[AlarmSpec] = []
@@ -480,6 +442,8 @@ class Monitoring(pulumi.ComponentResource):
         members = pulumi.Output.from_input(args.get("redis_member_cluster_ids") or [])
 
         topic_policy = self._create_alarm_topic(name, args, account_id, region, tags)
+        from .canary_alarms import canary_alarms, slot_alarm_names
+
         specs = [
             *edge_alarms(args, target_groups),
             *canary_alarms(args, target_groups),
@@ -490,7 +454,7 @@ class Monitoring(pulumi.ComponentResource):
         self._create_dashboard(name, args, region, target_groups, members)
         self.topic_arn = self.topic.arn
         self.dashboard_name = self.dashboard.dashboard_name
-        self.slot_alarm_names = self._slot_alarm_names()
+        self.slot_alarm_names = slot_alarm_names(self.alarms)
         self.register_outputs(
             {
                 "topic_arn": self.topic_arn,
@@ -498,19 +462,6 @@ class Monitoring(pulumi.ComponentResource):
                 "slot_alarm_names": self.slot_alarm_names,
             }
         )
-
-    def _slot_alarm_names(self) -> pulumi.Output[dict[str, list[str]]]:
-        """slot → names of the alarms on that slot alone."""
-        mine = {
-            slot: [
-                alarm.name
-                for key, alarm in self.alarms.items()
-                if key == f"unhealthy-{slot}" or key.startswith(f"canary-{slot}-")
-            ]
-            for slot in SLOTS
-        }
-        per_slot = {slot: pulumi.Output.all(*names) for slot, names in mine.items()}
-        return pulumi.Output.all(**per_slot)
 
     def _create_alarm_topic(
         self,

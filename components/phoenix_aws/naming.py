@@ -285,6 +285,14 @@ DNS_NAME = NameRule(
     "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DomainNameFormat.html",
     label_max=63,
 )
+DYNAMODB_TABLE_NAME = NameRule(
+    "DynamoDB table name",
+    255,
+    "A-Za-z0-9_.-",
+    "letters, digits, underscores, hyphens and dots",
+    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html",
+    min_length=3,
+)
 TAG_VALUE_MAX = 256
 
 # Every physical name the components set, by resource type and input, with the rule AWS applies
@@ -314,6 +322,7 @@ RESOURCE_NAME_RULES: dict[tuple[str, str], NameRule] = {
     ("aws:cloudwatch/dashboard:Dashboard", "dashboardName"): DASHBOARD_NAME,
     ("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace", "name"): DNS_NAME,
     ("aws:servicediscovery/service:Service", "name"): DNS_LABEL,
+    ("aws:dynamodb/table:Table", "name"): DYNAMODB_TABLE_NAME,
 }
 
 # Kept for callers of the 0.2 API (`physical_name(..., max_length=…)`).

@@ -16,12 +16,9 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from .naming import physical_name
+from .naming import DYNAMODB_TABLE_NAME, physical_name
 from .validation import arg_error, check_arg, check_args, check_tags, component_type
 
-# DynamoDB table names: 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.':
-# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
-DYNAMODB_TABLE_NAME_MAX = 255
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
 
@@ -39,7 +36,7 @@ class ReleaseLockTableArgs(TypedDict):
 
 def lock_table_name(name_parts: list[str]) -> str:
     """`<project>-<stack>-release`, within DynamoDB's name limit."""
-    return physical_name(*name_parts, "release", max_length=DYNAMODB_TABLE_NAME_MAX)
+    return physical_name(*name_parts, "release", rule=DYNAMODB_TABLE_NAME)
 
 
 class ReleaseLockTable(pulumi.ComponentResource):

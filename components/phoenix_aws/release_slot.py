@@ -30,7 +30,7 @@ from .container import (
     container_definitions,
     distribution_flags,
 )
-from .deployment_check import deployment_check
+from .deployment_check import slot_deployment_check
 from .drain_timing import DRAIN_POLL_SECONDS, check_drain_timing
 from .fargate import (
     FARGATE_MAX_STOP_TIMEOUT,
@@ -231,7 +231,7 @@ class ReleaseSlot(pulumi.ComponentResource):
         self._create_task_definition(name, args, family, environment, region, shape)
         self._create_admin_task_and_migration(name, args, family, environment, region, shape)
         self._create_service(name, args, family, desired, autoscaling, tags)
-        self._create_deployment_check(name, args, region)
+        self.deployment_check = slot_deployment_check(self, name, args, region)
         if autoscaling:
             self._create_autoscaling(
                 name, args, desired, max(args.get("max_count", desired), desired)
@@ -352,24 +352,6 @@ class ReleaseSlot(pulumi.ComponentResource):
                 # never resets a scaled-out service. Counts move through the scaling target.
                 ignore_changes=["desiredCount"] if autoscaling else [],
             ),
-        )
-
-    def _create_deployment_check(self, name: str, args: ReleaseSlotArgs, region: Any) -> None:
-        """ECS must run what this update registered (not a circuit-breaker rollback); a slot
-        that does not wait for a steady service (an emulator) is not checked."""
-        self.deployment_check = (
-            deployment_check(
-                f"{name}-deployment-check",
-                parent=self,
-                cluster_name=args["cluster_name"],
-                service_name=self.service.name,
-                service_id=self.service.id,
-                task_definition_arn=self.task_definition.arn,
-                spot=args.get("spot", False),
-                region=region,
-            )
-            if args.get("wait_for_steady_state", True)
-            else None
         )
 
     def _create_autoscaling(

@@ -44,6 +44,7 @@ NAME_LIMITS: dict[tuple[str, str], tuple[int, str, bool]] = {
         False,
     ),
     ("aws:servicediscovery/service:Service", "name"): (63, "a-z0-9-", False),
+    ("aws:dynamodb/table:Table", "name"): (255, "A-Za-z0-9_.-", False),
 }
 NAMED_TYPES = sorted({type_ for type_, _ in NAME_LIMITS})
 # WAF metric names (the web ACL's and each rule's visibility config): what the provider takes.

@@ -84,8 +84,9 @@ class StepInProgress(Frozen):
     """What that step did, in words."""
     by: str = Field(max_length=200)
     """Who runs the release (the release lock's owner)."""
-    options: str = Field(default="", max_length=400)
-    """The action's command-line options, so a resumed action continues the same plan."""
+    options: str | None = Field(default=None, max_length=400)
+    """The action's command-line options, so a resumed action continues the same plan.
+    Default: none (it ran with none)."""
 
 
 class ReleaseSettings(Frozen):

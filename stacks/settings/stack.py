@@ -262,7 +262,7 @@ class StackSettings(Frozen):
             monitoring=self.monitoring.options(),
             deployed=cast(
                 DeployedState,
-                {k: deployed[k] for k in STATE_OUTPUTS - {"release_state"} if k in deployed},
+                {k: deployed[k] for k in STATE_OUTPUTS if k in deployed},
             ),
             adopt_stack_resources=True,
             tags=tags,
