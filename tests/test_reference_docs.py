@@ -103,16 +103,22 @@ def test_the_first_production_deployment_targets_the_stacks_real_repository():
     (urn,) = re.findall(r"--target '([^']+)'", section)
     run = harness.run_main(harness.stack_config("prod"), stack="prod")
     (repo,) = run.of_type("aws:ecr/repository:Repository")
-    assert repo.urn == urn
+    # The engine's URN: every parent's type, outermost first (the mocks keep only the last).
+    assert urn == f"urn:pulumi:prod::phoenix-aws::{run.qualified_type(repo)}::{repo.name}"
     assert f"--repository-names {repo['name']} " in section
 
 
 def test_the_reuse_snippet_runs_as_written():
-    """The Python example of docs/reuse.md runs under mocks as it stands."""
+    """The Python examples of docs/reuse.md (two apps on shared parts; one component) run under
+    mocks as they stand."""
     import harness
 
     section = _page("reuse.md")
-    (snippet,) = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
-    run = harness.run(lambda: exec(snippet, {"__name__": "__main__"}), {"aws:region": "eu-west-1"})
+    apps, parts = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    run = harness.run(lambda: exec(parts, {"__name__": "__main__"}), {"aws:region": "eu-west-1"})
     assert run.of_type("aws:ec2/vpc:Vpc")[0]["cidrBlock"] == "10.50.0.0/16"
     assert len(run.exports["private_subnets"]) == 3
+    run = harness.run(lambda: exec(apps, {"__name__": "__main__"}), {"aws:region": "eu-west-1"})
+    assert len(run.of_type("phoenix-aws:index:PhoenixApp")) == 2
+    assert len(run.of_type("aws:lb/loadBalancer:LoadBalancer")) == 1
+    assert run.exports["admin"]["url"] == "https://admin.example.com"
