@@ -43,6 +43,7 @@ from .monitoring import (
 )
 from .network import Network
 from .node_security import NodeSecurityGroup
+from .outputs import APP_OUTPUTS
 from .pubsub import RedisPubSub
 from .release_lock import ReleaseLockTable
 from .release_slot import ReleaseSlot
@@ -117,7 +118,6 @@ class PhoenixApp(pulumi.ComponentResource):
         super().__init__(component_type("PhoenixApp"), name, None, opts)
         plan = check_phoenix_app_args(name, args)
         self._idle_timeout_seconds = plan.idle_timeout_seconds
-        self._exports: dict[str, Any] = {}
         self._create_network(plan)
         self._create_node_security(plan)
         self._create_database(plan)
@@ -571,8 +571,6 @@ class PhoenixApp(pulumi.ComponentResource):
         """The stack outputs of `phoenix_aws.outputs.APP_OUTPUTS` this app has (optional ones
         only where their part exists): `for k, v in app.exports().items(): pulumi.export(k, v)`.
         """
-        from .outputs import APP_OUTPUTS
-
         return {name: getattr(self, name) for name in APP_OUTPUTS if self._present.get(name, True)}
 
 
