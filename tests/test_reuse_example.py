@@ -158,7 +158,6 @@ PHYSICAL_NAMES = {
     "aws:ecs/taskDefinition:TaskDefinition": "family",
     "aws:ssm/parameter:Parameter": "name",
     "aws:secretsmanager/secret:Secret": "namePrefix",
-    "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": "name",
     "aws:rds/instance:Instance": "identifier",
     "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
 }
@@ -277,14 +276,20 @@ def test_each_app_reaches_only_its_own_database(two_apps):
         assert [arn.rsplit("/", 1)[1] for arn in login["Resource"]] == [role]
 
 
-def test_discovery_names_are_the_apps_own(two_apps):
-    namespaces = {
-        r["name"]
-        for r in two_apps.of_type("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace")
+def test_discovery_names_are_the_apps_own_in_one_namespace(two_apps):
+    """One private DNS namespace per VPC (Route 53 refuses a second private zone of the same
+    name for a VPC; moto refuses any second namespace), the apps' nodes under names of their
+    own in it: each app's BEAM cluster finds only its own nodes.
+    https://docs.aws.amazon.com/Route53/latest/APIReference/API_CreateHostedZone.html"""
+    (namespace,) = two_apps.of_type("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace")
+    assert namespace["name"] == "shop.staging.storefront.internal"
+    services = two_apps.of_type("aws:servicediscovery/service:Service")
+    assert sorted(s["name"] for s in services) == ["admin-nodes", "nodes"]
+    queries = {app: environment_of(two_apps, app)["DNS_CLUSTER_QUERY"] for app in ("shop", "admin")}
+    assert queries == {
+        "shop": "nodes.shop.staging.storefront.internal",
+        "admin": "admin-nodes.shop.staging.storefront.internal",
     }
-    assert namespaces == {"shop.staging.storefront.internal", "admin.staging.storefront.internal"}
-    queries = {environment_of(two_apps, app)["DNS_CLUSTER_QUERY"] for app in ("shop", "admin")}
-    assert len(queries) == 2
 
 
 def test_the_two_app_graph_breaks_no_mandatory_policy(two_apps):

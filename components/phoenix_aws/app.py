@@ -118,6 +118,7 @@ class PhoenixApp(pulumi.ComponentResource):
         super().__init__(component_type("PhoenixApp"), name, None, opts)
         plan = check_phoenix_app_args(name, args)
         self._idle_timeout_seconds = plan.idle_timeout_seconds
+        self._scheme = plan.scheme
         self._create_network(plan)
         self._create_node_security(plan)
         self._create_database(plan)
@@ -545,6 +546,8 @@ class PhoenixApp(pulumi.ComponentResource):
             host=host,
             priority_block=priority_block,
             idle_timeout_seconds=self._idle_timeout_seconds,
+            arn_suffix=self.edge.load_balancer_arn_suffix,
+            scheme=self._scheme,
         )
 
     def shared_cluster(self) -> ExistingCluster:
@@ -554,6 +557,8 @@ class PhoenixApp(pulumi.ComponentResource):
             cluster_name=self.cluster_name,
             exec_key_arn=self.exec_key_arn,  # type: ignore[typeddict-item]
             exec_log_group_arn=self.exec_log_group_arn,  # type: ignore[typeddict-item]
+            namespace_id=self.cluster.namespace_id,
+            namespace_name=self.cluster.namespace_name,
         )
 
     def shared_database(self) -> ExistingDatabase:

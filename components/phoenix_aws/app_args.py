@@ -295,6 +295,9 @@ class ExistingLoadBalancer(TypedDict):
     idle_timeout_seconds: NotRequired[int]
     """The load balancer's idle timeout; the app keeps idle connections open longer.
     Default: 120."""
+    arn_suffix: NotRequired[pulumi.Input[str]]
+    """The load balancer's metrics dimension (LoadBalancer.load_balancer_arn_suffix) for the
+    app's alarms. Default: read from the listener's ARN."""
 
 
 class FirewallOptions(TypedDict):
@@ -324,6 +327,9 @@ class ClusterOptions(TypedDict):
 
     namespace: NotRequired[str]
     """Private DNS namespace. Default: the name parts reversed, joined by `.`, + `.internal`."""
+    discovery_service_name: NotRequired[str]
+    """The nodes' name in the namespace. Default: `nodes`; in a namespace shared with other
+    apps (`existing_cluster`), `<app>-nodes`."""
     share_discovery_across_slots: NotRequired[bool]
     """Blue and green nodes form one BEAM cluster. Default: true."""
     distribution_port_min: NotRequired[int]

@@ -19,7 +19,7 @@ from .listener_attachment import ListenerAttachmentArgs
 from .listener_rules import RouteScope, plan_test_routes
 from .load_balancer import LoadBalancerArgs
 from .monitoring import MonitoringArgs
-from .naming import DASHBOARD_NAME, physical_name
+from .naming import DASHBOARD_NAME, DNS_LABEL, physical_name
 from .network import NetworkArgs
 from .node_security import NodeSecurityGroupArgs
 from .pubsub import RedisPubSubArgs
@@ -133,6 +133,14 @@ class AppPlan:
         )
 
     @property
+    def scheme(self) -> str:
+        """What browsers use to reach the app: `http` or `https`."""
+        existing = self.args.get("existing_load_balancer")
+        if existing:
+            return existing.get("scheme", "https")
+        return "http" if self.edge.get("plain_http_only") else "https"
+
+    @property
     def idle_timeout_seconds(self) -> int:
         """The load balancer's idle timeout: the app's own, or the shared one's."""
         existing = self.args.get("existing_load_balancer")
@@ -230,6 +238,8 @@ def attachment_args(plan: AppPlan, *, vpc_id: Any, target_sg: Any) -> ListenerAt
         args["paths"] = list(plan.scope.paths)
     if "scheme" in existing:
         args["scheme"] = existing["scheme"]
+    if "arn_suffix" in existing:
+        args["load_balancer_arn_suffix"] = existing["arn_suffix"]
     for key in (*TARGET_GROUP_KEYS, "stickiness_seconds"):
         if key in plan.edge:
             args[key] = plan.edge[key]  # type: ignore[literal-required]
@@ -292,8 +302,14 @@ def cluster_args(plan: AppPlan, *, vpc_id: Any, wiring: dict[str, Any]) -> Clust
     for key, value in (plan.args.get("cluster") or {}).items():
         if key not in ("distribution_port_min", "distribution_port_max"):
             args[key] = value
-    if plan.args.get("existing_cluster"):
-        args["existing_cluster"] = plan.args["existing_cluster"]
+    existing = plan.args.get("existing_cluster")
+    if existing:
+        args["existing_cluster"] = existing
+        if existing.get("namespace_id"):
+            # The namespace is shared: the app's nodes register under a name of their own.
+            args.setdefault(
+                "discovery_service_name", physical_name(plan.app_name, "nodes", rule=DNS_LABEL)
+            )
     return cast(ClusterArgs, args)
 
 

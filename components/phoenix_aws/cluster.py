@@ -11,7 +11,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from .naming import IAM_ROLE_NAME, SSM_PARAMETER_NAME, dns_labels, physical_name, slug
+from .naming import (
+    DNS_LABEL,
+    IAM_ROLE_NAME,
+    SSM_PARAMETER_NAME,
+    dns_labels,
+    physical_name,
+    slug,
+)
 from .policies import arn, ecs_tasks_trust
 from .secrets import StoredSecret, stored_secret
 from .slots import SLOTS
@@ -30,6 +37,7 @@ from .task_iam import (
     task_role_policy,
 )
 from .validation import (
+    arg_error,
     check_arg,
     check_args,
     check_log_retention,
@@ -108,6 +116,12 @@ class ExistingCluster(TypedDict):
     exec_log_group_arn: NotRequired[pulumi.Input[str]]
     """The log group the cluster records ECS Exec sessions in (the task role may write it).
     Default: none."""
+    namespace_id: NotRequired[pulumi.Input[str]]
+    """The cluster's private DNS namespace (Cluster.namespace_id): the app registers its nodes
+    there under a name of its own (`discovery_service_name`), so several apps in one VPC need no
+    second namespace. Default: a namespace of the app's own."""
+    namespace_name: NotRequired[pulumi.Input[str]]
+    """That namespace's name (Cluster.namespace_name); needed with `namespace_id`."""
 
 
 class ClusterArgs(TypedDict):
@@ -201,7 +215,13 @@ class Cluster(pulumi.ComponentResource):
         else:
             self._create_exec_logging(name, base, retention, tags)
             self._create_ecs_cluster(name, base, args.get("enable_container_insights", True), tags)
-        names = self._create_discovery(name, args, namespace, base, tags)
+        joined = existing if existing and existing.get("namespace_id") else None
+        if joined:
+            self.namespace_id = pulumi.Output.from_input(joined["namespace_id"])
+            self.namespace_name = pulumi.Output.from_input(joined["namespace_name"])
+        else:
+            self._create_namespace(name, args, namespace, base, tags)
+        names = self._create_discovery(name, args, tags)
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/ecs/{base}",
@@ -213,7 +233,7 @@ class Cluster(pulumi.ComponentResource):
         self._create_secrets(name, base, args.get("protect_secrets", True), tags)
         self._create_execution_roles(name, args, parts, tags)
         self._create_task_role(name, args, parts, tags)
-        self._register(names, namespace)
+        self._register(names)
 
     def _create_exec_logging(
         self, name: str, base: str, retention: int, tags: dict[str, str]
@@ -320,32 +340,42 @@ class Cluster(pulumi.ComponentResource):
         self.cluster_arn = self.cluster.arn
         self.cluster_name = self.cluster.name
 
-    def _create_discovery(
+    def _create_namespace(
         self, name: str, args: ClusterArgs, namespace: str, base: str, tags: dict[str, str]
-    ) -> dict[str, str]:
-        """The private DNS namespace and its discovery service(s): one name for both slots, or
-        one per slot. Returns slot → DNS name."""
-        child = pulumi.ResourceOptions(parent=self)
-        shared = args.get("share_discovery_across_slots", True)
-        service_name = args.get("discovery_service_name", "nodes")
+    ) -> None:
+        """The private DNS namespace the nodes register in."""
         self.namespace = aws.servicediscovery.PrivateDnsNamespace(
             f"{name}-namespace",
             name=namespace,
             vpc=args["vpc_id"],
             description=f"BEAM node discovery for {base}",
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        names = {slot: service_name if shared else f"{service_name}-{slot}" for slot in SLOTS}
+        self.namespace_id = self.namespace.id
+        self.namespace_name = self.namespace.name
+
+    def _create_discovery(
+        self, name: str, args: ClusterArgs, tags: dict[str, str]
+    ) -> dict[str, str]:
+        """The discovery service(s) in the namespace: one name for both slots, or one per slot.
+        Returns slot → DNS name."""
+        child = pulumi.ResourceOptions(parent=self)
+        shared = args.get("share_discovery_across_slots", True)
+        service_name = args.get("discovery_service_name", "nodes")
+        names = {
+            slot: service_name if shared else physical_name(service_name, slot, rule=DNS_LABEL)
+            for slot in SLOTS
+        }
         self.discovery_services: dict[str, aws.servicediscovery.Service] = {}
         for dns_name in sorted(set(names.values())):
             # A records, MULTIVALUE: one query returns every healthy node (dns_cluster, libcluster).
             self.discovery_services[dns_name] = aws.servicediscovery.Service(
                 f"{name}-discovery-{dns_name}",
                 name=dns_name,
-                namespace_id=self.namespace.id,
+                namespace_id=self.namespace_id,
                 dns_config={
-                    "namespace_id": self.namespace.id,
+                    "namespace_id": self.namespace_id,
                     "routing_policy": "MULTIVALUE",
                     "dns_records": [{"type": "A", "ttl": 10}],
                 },
@@ -479,15 +509,13 @@ class Cluster(pulumi.ComponentResource):
             self.task_role.arn, task_policy.id, *[a.id for a in attachments]
         ).apply(lambda a: a[0])
 
-    def _register(self, names: dict[str, str], namespace: str) -> None:
+    def _register(self, names: dict[str, str]) -> None:
         """Set and register the outputs."""
-        self.namespace_id = self.namespace.id
-        self.namespace_name = self.namespace.name
         self.discovery_service_arns = pulumi.Output.all(
             **{slot: self.discovery_services[names[slot]].arn for slot in SLOTS}
         )
-        self.dns_cluster_queries = pulumi.Output.from_input(
-            {slot: f"{names[slot]}.{namespace}" for slot in SLOTS}
+        self.dns_cluster_queries = pulumi.Output.all(
+            **{slot: pulumi.Output.concat(names[slot], ".", self.namespace_name) for slot in SLOTS}
         )
         self.log_group_name = self.log_group.name
         # Each ARN resolves once the secret's value exists: no task reads a secret without one.
@@ -574,9 +602,22 @@ def check_cluster_args(name: str, args: ClusterArgs) -> None:
             args.get("drain_window_seconds"),
             lambda s: _in_range(s, 30, 3600),
         ),
+        ("discovery_service_name", args.get("discovery_service_name"), DNS_LABEL.check),
         ("tags", args.get("tags"), check_tags),
     ):
         check_arg("Cluster", name, key, value, rule)
+    existing = args.get("existing_cluster") or {}
+    if ("namespace_id" in existing) != ("namespace_name" in existing):
+        raise arg_error(
+            "Cluster", name, "existing_cluster", "give namespace_id and namespace_name together"
+        )
+    if "namespace_id" in existing and "discovery_service_name" not in args:
+        raise arg_error(
+            "Cluster",
+            name,
+            "discovery_service_name",
+            "the namespace is shared with other apps: give the app's nodes a name of their own",
+        )
 
 
 def log_group_name_of(arn: str | None) -> str | None:

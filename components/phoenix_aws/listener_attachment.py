@@ -83,6 +83,9 @@ class ListenerAttachmentArgs(TypedDict):
     """Header that routes to a slot for smoke tests. Default: `X-Release-Slot`."""
     operator_cidrs: NotRequired[list[str]]
     """Who may use the test header. Default: nobody (the rules match only 127.0.0.1/32)."""
+    load_balancer_arn_suffix: NotRequired[pulumi.Input[str]]
+    """The load balancer's metrics dimension (LoadBalancer.load_balancer_arn_suffix). Default:
+    read from the listener's ARN."""
     tags: NotRequired[dict[str, str]]
     """Default: none."""
 
@@ -145,7 +148,12 @@ class ListenerAttachment(pulumi.ComponentResource):
             **{slot: tg.arn_suffix for slot, tg in self.target_groups.items()}
         )
         self.production_listener_arn = pulumi.Output.from_input(args["listener_arn"])
-        self.load_balancer_arn_suffix = self.production_listener_arn.apply(load_balancer_arn_suffix)
+        given = args.get("load_balancer_arn_suffix")
+        self.load_balancer_arn_suffix = (
+            pulumi.Output.from_input(given)
+            if given is not None
+            else self.production_listener_arn.apply(load_balancer_arn_suffix)
+        )
         self.host = pulumi.Output.from_input(args["host"])
         self.scheme = pulumi.Output.from_input(args.get("scheme", "https"))
         self.url = pulumi.Output.concat(self.scheme, "://", self.host)

@@ -13,8 +13,14 @@ from phoenix_aws import PhoenixApp
 from phoenix_aws.network import NatStrategy
 
 config = pulumi.Config()
-certificate = config.require("certificate_arn")
 operators = config.require_object("operator_cidrs")
+# HTTPS with a certificate; without one (an emulator, a first try), plain HTTP, said explicitly.
+certificate = config.get("certificate_arn")
+tls = (
+    {"certificate_arn": certificate, "domain_name": "shop.example.com"}
+    if certificate
+    else {"plain_http_only": True}
+)
 
 shop = PhoenixApp(
     "shop",
@@ -22,12 +28,7 @@ shop = PhoenixApp(
         "app": {"name": "shop"},
         "release": {"blue": {"image": config.require("shop_image"), "desired_count": 2}},
         "network": {"cidr_block": "10.70.0.0/16", "az_count": 2, "nat": NatStrategy.SINGLE},
-        "edge": {
-            "certificate_arn": certificate,
-            "domain_name": "shop.example.com",
-            "hosts": ["shop.example.com"],
-            "operator_cidrs": operators,
-        },
+        "edge": {**tls, "hosts": ["shop.example.com"], "operator_cidrs": operators},
         "database": {"instance_class": "db.t4g.small"},
     },
 )
