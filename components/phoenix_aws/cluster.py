@@ -5,7 +5,7 @@ group and each slot's drain switch.
 
 import json
 import re
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -606,7 +606,7 @@ def check_cluster_args(name: str, args: ClusterArgs) -> None:
         ("tags", args.get("tags"), check_tags),
     ):
         check_arg("Cluster", name, key, value, rule)
-    existing = args.get("existing_cluster") or {}
+    existing: dict[str, Any] = dict(args.get("existing_cluster") or {})
     if ("namespace_id" in existing) != ("namespace_name" in existing):
         raise arg_error(
             "Cluster", name, "existing_cluster", "give namespace_id and namespace_name together"
