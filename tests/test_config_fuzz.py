@@ -984,3 +984,22 @@ def test_a_valid_but_unusual_config_builds_a_graph_that_breaks_no_mandatory_poli
     assert not violations, "\n".join(
         f"{v.rule} ({v.resource_name}): {v.message}" for v in violations
     )
+
+
+def test_a_secret_section_stays_secret_in_the_resources_it_reaches():
+    """`pulumi config set --secret` on `phoenix-aws:app` and `phoenix-aws:tags`: the values they
+    hand to resources (the task definitions' environment and secrets, every resource's tags)
+    stay secret in the state, never plain text."""
+    config = with_value(("tags",), {"team": "web", "owner": "s3cr3t-owner"})
+    run = mocks.run(
+        lambda: runpy.run_path(str(mocks.ROOT / "__main__.py"), run_name="__main__"),
+        full_config(config),
+        stack="secret",
+        secret_keys=[f"{NAMESPACE}:app", f"{NAMESPACE}:tags"],
+    )
+    tasks = run.of_type("aws:ecs/taskDefinition:TaskDefinition")
+    assert tasks and all("containerDefinitions" in t.secret_inputs for t in tasks)
+    tagged = [r for r in run.resources if r.custom and (r.get("tags") or {}).get("owner")]
+    assert len(tagged) > 20
+    for resource in tagged:
+        assert mocks.contains_secret_marker(resource.raw_inputs["tags"]), resource.name

@@ -757,6 +757,18 @@ def issue_19_cases() -> list[Case]:
             "WAF logs to '/waf/shop-prod'; WAF delivers only to log groups named aws-waf-logs-",
         ),
         Case(
+            "ecs-service-strategy-changes-in-place",
+            one(
+                SERVICE,
+                {
+                    "capacityProviderStrategies": [{"capacityProvider": "FARGATE_SPOT"}],
+                    "forceNewDeployment": True,
+                },
+            ),
+            one(SERVICE, {"capacityProviderStrategies": [{"capacityProvider": "FARGATE_SPOT"}]}),
+            "service 'r' sets a capacity provider strategy without forceNewDeployment",
+        ),
+        Case(
             "iam-service-trust-scoped",
             one(ROLE, {"assumeRolePolicy": trust({"StringEquals": {"aws:SourceAccount": "1"}})}),
             one(ROLE, {"assumeRolePolicy": trust(None)}),

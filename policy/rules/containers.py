@@ -228,6 +228,25 @@ def ecs_service_waits_for_role_policies(stack: Stack, ctx: Context) -> Iterator[
             )
 
 
+@resource_rule("ecs-service-strategy-changes-in-place", Enforcement.MANDATORY, ECS_SERVICE)
+def ecs_service_strategy_changes_in_place(r: Resource, ctx: Context) -> Iterator[str]:
+    """A service with a capacity provider strategy can change it without being replaced.
+
+    ECS applies a new capacity provider strategy with a new deployment (UpdateService with
+    forceNewDeployment); without `forceNewDeployment` terraform-provider-aws (and so pulumi-aws)
+    replaces the service instead, and a service with a fixed name collides with itself: turning
+    Fargate Spot on or off would fail the release.
+    AWS docs: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
+    """
+    if _seq(r.props.get("capacityProviderStrategies")) and not _true(
+        r.props.get("forceNewDeployment")
+    ):
+        yield (
+            f"service {r.name!r} sets a capacity provider strategy without forceNewDeployment: "
+            "changing the strategy (Spot on or off) would replace the service"
+        )
+
+
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 
