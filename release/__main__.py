@@ -417,6 +417,12 @@ def _unlock(args: argparse.Namespace, s: Services, lock: ReleaseLock) -> int:
             "run at once; if you must stop that release, run unlock --force (its next step "
             "then stops)"
         )
+    if not holder.stale(now) and holder.up_since is not None:
+        raise PlanError(
+            f"the release lock's holder is inside a `pulumi up` now: {holder.describe(now)}. "
+            "That update would finish its step after anything you do; wait for it to end (a "
+            "minute or two), then unlock --force stops the release at its next step"
+        )
     lock.break_lock(holder)
     s.echo(
         f"broke the release lock of {args.stack} that {holder.owner} held for "

@@ -64,6 +64,9 @@ class Holder:
     reason: str
     acquired_at: float
     expires_at: float
+    up_since: float | None = None
+    """When the `pulumi up` the holder runs now began (None: not in an up)."""
+    up_title: str = ""
 
     def stale(self, now: float) -> bool:
         return now >= self.expires_at
@@ -77,9 +80,14 @@ class Holder:
             else f"renewed every {HEARTBEAT_SECONDS} s, expires {clock_time(self.expires_at)} "
             "unless renewed"
         )
+        inside = (
+            f"; inside `pulumi up` ({self.up_title}) since {clock_time(self.up_since)}"
+            if self.up_since is not None
+            else ""
+        )
         return (
             f"{self.owner} holds it for `{self.reason}` since {clock_time(self.acquired_at)} "
-            f"({age} s), {state}"
+            f"({age} s), {state}{inside}"
         )
 
     @classmethod
@@ -91,6 +99,8 @@ class Holder:
             reason=item.get("reason", {}).get("S", ""),
             acquired_at=float(item["acquired_at"]["N"]),
             expires_at=float(item["expires_at"]["N"]),
+            up_since=float(item["up_since"]["N"]) if "up_since" in item else None,
+            up_title=item.get("up_title", {}).get("S", ""),
         )
 
 
@@ -230,6 +240,36 @@ class ReleaseLock:
             self.token = None
             raise self._lost from None
         self.renewed_at = now
+
+    def in_up(self, title: str | None) -> None:
+        """Say on the lock that this release is inside a `pulumi up` (`title`), or no longer
+        (None): a lock must not be broken under a running update, which would finish its step
+        after whatever the breaker does."""
+        if self.token is None:
+            return
+        update = (
+            {
+                "UpdateExpression": "SET up_since = :now, up_title = :title",
+                "ExpressionAttributeValues": {
+                    ":now": {"N": f"{self.clock():.3f}"},
+                    ":title": {"S": title[:300]},
+                    ":token": {"S": self.token},
+                },
+            }
+            if title is not None
+            else {
+                "UpdateExpression": "REMOVE up_since, up_title",
+                "ExpressionAttributeValues": {":token": {"S": self.token}},
+            }
+        )
+        with contextlib.suppress(ClientError):  # lost: the next renew says so, and stops
+            self._call(
+                "update_item",
+                Key=LOCK_KEY,
+                ConditionExpression="#token = :token",
+                ExpressionAttributeNames={"#token": "token"},
+                **update,
+            )
 
     def renew_if_due(self) -> None:
         """Renew when the last renewal is a heartbeat old (called from waits)."""

@@ -374,6 +374,13 @@ def _drain(release: Mapping[str, Any], live: str, options: Options, facts: Facts
 
 
 def _rollback(release: Mapping[str, Any], live: str, options: Options, facts: Facts) -> list[Step]:
+    under_way = release.get("in_progress") or {}
+    if under_way.get("action") == "rollback" and str(under_way.get("title", "")).startswith(
+        ("reconcile the stack", "cancel the promotion")
+    ):
+        # A rollback that died after its traffic move was reconciled: what is left is the
+        # bad slot's shed. (Planned afresh, "rollback" would now roll back the rollback.)
+        return [_shed_now(other(live))]
     promoting = release.get("promoting")
     canary = int(release.get("canary_percent", 0) or 0)
     if promoting or canary:

@@ -28,8 +28,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from phoenix_aws.cluster import drain_parameter_value
 from phoenix_aws.helpers.capacity import (
     CapacityError,
+    full_load_tasks,
     healthy_targets,
     raise_capacity,
+    required_capacity,
     wait_for_capacity,
 )
 
@@ -46,7 +48,7 @@ from release.plan import (
 from release.record import NoRecorder, Recorder
 from release.smoke import HealthAnswer, SmokeTestError, preflight_advice, smoke_test
 from release.stack_file import StackFile
-from release.traffic import TrafficError, move_traffic
+from release.traffic import TrafficError, listener_weights, move_traffic
 from release.waits import AlarmFired, SocketMetric, wait, wait_for_sockets, watch_alarms
 from stacks.settings import RELEASE_EXPECTED_ENV, release_differences, release_section
 
@@ -217,8 +219,10 @@ class Runner:
         env = {RELEASE_EXPECTED_ENV: json.dumps(before, sort_keys=True)}
         try:
             if self.lock is not None:
+                self.lock.in_up(title)
                 with self.lock.kept_alive():
                     outputs = self.driver.up(f"release {self.action}: {title}", env)
+                self.lock.in_up(None)
             else:
                 outputs = self.driver.up(f"release {self.action}: {title}", env)
         except BaseException:
@@ -271,9 +275,15 @@ class Runner:
                 "the stack lacks production_listener_arn, target_group_arns, cluster_name or "
                 f"slot_services[{slot}]; run `pulumi up` once with this version to publish them"
             )
+        # Like an up: only on the state this release planned from, and only while it holds the
+        # lock (a release whose lock was broken must not move traffic after the breaker did).
+        self._check_deployed()
+        if self.lock is not None:
+            self.lock.renew()
         started = self.clock()
         try:
             ecs, elbv2 = self.aws("ecs"), self.aws("elbv2")
+            capacity = self._capacity_for(elbv2, listener, arns, slot, capacity)
             scaling = (
                 self.aws("application-autoscaling") if outputs.get("slot_autoscaling") else None
             )
@@ -310,6 +320,18 @@ class Runner:
             f"      traffic moved to slot {slot} ({healthy} healthy, {changed} listener rule(s) "
             f"changed) in {self.clock() - started:.0f} s"
         )
+
+    def _capacity_for(
+        self, elbv2: Any, listener: str, arns: Mapping[str, str], slot: str, planned: int
+    ) -> int:
+        """What `slot` must run to take all the traffic: sized now from the slot that carries
+        the most of it (scaled to the whole), at least what was planned."""
+        weights = listener_weights(elbv2, listener, arns)
+        anchor = max(weights, key=lambda s: weights[s])
+        if not weights[anchor]:
+            return planned
+        healthy = {anchor: healthy_targets(elbv2, arns[anchor])}
+        return required_capacity(full_load_tasks(healthy, weights), 100, planned)
 
     def _watch_canary(self, step: Step) -> None:
         slot = step.watch_alarms_slot

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from phoenix_aws.load_balancer import forward_weights
+from phoenix_aws.traffic_routing import weights_split
 
 
 class TrafficError(RuntimeError):
@@ -90,7 +91,8 @@ def move_traffic(
     canary_percent: int = 0,
 ) -> int:
     """Set every forward rule to the weights the program sets for (`live`, `canary_percent`);
-    how many rules changed. Each rule keeps its stickiness setting."""
+    how many rules changed. A rule keeps its stickiness while the weights stay split; with all the
+    weight on one slot it is not sticky (as TrafficRouting sets it)."""
     weights = forward_weights(live, canary_percent)
     changed = 0
     for rule in forward_rules(elbv2, listener_arn, target_groups):
@@ -103,10 +105,13 @@ def move_traffic(
                 for slot, arn in sorted(target_groups.items())
             ]
         }
-        if forward["ForwardConfig"].get("TargetGroupStickinessConfig"):
-            config["TargetGroupStickinessConfig"] = forward["ForwardConfig"][
-                "TargetGroupStickinessConfig"
-            ]
+        sticky = forward["ForwardConfig"].get("TargetGroupStickinessConfig")
+        if sticky and not weights_split(weights):
+            # All the weight on one slot: not sticky, or a client's cookie would keep it on the
+            # slot that lost its weight (group stickiness wins over weights), as the program sets.
+            sticky = {"Enabled": False}
+        if sticky:
+            config["TargetGroupStickinessConfig"] = sticky
         elbv2.modify_rule(
             RuleArn=rule["RuleArn"], Actions=[{"Type": "forward", "ForwardConfig": config}]
         )

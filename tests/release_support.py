@@ -402,3 +402,10 @@ def listener_moves_to(aws: StubbedAws, **weights: int) -> None:
             ],
         },
     )
+
+
+def live_carries(aws: StubbedAws, anchor: str, healthy: int, **weights: int) -> None:
+    """Before a direct traffic move the runner sizes the slot from the listener's weights and
+    the healthy targets of the slot carrying the most traffic (`anchor`)."""
+    listener_has(aws, **weights)
+    one_group_healthy(aws, BLUE_TG if anchor == "blue" else GREEN_TG, healthy)

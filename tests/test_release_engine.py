@@ -22,6 +22,7 @@ from release_support import (
     healthy_targets,
     listener_has,
     listener_moves_to,
+    live_carries,
     lock_table,
     one_group_healthy,
     outputs,
@@ -251,6 +252,7 @@ def test_rollback_moves_traffic_on_the_listener_then_one_up_reconciles(project, 
     fake.save()
     run = command(project)
     healthy_targets(run.aws, blue=3, green=3)  # the plan sizes blue from green's 3
+    live_carries(run.aws, "green", 3, blue=0, green=100)  # and so does the move, at once
     service_desired(run.aws, "shop-prod-blue", 3)  # enough: no count is raised
     one_group_healthy(run.aws, BLUE_TG, 3)  # capacity before traffic
     listener_has(run.aws, blue=0, green=100)
@@ -259,7 +261,7 @@ def test_rollback_moves_traffic_on_the_listener_then_one_up_reconciles(project, 
     assert fake.commands() == [
         VERSION,
         SELECT,
-        *reads(3),
+        *reads(4),  # the move is checked against the stack like an up
         *up("release rollback: reconcile the stack with the listener: live blue"),
         *reads(1),
         *up("release rollback: slot green sheds its WebSockets now (no bake)"),

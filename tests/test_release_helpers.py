@@ -19,6 +19,7 @@ from botocore.stub import Stubber
 from phoenix_aws.helpers.capacity import (
     CapacityError,
     GateSlot,
+    full_load_tasks,
     gate,
     required_capacity,
 )
@@ -64,17 +65,20 @@ def health(stub, arn, healthy, unhealthy=0):
 
 
 @pytest.mark.parametrize(
-    ("serving", "share", "floor", "needed"),
+    ("healthy", "weights", "share", "floor", "needed"),
     [
-        (6, 100, 3, 6),  # a flip: as many as carry the traffic now, not the configured 3
-        (6, 10, 0, 1),  # a 10% canary of 6 tasks' traffic
-        (7, 100, 3, 7),  # blue 6 at 90% + green 1 at 10%: all of it needs 7
-        (0, 100, 3, 3),  # the first deployment: its configured count
-        (6, 0, 3, 0),  # no share, no need
+        ({"blue": 6}, {"blue": 100}, 100, 3, 6),  # a flip: what live runs, not the floor 3
+        ({"blue": 6}, {"blue": 100}, 10, 0, 1),  # a 10% canary of 6 tasks' traffic
+        ({"blue": 6, "green": 1}, {"blue": 90, "green": 10}, 100, 3, 7),  # 6 at 90%: 6.67
+        ({"blue": 3, "green": 3}, {"blue": 90, "green": 10}, 100, 3, 4),  # 3 at 90%: 3.33
+        ({}, {}, 100, 3, 3),  # the first deployment: its configured count
+        ({"blue": 6}, {"blue": 100}, 0, 3, 0),  # no share, no need
     ],
 )
-def test_a_slot_needs_its_share_of_what_serves_now(serving, share, floor, needed):
-    assert required_capacity(serving, share, floor) == needed
+def test_a_slot_needs_its_share_of_what_the_live_slot_carries_now(
+    healthy, weights, share, floor, needed
+):
+    assert required_capacity(full_load_tasks(healthy, weights), share, floor) == needed
 
 
 def flip(floor=3):

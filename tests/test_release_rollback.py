@@ -16,6 +16,7 @@ import pytest
 import yaml
 from release_support import (
     BLUE_TG,
+    GREEN_TG,
     LISTENER,
     NEW,
     OLD,
@@ -23,9 +24,11 @@ from release_support import (
     SESSION,
     Command,
     alarms_ok,
+    forward_rule,
     healthy_targets,
     listener_has,
     listener_moves_to,
+    live_carries,
     one_group_healthy,
     project_copy,
     service_desired,
@@ -76,6 +79,7 @@ def ups(command: Command) -> list[str]:
 def test_rollback_moves_traffic_before_any_up_then_reconciles_and_drains_the_bad_slot(tmp_path):
     command = released(tmp_path, PROMOTED)
     healthy_targets(command.aws, blue=3, green=3)
+    live_carries(command.aws, "green", 3, blue=0, green=100)
     service_desired(command.aws, "shop-prod-blue", 3)
     one_group_healthy(command.aws, BLUE_TG, 3)
     listener_has(command.aws, blue=0, green=100)
@@ -106,6 +110,7 @@ def test_a_half_drained_slot_gets_its_capacity_back_before_traffic_moves(tmp_pat
     half = moved(PROMOTED, **{"blue.desired_count": 1, "blue.max_count": 1, "blue.draining": True})
     command = released(tmp_path, half, slot_autoscaling=True)
     healthy_targets(command.aws, blue=1, green=3)
+    live_carries(command.aws, "green", 3, blue=0, green=100)
     scaling = command.aws.stub("application-autoscaling")
     target = {
         "ServiceNamespace": "ecs",
@@ -166,6 +171,7 @@ def test_traffic_stays_where_it_is_when_the_capacity_never_comes(tmp_path):
     )
     command = released(tmp_path, half)
     healthy_targets(command.aws, blue=1, green=3)
+    live_carries(command.aws, "green", 3, blue=0, green=100)
     service_desired(command.aws, "shop-prod-blue", 1)
     command.aws.stub("ecs").add_response(
         "update_service",
@@ -215,6 +221,7 @@ def test_a_rollback_killed_after_its_traffic_move_is_finished_by_running_it_agai
     )
     assert "Run rollback again" in command.errors
     healthy_targets(command.aws, blue=3, green=3)
+    live_carries(command.aws, "blue", 3, blue=100, green=0)
     service_desired(command.aws, "shop-prod-blue", 3)
     one_group_healthy(command.aws, BLUE_TG, 3)
     listener_has(command.aws, blue=100, green=0)  # nothing left to move
@@ -247,6 +254,7 @@ def test_rollback_redeploy_brings_back_the_release_the_history_recorded(tmp_path
         command.errors
     )
     healthy_targets(command.aws, blue=3, green=3)
+    live_carries(command.aws, "green", 3, blue=0, green=100)
     service_desired(command.aws, "shop-prod-blue", 3)
     one_group_healthy(command.aws, BLUE_TG, 3)
     listener_has(command.aws, blue=0, green=100)
@@ -292,8 +300,15 @@ def test_a_canary_alarm_rolls_the_promotion_back_by_itself_and_says_why(tmp_path
     alarm(command, "OK")
     reason = "Threshold Crossed: 1 datapoint [31.0] was greater than the threshold (5.0)."
     alarm(command, "ALARM", reason)
+    # Blue's 3 tasks carried 90%: all of it needs 4 before the canary's share comes back.
+    live_carries(command.aws, "blue", 3, blue=90, green=10)
     service_desired(command.aws, "shop-prod-blue", 3)
-    one_group_healthy(command.aws, BLUE_TG, 3)
+    command.aws.stub("ecs").add_response(
+        "update_service",
+        {"service": {"serviceName": "shop-prod-blue", "desiredCount": 4}},
+        {"cluster": "phoenix-aws-prod", "service": "shop-prod-blue", "desiredCount": 4},
+    )
+    one_group_healthy(command.aws, BLUE_TG, 4)
     listener_has(command.aws, blue=90, green=10)
     listener_moves_to(command.aws, blue=100, green=0)
     assert command("prod", "promote", "--canary", "10", "--bake", "300") == 1
@@ -302,6 +317,7 @@ def test_a_canary_alarm_rolls_the_promotion_back_by_itself_and_says_why(tmp_path
         f"in ALARM: {reason}" in command.errors
     )
     assert command.clock.slept == [30]  # it watched, and stopped at the first ALARM
+    assert "shop-prod-blue: desired count 3 → 4" in command.output
     assert ups(command)[-2:] == [
         "release promote: cancel the promotion of slot green (an alarm fired)",
         "release promote: slot green sheds its WebSockets now (no bake)",
@@ -391,3 +407,29 @@ def test_a_slot_answering_with_another_version_than_deployed_stops_the_promote(t
         in command.errors
     )
     assert "Nothing was changed" in command.errors and command.stack.ups == []
+
+
+def test_a_rollback_from_a_sticky_canary_turns_stickiness_off_with_the_weights(tmp_path):
+    """Group stickiness wins over weights: left on, a client's cookie would keep it on the slot
+    that just lost all its weight. The direct change sets what the program sets: not sticky."""
+    from release.traffic import move_traffic
+
+    elbv2 = SESSION.client("elbv2")
+    from botocore.stub import Stubber
+
+    stub = Stubber(elbv2)
+    sticky_rule = forward_rule({"blue": 90, "green": 10})
+    sticky_rule["Actions"][0]["ForwardConfig"]["TargetGroupStickinessConfig"] = {
+        "Enabled": True,
+        "DurationSeconds": 3600,
+    }
+    stub.add_response("describe_rules", {"Rules": [sticky_rule]}, {"ListenerArn": LISTENER})
+    moved_rule = forward_rule({"blue": 100, "green": 0})
+    stub.add_response(
+        "modify_rule",
+        {"Rules": [moved_rule]},
+        {"RuleArn": moved_rule["RuleArn"], "Actions": moved_rule["Actions"]},
+    )
+    with stub:
+        assert move_traffic(elbv2, LISTENER, {"blue": BLUE_TG, "green": GREEN_TG}, "blue") == 1
+    stub.assert_no_pending_responses()

@@ -36,13 +36,24 @@ class CapacityError(RuntimeError):
     """The slot did not reach the capacity in time; the message says what ECS reported."""
 
 
-def required_capacity(serving_now: int, share_percent: int, floor: int = 0) -> int:
-    """Healthy targets a slot needs to take `share_percent` of the traffic that `serving_now`
-    healthy targets carry today: the same share of them (rounded up), at least its configured
-    floor, and at least 1 for any share. 0 for no share."""
+def full_load_tasks(healthy: dict[str, int], weights: dict[str, int]) -> float:
+    """How many tasks carry all of today's traffic, sized from the slot that carries the most of
+    it (the live slot): its healthy targets scaled from its share to the whole. 0 when no slot
+    carries traffic (a first deployment)."""
+    serving = [slot for slot, weight in weights.items() if weight > 0]
+    if not serving:
+        return 0.0
+    anchor = max(serving, key=lambda slot: weights[slot])
+    return healthy.get(anchor, 0) * 100 / weights[anchor]
+
+
+def required_capacity(full_load: float, share_percent: int, floor: int = 0) -> int:
+    """Healthy targets a slot needs to take `share_percent` of the traffic that `full_load`
+    tasks carry today (`full_load_tasks`): that share of them, rounded up, at least its
+    configured floor, and at least 1 for any share. 0 for no share."""
     if share_percent <= 0:
         return 0
-    return max(1, floor, math.ceil(serving_now * share_percent / 100))
+    return max(1, floor, math.ceil(full_load * share_percent / 100 - 1e-9))
 
 
 def healthy_targets(elbv2: Any, target_group_arn: str) -> int:
@@ -174,8 +185,9 @@ def gate(
     share of today's traffic needs (raised if it must be); a summary line, or CapacityError."""
     if all(slot.new_weight <= slot.old_weight for slot in slots.values()):
         return "capacity ok: no slot gains traffic"
-    serving = sum(
-        healthy_targets(elbv2, s.target_group_arn) for s in slots.values() if s.old_weight > 0
+    serving = full_load_tasks(
+        {n: healthy_targets(elbv2, s.target_group_arn) for n, s in slots.items() if s.old_weight},
+        {n: s.old_weight for n, s in slots.items()},
     )
     done = []
     for name, slot in sorted(slots.items()):
