@@ -304,3 +304,21 @@ def test_without_the_cli_on_path_the_command_exits_2_before_anything(project, mo
     run = command(project)
     assert run(STACK, "deploy", "--image", NEW) == 2
     assert "the Pulumi CLI is not installed or not on PATH" in run.errors
+
+
+def test_a_stack_left_locked_by_a_killed_up_is_reported_with_the_command_that_clears_it(
+    project, fake
+):
+    """Pulumi Cloud answers 409 Conflict while an update holds the stack (a killed `up` keeps
+    holding it); the Automation API raises ConcurrentUpdateError, and the command says what to
+    check and what clears it."""
+    (fake.directory / "locked").write_text("")
+    run = command(project)
+    assert run(STACK, "deploy", "--image", NEW) == 1
+    (message,) = run.err
+    assert "the stack is locked by another update" in message
+    assert "`pulumi cancel --stack prod --yes`" in message and "pulumi refresh" in message
+    assert "python -m release <stack> status" in message
+    assert (
+        release_in((project / "stacks/Pulumi.prod.yaml").read_text())["green"].get("image") != NEW
+    )  # the file says what is deployed again

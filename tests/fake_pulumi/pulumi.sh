@@ -9,6 +9,7 @@
 #   outputs.json         `stack output --json --show-secrets` (one line)
 #   outputs-masked.json  `stack output --json` (secrets as "[secret]")
 #   fail_ups             which `up` calls (1-based) fail the way the CLI fails an update
+#   locked               if present, every `up` fails as Pulumi Cloud answers a locked stack
 #   python, program.py   the program's part (see program.py): a successful `up` exports the stack
 #                        file's release section as `release_state`; so does the first output read
 set -u
@@ -85,6 +86,10 @@ case "$command $sub" in
   "up "*)
     while IFS= read -r line; do printf '%s\n' "$line"; done \
       < "stacks/Pulumi.$stack.yaml" > "$call.stack_file"
+    if [ -f "$dir/locked" ]; then  # what Pulumi Cloud answers while another update holds the stack
+      echo "error: [409] Conflict: Another update is currently in progress." >&2
+      exit 255
+    fi
     if listed "$ups" "$dir/fail_ups"; then
       echo "Updating ($stack):"
       echo "  aws:ecs:Service green  **updating failed**"
