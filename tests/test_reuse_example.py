@@ -26,23 +26,24 @@ PIP = (sys.executable, "-m", "pip")
 DRIVER = """
 import dataclasses, json, runpy, sys
 import yaml
-sys.path.insert(0, sys.argv[3])  # the copied offline runner
+result, runner = sys.argv[1:3]
+sys.path.insert(0, runner)  # the copied offline runner
 from offline import mocks
 import phoenix_aws
-example, result, _, project, stack = sys.argv[1:6]
-config = yaml.safe_load(open(example + f"/stacks/Pulumi.{stack}.yaml"))["config"]
-program = lambda: runpy.run_path(example + "/__main__.py")
-run = mocks.run(program, config, stack=stack, project=project)
-resources = []
-for r in run.resources:
-    record = dataclasses.asdict(r)
-    record["secret_inputs"] = sorted(record["secret_inputs"])
-    resources.append(record)
-json.dump(
-    {"package": phoenix_aws.__file__, "resources": resources, "exports": run.exports},
-    open(result, "w"),
-    default=str,
-)
+recorded = {}
+for example, project, stack in json.loads(sys.argv[3]):
+    config = yaml.safe_load(open(example + f"/stacks/Pulumi.{stack}.yaml"))["config"]
+    program = lambda: runpy.run_path(example + "/__main__.py")
+    run = mocks.run(program, config, stack=stack, project=project)
+    resources = []
+    for r in run.resources:
+        record = dataclasses.asdict(r)
+        record["secret_inputs"] = sorted(record["secret_inputs"])
+        resources.append(record)
+    recorded[example] = {
+        "package": phoenix_aws.__file__, "resources": resources, "exports": run.exports
+    }
+json.dump(recorded, open(result, "w"), default=str)
 """
 
 
@@ -80,42 +81,52 @@ def installed_runner(tmp: Path) -> tuple[Path, Path]:
     return python, runner
 
 
-def run_example(tmp: Path, python: Path, runner: Path, example: str, project: str, stack: str):
-    """Run examples/<example> with the installed package; its recorded graph and exports."""
-    workdir = tmp / f"work-{example}"
-    shutil.copytree(ROOT / "examples" / example, workdir / example)
-    result = tmp / f"{example}.json"
+def run_examples(tmp: Path, python: Path, runner: Path, *examples: tuple[str, str, str]):
+    """Run each examples/<example> (with its project and stack) with the installed package, in
+    one fresh interpreter; each one's recorded graph and exports."""
+    workdir = tmp / "work"
+    for example, _, _ in examples:
+        shutil.copytree(ROOT / "examples" / example, workdir / example)
+    result = tmp / "recorded.json"
+    runs = [(str(workdir / example), project, stack) for example, project, stack in examples]
     done = subprocess.run(
-        [python, "-c", DRIVER, str(workdir / example), str(result), str(runner), project, stack],
+        [python, "-c", DRIVER, str(result), str(runner), json.dumps(runs)],
         cwd=workdir,
         capture_output=True,
         text=True,
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp)},
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(result.read_text())
+    recorded = json.loads(result.read_text())
+    return [recorded[str(workdir / example)] for example, _, _ in examples]
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory):
+def recorded(tmp_path_factory) -> list[dict]:
+    """Both examples, run by one interpreter of the fresh virtualenv."""
     tmp = tmp_path_factory.mktemp("reuse")
-    return (tmp, *installed_runner(tmp))
+    return run_examples(
+        tmp,
+        *installed_runner(tmp),
+        ("reuse", "metrics-api", "staging"),
+        ("two_apps", "storefront", "staging"),
+    )
 
 
 @pytest.fixture(scope="module")
-def reuse(installed) -> dict:
-    return run_example(*installed, "reuse", "metrics-api", "staging")
+def reuse(recorded) -> dict:
+    return recorded[0]
 
 
 @pytest.fixture(scope="module")
-def two_apps(installed) -> harness.Run:
-    recorded = run_example(*installed, "two_apps", "storefront", "staging")
-    assert "/venv/lib/" in recorded["package"]
+def two_apps(recorded) -> harness.Run:
+    (_, run) = recorded
+    assert "/venv/lib/" in run["package"]
     resources = [
         harness.Resource(**{**r, "secret_inputs": set(r["secret_inputs"])})
-        for r in recorded["resources"]
+        for r in run["resources"]
     ]
-    return harness.Run(resources, recorded["exports"], set())
+    return harness.Run(resources, run["exports"], set())
 
 
 def test_the_package_is_the_installed_wheel_not_this_checkout(reuse):
