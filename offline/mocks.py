@@ -396,6 +396,15 @@ def _without_source_positions() -> Iterator[None]:
         pulumi_resource._get_stack_trace = saved
 
 
+def _quiet_about_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A refused program leaves the refusal in many outputs' futures; `run` raises it once to its
+    caller. When those futures are collected later (at exit, when collections are rare), asyncio
+    would print each again as "never retrieved": those are dropped; anything else is reported."""
+    if str(context.get("message", "")).endswith("exception was never retrieved"):
+        return
+    loop.default_exception_handler(context)
+
+
 def run(
     program: Callable[[], Any],
     config: dict[str, Any] | None = None,
@@ -422,6 +431,7 @@ def _run(
 ) -> Run:
     loop = asyncio.new_event_loop()
     loop.set_default_executor(_InlineExecutor())
+    loop.set_exception_handler(_quiet_about_unretrieved)
     asyncio.set_event_loop(loop)
     exports: dict[str, Any] = {}
     try:

@@ -32,7 +32,7 @@ import io
 import itertools
 import json
 import math
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +46,7 @@ from phoenix_aws.helpers.migrate_task import MigrationError, MigrationRequest, r
 from phoenix_aws.load_balancer import forward_weights
 from release_support import NEW, SESSION, answering_tester, lock_table, project_copy
 
+from release import stack_file as stack_file_module
 from release.__main__ import Services, main
 from release.engine import EngineError
 from release.lock import LOCK_TTL_SECONDS
@@ -658,6 +659,30 @@ class Recording:
         return None
 
 
+# Each scenario replays a release up to its kill point, so the stack file goes through the same
+# (text, change) pairs again and again, and ruamel's round trip of them was a third of these
+# tests' time. The edit is a pure function of its inputs: while a command runs here, an edit
+# seen before is answered from memory (what the release command writes is unchanged).
+_EDITS: dict[tuple[str, str], str] = {}
+_EDIT = stack_file_module.with_release_changes
+
+
+def _remembered_edit(text: str, changes: Any, where: str = "the stack file") -> str:
+    key = (text, json.dumps(changes, sort_keys=True, default=repr))  # `where` names errors only
+    if key not in _EDITS:
+        _EDITS[key] = _EDIT(text, changes, where)
+    return _EDITS[key]
+
+
+@contextmanager
+def _edits_remembered():
+    stack_file_module.with_release_changes = _remembered_edit
+    try:
+        yield
+    finally:
+        stack_file_module.with_release_changes = _EDIT
+
+
 class Scenario:
     """A project directory and a world, started from `start`; operators run commands in it."""
 
@@ -688,7 +713,11 @@ class Scenario:
             owner=process.owner,
         )
         try:
-            with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+            with (
+                redirect_stdout(io.StringIO()),
+                redirect_stderr(io.StringIO()),
+                _edits_remembered(),
+            ):
                 code: int | str = main(["prod", *argv], services)
         except Killed:
             self.path.write_text(process.left_behind)  # no cleanup after SIGKILL
