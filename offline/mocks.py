@@ -7,7 +7,6 @@ leaks between tests. Tests query the record by type and logical name.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import difflib
 import hashlib
@@ -26,11 +25,11 @@ from google.protobuf import json_format
 from phoenix_aws.network import zone_id_prefix
 from phoenix_aws.validation import partition_of
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
-from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
+
+from offline.loop import mock_engine_loop, without_source_positions
 
 PROJECT = "phoenix-aws"
 ROOT = Path(__file__).resolve().parent.parent
@@ -350,61 +349,6 @@ def walk_strings(value: Any) -> Iterator[str]:
             yield from walk_strings(v)
 
 
-class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
-    """Runs each call at once on the event loop's own thread.
-
-    The SDK sends every engine call (register, invoke, export) through the loop's executor, so a
-    real gRPC round trip does not block the loop. Under mocks the "engine" is Python objects in
-    this process that answer at once, so the thread hop is pure cost: about half of a program
-    run. The SDK's mock monitor finishes its own async work with `_sync_await`, which in a pool
-    thread runs on that thread's event loop: here it gets a side loop of its own the same way,
-    so it never re-enters the program's running loop.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(max_workers=1)
-        self._side_loop = asyncio.new_event_loop()
-
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        running = asyncio.events._get_running_loop()
-        asyncio.events._set_running_loop(None)
-        asyncio.set_event_loop(self._side_loop)
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # handed to the awaiting coroutine, as the pool would
-            future.set_exception(exc)
-        finally:
-            asyncio.set_event_loop(running)
-            asyncio.events._set_running_loop(running)
-        return future
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._side_loop.close()
-        super().shutdown(wait, cancel_futures=cancel_futures)
-
-
-@contextlib.contextmanager
-def _without_source_positions() -> Iterator[None]:
-    """The SDK walks the Python stack at every registration to tell the CLI where a resource was
-    declared. The mock monitor never shows it, and the walk is a fifth of a run: skip it here."""
-    saved = pulumi_resource._get_stack_trace
-    pulumi_resource._get_stack_trace = source_pb2.StackTrace  # an empty trace
-    try:
-        yield
-    finally:
-        pulumi_resource._get_stack_trace = saved
-
-
-def _quiet_about_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """A refused program leaves the refusal in many outputs' futures; `run` raises it once to its
-    caller. When those futures are collected later (at exit, when collections are rare), asyncio
-    would print each again as "never retrieved": those are dropped; anything else is reported."""
-    if str(context.get("message", "")).endswith("exception was never retrieved"):
-        return
-    loop.default_exception_handler(context)
-
-
 def run(
     program: Callable[[], Any],
     config: dict[str, Any] | None = None,
@@ -416,7 +360,7 @@ def run(
     project: str = PROJECT,
 ) -> Run:
     """Run `program` under fresh mocks with `config` (full keys, e.g. `phoenix-aws:network`)."""
-    with _without_source_positions():
+    with without_source_positions():
         return _run(program, config, stack, preview, secret_keys, previous_outputs, project)
 
 
@@ -429,9 +373,8 @@ def _run(
     previous_outputs: dict[str, Any] | None,
     project: str,
 ) -> Run:
-    loop = asyncio.new_event_loop()
-    loop.set_default_executor(_InlineExecutor())
-    loop.set_exception_handler(_quiet_about_unretrieved)
+    tasks: list[asyncio.Task[Any]] = []
+    loop = mock_engine_loop(tasks)
     asyncio.set_event_loop(loop)
     exports: dict[str, Any] = {}
     try:
@@ -475,7 +418,7 @@ def _run(
         return Run(monitor.recorded, resolved, secret, warnings)
     finally:
         # A program that stops early (a refused config) leaves outputs pending: end them here.
-        pending = asyncio.all_tasks(loop)
+        pending = [task for task in tasks if not task.done()]
         for task in pending:
             task.cancel()
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
