@@ -11,7 +11,8 @@ ConditionalCheckFailedException
   renewing it (stale), is never taken silently: the refusal says who holds it, for what, since
   when, and how to break it.
 - renew (before every `up`, during every wait, and from a heartbeat thread while an `up` runs):
-  UpdateItem of the expiry, only while the item still carries this holder's token. A holder that
+  UpdateItem of the expiry, only while the item still carries this holder's token; the renewal
+  just before an `up` also marks the lock as inside it (one write), cleared when the up ends. A holder that
   lost its lock (broken by someone else) learns it at its next step and stops.
 - release: DeleteItem of this holder's own item. break: DeleteItem of exactly the item that was
   shown (its token), so a break never removes a lock taken after it was looked at.
@@ -210,24 +211,27 @@ class ReleaseLock:
         )
         return f"another release of {self.stack} is under way: {holder.describe(now)}. {advice}"
 
-    def renew(self) -> None:
-        """Push the expiry forward; LockLost when this release no longer holds the lock."""
+    def renew(self, up_title: str | None = None) -> None:
+        """Push the expiry forward; LockLost when this release no longer holds the lock. With
+        `up_title`, the same write says the release is now inside that `pulumi up` (in_up)."""
         if self._lost is not None:
             raise self._lost
         if self.token is None:
             raise LockLost("this release does not hold the release lock")
         now = self.clock()
+        values = {":expires": {"N": f"{now + self.ttl:.3f}"}, ":token": {"S": self.token}}
+        expression = "SET expires_at = :expires"
+        if up_title is not None:
+            expression += ", up_since = :now, up_title = :title"
+            values.update({":now": {"N": f"{now:.3f}"}, ":title": {"S": up_title[:300]}})
         try:
             self._call(
                 "update_item",
                 Key=LOCK_KEY,
-                UpdateExpression="SET expires_at = :expires",
+                UpdateExpression=expression,
                 ConditionExpression="#token = :token",
                 ExpressionAttributeNames={"#token": "token"},
-                ExpressionAttributeValues={
-                    ":expires": {"N": f"{now + self.ttl:.3f}"},
-                    ":token": {"S": self.token},
-                },
+                ExpressionAttributeValues=values,
             )
         except ClientError:
             holder = self.holder()

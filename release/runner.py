@@ -208,7 +208,7 @@ class Runner:
         """Apply `changes` to what is deployed with one up, if the stack is still as expected."""
         before = self._check_deployed()
         if self.lock is not None:
-            self.lock.renew()
+            self.lock.renew(up_title=title)  # still ours; and from now on, inside this up
         target = deployed_release({"release_state": apply_changes(before, changes)})
         shown = {k: v for k, v in changes.items() if k != "in_progress"}
         text = self.stack_file.text()
@@ -219,7 +219,6 @@ class Runner:
         env = {RELEASE_EXPECTED_ENV: json.dumps(before, sort_keys=True)}
         try:
             if self.lock is not None:
-                self.lock.in_up(title)
                 with self.lock.kept_alive():
                     outputs = self.driver.up(f"release {self.action}: {title}", env)
                 self.lock.in_up(None)

@@ -74,7 +74,7 @@ def lock_table() -> str:
         _MOTO.start()
         _started = True
     name = f"phoenix-aws-test-{next(_TABLES)}-release"
-    SESSION.client("dynamodb").create_table(
+    dynamodb().create_table(
         TableName=name,
         KeySchema=[
             {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
@@ -195,6 +195,16 @@ def client(service: str) -> Any:
     return SESSION.client(service)
 
 
+_DYNAMODB: list[Any] = []
+
+
+def dynamodb() -> Any:
+    """One DynamoDB client for the run (it reaches moto while a test has it started)."""
+    if not _DYNAMODB:
+        _DYNAMODB.append(SESSION.client("dynamodb"))
+    return _DYNAMODB[0]
+
+
 class StubbedAws:
     """boto3 clients with a botocore Stubber each; `aws(service)` as the runner calls it."""
 
@@ -212,7 +222,7 @@ class StubbedAws:
     def __call__(self, service: str) -> Any:
         if service == "dynamodb":  # the release lock: in-process moto, not a Stubber
             lock_table()
-            return SESSION.client("dynamodb")
+            return dynamodb()
         self.stub(service)
         return self.clients[service]
 
