@@ -8,9 +8,11 @@ applicable, with the written reason, instead of running.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import yaml
@@ -45,9 +47,15 @@ def current_context() -> Context:
     if stage is None:
         stack_file = STACKS_DIR / f"Pulumi.{stack}.yaml"
         if stack_file.exists():
-            document = yaml.safe_load(stack_file.read_text()) or {}
-            stage = (document.get("config") or {}).get(f"{NAMESPACE}:stage")
+            stage = _stage_in_file(stack_file.read_text())
     return Context(stack=stack, stage=str(stage or PRODUCTION))
+
+
+@functools.lru_cache(maxsize=8)
+def _stage_in_file(text: str) -> Any:
+    """The stage a stack file's text sets (read once per text: the pack asks for every resource)."""
+    document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    return (document.get("config") or {}).get(f"{NAMESPACE}:stage")
 
 
 def to_resource(args: ResourceValidationArgs) -> Resource:

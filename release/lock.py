@@ -12,8 +12,8 @@ ConditionalCheckFailedException
   when, and how to break it.
 - renew (before every `up`, during every wait, and from a heartbeat thread while an `up` runs):
   UpdateItem of the expiry, only while the item still carries this holder's token; the renewal
-  just before an `up` also marks the lock as inside it (one write), cleared when the up ends. A holder that
-  lost its lock (broken by someone else) learns it at its next step and stops.
+  just before an `up` also marks the lock as inside it (one write), cleared when the up ends.
+  A holder that lost its lock (broken by someone else) learns it at its next step and stops.
 - release: DeleteItem of this holder's own item. break: DeleteItem of exactly the item that was
   shown (its token), so a break never removes a lock taken after it was looked at.
 """

@@ -56,10 +56,11 @@ def test_every_waiver_of_a_stack_is_still_needed(stack):
 def analyze(stack: str):
     """Run the stack's resources through pulumi-policy's own analyzer (the code the CLI talks to
     over gRPC), with the pack's policies: per-resource `Analyze`, then `AnalyzeStack`."""
+    context = context_of(stack, mocks.stack_config(stack))
     servicer = _PolicyAnalyzerServicer(
         pack.PACK_NAME,
         "0.0.1",
-        pack.policies(RULES, load_waivers(), lambda: context_of(stack, mocks.stack_config(stack))),
+        pack.policies(RULES, load_waivers(), lambda: context),
         EnforcementLevel.ADVISORY,
     )
     run = shipped_stack_run(stack)

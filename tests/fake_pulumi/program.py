@@ -14,7 +14,8 @@ import yaml
 
 
 def section(stack_file: Path, defaults: dict) -> dict:
-    config = yaml.safe_load(stack_file.read_text())["config"]
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    config = yaml.load(stack_file.read_text(), Loader=loader)["config"]
     written = config.get("phoenix-aws:release") or {}
     result = json.loads(json.dumps(defaults))
     for key, value in written.items():
