@@ -690,7 +690,8 @@ class Scenario:
         self.project = project_copy(tmp_path)
         self.path = self.project / "stacks" / "Pulumi.prod.yaml"
         self.path.write_text(COMPACT)  # the release reads (and rewrites) it at every step
-        StackFile(self.path).write_release(start)
+        with _edits_remembered():
+            StackFile(self.path).write_release(start)
         self.world = World(start, **world)
         self.recorded: list[str] = []
 
