@@ -19,6 +19,22 @@ SECOND = {
 }
 
 
+_BOUNDARIES: dict[tuple[str, ...], int] = {}
+
+
+def boundaries(tmp_path, argv: list[str]) -> int:
+    """How many step boundaries Alice's command passes, run alone from PROMOTED (once per
+    command: the same for every second operator and mode)."""
+    key = tuple(argv)
+    if key not in _BOUNDARIES:
+        probe = Scenario(tmp_path / "probe", PROMOTED)
+        process = probe.process("alice")
+        code, text = probe.run(process, *argv)
+        assert code == 0, text
+        _BOUNDARIES[key] = process.count
+    return _BOUNDARIES[key]
+
+
 @pytest.mark.parametrize(("first", "second"), PAIRS)
 @pytest.mark.parametrize("force", [False, True], ids=["refused", "breaks-the-lock"])
 def test_two_operators_interleaved_never_undo_each_other(tmp_path, first, second, force):
@@ -26,10 +42,7 @@ def test_two_operators_interleaved_never_undo_each_other(tmp_path, first, second
     Bob runs `second` from another. Without --force the lock refuses him and she finishes; with
     it, she stops at her next step and what Bob did stands."""
     argv = SECOND[first] if first != "deploy" else ACTIONS["deploy"][1]
-    probe = Scenario(tmp_path / "probe", PROMOTED)
-    probe_process = probe.process("alice")
-    probe.run(probe_process, *argv)
-    last = probe_process.count
+    last = boundaries(tmp_path, argv)
     # Breaking the lock: every other boundary and the last (the suite's time budget; the kill
     # matrix in test_release_faults.py stops at every one). Refused, or before Alice's lock: the
     # first, a middle and the last.
