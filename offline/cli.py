@@ -46,6 +46,15 @@ class Parser(argparse.ArgumentParser):
         raise CommandError(f"{message} (see {self.prog} --help)")
 
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""PyYAML's safe loader: the C one when libyaml is there (an order of magnitude faster)."""
+
+
+def load_yaml(text: str) -> Any:
+    """A YAML document's plain values (safe loading; yaml.YAMLError when it is not YAML)."""
+    return yaml.load(text, Loader=SAFE_LOADER)
+
+
 def yaml_problem(exc: yaml.YAMLError) -> str:
     """A YAML parse error on one line: where, and what the parser found."""
     mark = getattr(exc, "problem_mark", None)
@@ -69,7 +78,7 @@ def stack_file_config(stack: str, directory: Path | None = None) -> dict[str, An
         )
     path = directory / f"Pulumi.{stack}.yaml"
     try:
-        document = yaml.safe_load(path.read_text())
+        document = load_yaml(path.read_text())
     except yaml.YAMLError as exc:
         raise CommandError(f"stacks/{path.name}: {yaml_problem(exc)}") from None
     except OSError as exc:

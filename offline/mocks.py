@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from google.protobuf import json_format
 from phoenix_aws.network import zone_id_prefix
 from phoenix_aws.validation import partition_of
@@ -29,6 +28,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 
+from offline.cli import load_yaml
 from offline.loop import mock_engine_loop, without_source_positions
 
 PROJECT = "phoenix-aws"
@@ -36,9 +36,6 @@ ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = ROOT / "stacks"
 SECRET_SIG = rpc._special_sig_key
 SECRET_VALUE = rpc._special_secret_sig
-
-# PyYAML's safe loader, the C one when libyaml is there (an order of magnitude faster).
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 ACCOUNT_ID = "123456789012"
 REGION = "eu-west-1"
@@ -465,7 +462,7 @@ def host_config(
 
 def stack_config(stack: str) -> dict[str, Any]:
     """The `config:` map of `stacks/Pulumi.<stack>.yaml` (values as the stack file has them)."""
-    document = yaml.load((STACKS_DIR / f"Pulumi.{stack}.yaml").read_text(), Loader=_SAFE_LOADER)
+    document = load_yaml((STACKS_DIR / f"Pulumi.{stack}.yaml").read_text())
     return dict(document.get("config") or {})
 
 

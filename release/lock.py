@@ -213,7 +213,8 @@ class ReleaseLock:
 
     def renew(self, up_title: str | None = None) -> None:
         """Push the expiry forward; LockLost when this release no longer holds the lock. With
-        `up_title`, the same write says the release is now inside that `pulumi up` (in_up)."""
+        `up_title`, the same write says the release is now inside that `pulumi up` (until
+        left_up)."""
         if self._lost is not None:
             raise self._lost
         if self.token is None:
@@ -245,34 +246,20 @@ class ReleaseLock:
             raise self._lost from None
         self.renewed_at = now
 
-    def in_up(self, title: str | None) -> None:
-        """Say on the lock that this release is inside a `pulumi up` (`title`), or no longer
-        (None): a lock must not be broken under a running update, which would finish its step
-        after whatever the breaker does."""
+    def left_up(self) -> None:
+        """Say on the lock that this release's `pulumi up` has ended (`renew(up_title=…)` said it
+        began): while it ran, nobody could break the lock, since that update would finish its
+        step after whatever the breaker did."""
         if self.token is None:
             return
-        update = (
-            {
-                "UpdateExpression": "SET up_since = :now, up_title = :title",
-                "ExpressionAttributeValues": {
-                    ":now": {"N": f"{self.clock():.3f}"},
-                    ":title": {"S": title[:300]},
-                    ":token": {"S": self.token},
-                },
-            }
-            if title is not None
-            else {
-                "UpdateExpression": "REMOVE up_since, up_title",
-                "ExpressionAttributeValues": {":token": {"S": self.token}},
-            }
-        )
         with contextlib.suppress(ClientError):  # lost: the next renew says so, and stops
             self._call(
                 "update_item",
                 Key=LOCK_KEY,
+                UpdateExpression="REMOVE up_since, up_title",
                 ConditionExpression="#token = :token",
                 ExpressionAttributeNames={"#token": "token"},
-                **update,
+                ExpressionAttributeValues={":token": {"S": self.token}},
             )
 
     def renew_if_due(self) -> None:

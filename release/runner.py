@@ -221,7 +221,7 @@ class Runner:
             if self.lock is not None:
                 with self.lock.kept_alive():
                     outputs = self.driver.up(f"release {self.action}: {title}", env)
-                self.lock.in_up(None)
+                self.lock.left_up()
             else:
                 outputs = self.driver.up(f"release {self.action}: {title}", env)
         except BaseException:

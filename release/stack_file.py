@@ -22,9 +22,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
-from offline.cli import yaml_problem
-
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from offline.cli import load_yaml, yaml_problem
 
 NAMESPACE = "phoenix-aws"
 RELEASE_KEY = f"{NAMESPACE}:release"
@@ -92,7 +90,7 @@ def read_config(text: str, where: str = "the stack file") -> dict[str, Any]:
     and it is the parser the program's own tests read stack files with.
     """
     try:
-        document = yaml.load(text, Loader=_SafeLoader) or {}
+        document = load_yaml(text) or {}
     except yaml.YAMLError as exc:
         raise StackFileError(f"{where}: {yaml_problem(exc)}") from None
     config = document.get("config") if isinstance(document, Mapping) else None
